@@ -1,0 +1,1 @@
+"""A Telegram chat bot that streams answers from an OpenAI-compatible model, with memory in Redis."""

@@ -1,0 +1,201 @@
+"""One turn of a conversation, start to end, in domain terms (no Telegram here)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.context import Context, TokenCounter, as_message, build_context
+from bot.errors import ContextTooLong, ModelError, ModelRejected, StreamBroken
+from bot.history import History, Transcript, Turn, UsageRecord
+from bot.llm import ChatModel, ModelRequest, ReplyStream, Usage
+from bot.lock import ChatLock, Lease
+from bot.personas import PersonaCatalog
+from bot.summary import Summarizer
+
+logger = logging.getLogger(__name__)
+
+
+class Ending(enum.Enum):
+    """How an answer that reached the user ended."""
+
+    COMPLETE = "complete"
+    LENGTH = "length"
+    INTERRUPTED = "interrupted"
+    STOPPED = "stopped"
+
+
+class Failure(enum.Enum):
+    """Why no answer could be given."""
+
+    UNAVAILABLE = "unavailable"
+    REJECTED = "rejected"
+    EMPTY = "empty"
+
+
+class ReplySink(Protocol):
+    """Where an answer goes while it is written: the Telegram side implements it."""
+
+    async def begin(self) -> None: ...
+    async def show(self, text: str) -> None: ...
+    async def finish(self, text: str, ending: Ending) -> None: ...
+    async def fail(self, failure: Failure) -> None: ...
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """A user's message to answer, in plain values."""
+
+    chat: str
+    user_id: int
+    text: str
+    speaker: str | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What became of a turn."""
+
+    ending: Ending | None = None
+    failure: Failure | None = None
+    text: str = ""
+
+    @property
+    def outcome(self) -> str:
+        return self.ending.value if self.ending else f"failed:{self.failure.value if self.failure else '?'}"
+
+
+@dataclass(frozen=True)
+class ReplyOptions:
+    """Model settings of a reply; a persona may override the temperature."""
+
+    model: str
+    temperature: float
+    max_tokens: int
+    context_max_tokens: int
+
+
+@dataclass
+class _Answer:
+    text: str = ""
+    ending: Ending = Ending.COMPLETE
+    usage: Usage | None = None
+
+
+class Conversation:
+    """Answers messages: one turn at a time per chat, history in, answer out, turn stored."""
+
+    def __init__(self, history: History, model: ChatModel, lock: ChatLock, counter: TokenCounter,
+                 summarizer: Summarizer, personas: PersonaCatalog, options: ReplyOptions) -> None:
+        self._history = history
+        self._model = model
+        self._lock = lock
+        self._counter = counter
+        self._summarizer = summarizer
+        self._personas = personas
+        self._options = options
+
+    async def reply(self, request: TurnRequest, sink: ReplySink) -> TurnResult:
+        """Answer one message through the sink; the chat's next turn waits until this one is stored."""
+        await sink.begin()
+        async with self._lock.hold(request.chat) as lease:
+            result, history_tokens = await self._turn(request, sink, lease)
+        if self._summarizer.needed(history_tokens):
+            self._summarizer.schedule(request.chat)
+        return result
+
+    async def reset(self, chat: str) -> None:
+        """Forget a chat's history and summary."""
+        await self._history.reset(chat)
+
+    async def _turn(self, request: TurnRequest, sink: ReplySink, lease: Lease) -> tuple[TurnResult, int]:
+        transcript = await self._history.load(request.chat)
+        user_turn = Turn("user", request.text, self._counter.count(request.text), name=request.speaker)
+        try:
+            context, answer = await self._answer(request, transcript, user_turn, sink)
+        except ModelError as exc:
+            failure = Failure.REJECTED if isinstance(exc, ModelRejected) else Failure.UNAVAILABLE
+            logger.warning("model call failed for a turn: %s", exc, exc_info=logger.isEnabledFor(logging.DEBUG))
+            await sink.fail(failure)
+            return TurnResult(failure=failure), transcript.history_tokens
+        if not answer.text.strip() and answer.ending is not Ending.STOPPED:
+            await sink.fail(Failure.EMPTY)
+            return TurnResult(failure=Failure.EMPTY), transcript.history_tokens
+        await sink.finish(answer.text, answer.ending)
+        if not answer.text.strip():
+            return TurnResult(ending=answer.ending), transcript.history_tokens
+        reply_turn = Turn("assistant", answer.text, self._counter.count(answer.text))
+        usage = self._usage(context, user_turn, reply_turn, answer.usage)
+        await self._history.commit(request.chat, [user_turn, reply_turn],
+                                   [UsageRecord(*usage, user_id=request.user_id)], release=lease)
+        lease.released = True
+        stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
+        return TurnResult(ending=answer.ending, text=answer.text), stored
+
+    async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn,
+                      sink: ReplySink) -> tuple[Context, _Answer]:
+        persona = self._personas.resolve(transcript.persona)
+        budget = self._options.context_max_tokens
+        context = build_context(persona.prompt, transcript, as_message(user_turn), budget)
+        try:
+            stream = await self._model.stream(self._request(context, persona.temperature))
+        except ContextTooLong:
+            logger.info("context too long for the model; retrying with half the earlier turns")
+            context = build_context(persona.prompt, transcript, as_message(user_turn), budget // 2,
+                                    max_turns=context.turns_used // 2)
+            stream = await self._model.stream(self._request(context, persona.temperature))
+        return context, await self._relay(stream, sink, request.stop)
+
+    def _request(self, context: Context, temperature: float | None) -> ModelRequest:
+        return ModelRequest(
+            messages=context.messages, model=self._options.model,
+            temperature=self._options.temperature if temperature is None else temperature,
+            max_tokens=self._options.max_tokens,
+        )
+
+    async def _relay(self, stream: ReplyStream, sink: ReplySink, stop: asyncio.Event) -> _Answer:
+        """Pass the stream to the sink until it ends, breaks, or the user presses Stop."""
+        answer = _Answer()
+        consumer = asyncio.create_task(self._consume(stream, sink, answer))
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if not consumer.done():
+            consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer
+            await stream.aclose()
+            answer.ending = Ending.STOPPED
+            return answer
+        consumer.result()
+        return answer
+
+    async def _consume(self, stream: ReplyStream, sink: ReplySink, answer: _Answer) -> None:
+        try:
+            async for delta in stream:
+                answer.text += delta
+                await sink.show(answer.text)
+        except StreamBroken as exc:
+            logger.warning("reply interrupted: %s", exc)
+            answer.ending = Ending.INTERRUPTED
+            await stream.aclose()
+            return
+        completion = stream.completion
+        answer.usage = completion.usage if completion else None
+        if completion and completion.finish_reason == "length":
+            answer.ending = Ending.LENGTH
+
+    def _usage(self, context: Context, user_turn: Turn, reply_turn: Turn, reported: Usage | None) -> tuple[int, int]:
+        if reported is not None:
+            return reported.prompt_tokens, reported.completion_tokens
+        system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
+        return system_tokens + context.history_tokens + user_turn.tokens, reply_turn.tokens
+
+

@@ -1,0 +1,50 @@
+"""The bot's own error tree; foreign errors are translated into these at the boundary.
+
+BotError
+ ├── ConfigError(variable, expected)   a setting is missing or invalid
+ ├── ModelError                         the model call failed
+ │    ├── ModelUnavailable              retries exhausted: 429, 5xx, timeouts, connection errors
+ │    ├── ModelRejected                 the request was refused (400/401/403/404), retrying cannot help
+ │    │    └── ContextTooLong           the prompt exceeded the model's context window
+ │    └── StreamBroken                  the stream ended without its finish chunk
+ └── StoreUnavailable                   Redis did not answer
+
+Messages are for logs, never for users: the Telegram side chooses what a user reads.
+"""
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class ConfigError(BotError):
+    """A setting is missing or has an invalid value."""
+
+    def __init__(self, variable: str, expected: str) -> None:
+        super().__init__(f"{variable}: {expected}")
+        self.variable = variable
+        self.expected = expected
+
+
+class ModelError(BotError):
+    """The model call failed."""
+
+
+class ModelUnavailable(ModelError):
+    """The model could not be reached or kept failing after retries."""
+
+
+class ModelRejected(ModelError):
+    """The model server refused the request; retrying cannot help."""
+
+
+class ContextTooLong(ModelRejected):
+    """The prompt was longer than the model's context window."""
+
+
+class StreamBroken(ModelError):
+    """The stream stopped before the model finished its answer."""
+
+
+class StoreUnavailable(BotError):
+    """The Redis store did not answer."""

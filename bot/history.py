@@ -1,0 +1,203 @@
+"""The Redis store of conversations: turns with their token counts, the running summary, the persona.
+
+Keys of one chat share a hash tag, so every script and MULTI below touches one Redis Cluster slot:
+``{prefix}:chat:{<chat>}:turns`` (list of JSON turns), ``…:summary`` (JSON), ``…:persona`` (JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from redis.asyncio import Redis
+
+from bot.script import Arg, LuaScript
+
+Role = Literal["user", "assistant"]
+
+# Appends the new turns and renews the chat's TTL; releases the turn's lock in the same round trip.
+_APPEND = """
+local ttl = tonumber(ARGV[1])
+for i = 3, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+if KEYS[3] and redis.call('GET', KEYS[3]) == ARGV[2] then redis.call('DEL', KEYS[3]) end
+return redis.call('LLEN', KEYS[1])
+"""
+
+# Folds the oldest turns into the summary only if they are still the oldest ones (a /reset or another
+# summariser may have changed the list meanwhile); turns appended meanwhile are untouched.
+_FOLD = """
+local n = tonumber(ARGV[1])
+if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[2] or redis.call('LINDEX', KEYS[1], n - 1) ~= ARGV[3] then
+  return 0
+end
+redis.call('LTRIM', KEYS[1], n, -1)
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One stored message of a conversation, with its token count measured once when it was stored."""
+
+    role: Role
+    content: str
+    tokens: int
+    name: str | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> Turn:
+        data: dict[str, Any] = json.loads(raw)
+        return cls(role=data["role"], content=data["content"], tokens=int(data["tokens"]),
+                   name=data.get("name"), id=data["id"])
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The running summary of the turns folded out of the history."""
+
+    text: str
+    tokens: int
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What the store knows of one chat."""
+
+    turns: tuple[Turn, ...] = ()
+    summary: Summary | None = None
+    persona: str | None = None
+
+    @property
+    def history_tokens(self) -> int:
+        return sum(t.tokens for t in self.turns) + (self.summary.tokens if self.summary else 0)
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """Tokens one model call used, charged to a chat and a user."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    user_id: int | None = None
+
+
+class LockLease(Protocol):
+    """A held per-chat lock that the commit may release in the same round trip."""
+
+    key: str
+    token: str
+
+
+class History(Protocol):
+    """The conversation store the domain depends on."""
+
+    async def load(self, chat: str) -> Transcript: ...
+    async def commit(self, chat: str, turns: Sequence[Turn], usage: Sequence[UsageRecord],
+                     release: LockLease | None = None) -> None: ...
+    async def reset(self, chat: str) -> None: ...
+    async def fold(self, chat: str, folded: Sequence[Turn], summary: Summary) -> bool: ...
+    async def record_usage(self, chat: str, usage: Sequence[UsageRecord]) -> None: ...
+
+
+class Keys:
+    """Key names under one prefix (one prefix per bot, so bots may share a Redis)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def chat(self, chat: str, part: str) -> str:
+        return f"{self.prefix}:chat:{{{chat}}}:{part}"
+
+    def user_usage(self, user_id: int, period: str) -> str:
+        return f"{self.prefix}:usage:{user_id}:{period}"
+
+    def chat_usage(self, chat: str, period: str) -> str:
+        return f"{self.prefix}:usage:chat:{{{chat}}}:{period}"
+
+
+class RedisHistory:
+    """History on Redis: turns, summary and persona per chat, renewed on every write."""
+
+    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int, usage_ttl_seconds: int = 40 * 86400) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._ttl_ms = ttl_seconds * 1000
+        self._usage_ttl = usage_ttl_seconds
+        self._append = LuaScript(redis, _APPEND)
+        self._fold = LuaScript(redis, _FOLD)
+
+    async def load(self, chat: str) -> Transcript:
+        """Turns, summary and persona of a chat in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.lrange(self._keys.chat(chat, "turns"), 0, -1)
+        pipe.get(self._keys.chat(chat, "summary"))
+        pipe.get(self._keys.chat(chat, "persona"))
+        raw_turns, raw_summary, raw_persona = await pipe.execute()
+        return Transcript(
+            turns=tuple(Turn.from_json(t) for t in raw_turns),
+            summary=_summary_from_json(raw_summary),
+            persona=raw_persona,
+        )
+
+    async def commit(self, chat: str, turns: Sequence[Turn], usage: Sequence[UsageRecord],
+                     release: LockLease | None = None) -> None:
+        """Append a finished turn and its usage atomically, renew the TTL, release the lock: one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        keys = [self._keys.chat(chat, "turns"), self._keys.chat(chat, "summary")]
+        if release is not None:
+            keys.append(release.key)
+        args: list[Arg] = [self._ttl_ms, release.token if release is not None else "", *(t.to_json() for t in turns)]
+        self._append.queue(pipe, keys, args)
+        self._add_usage(pipe, chat, usage)
+        results = await pipe.execute(raise_on_error=False)
+        await self._append.settle(results[0], keys, args)
+
+    async def record_usage(self, chat: str, usage: Sequence[UsageRecord]) -> None:
+        """Count tokens of a call that stored no turn (a summary, a failed turn)."""
+        pipe = self._redis.pipeline(transaction=False)
+        self._add_usage(pipe, chat, usage)
+        await pipe.execute()
+
+    async def reset(self, chat: str) -> None:
+        """Forget the chat's turns and summary; the persona stays."""
+        await self._redis.delete(self._keys.chat(chat, "turns"), self._keys.chat(chat, "summary"))
+
+    async def fold(self, chat: str, folded: Sequence[Turn], summary: Summary) -> bool:
+        """Replace the oldest turns by a summary, unless they are no longer the oldest; True when done."""
+        if not folded:
+            return False
+        keys = [self._keys.chat(chat, "turns"), self._keys.chat(chat, "summary")]
+        payload = json.dumps(asdict(summary), ensure_ascii=False)
+        args: list[Arg] = [len(folded), folded[0].to_json(), folded[-1].to_json(), payload, self._ttl_ms]
+        return bool(await self._fold(keys, args))
+
+    def _add_usage(self, pipe: Any, chat: str, usage: Sequence[UsageRecord]) -> None:
+        now = datetime.now(UTC)
+        for period in (now.strftime("%Y%m%d"), now.strftime("%Y%m")):
+            for record in usage:
+                targets = [self._keys.chat_usage(chat, period)]
+                if record.user_id is not None:
+                    targets.append(self._keys.user_usage(record.user_id, period))
+                for key in targets:
+                    pipe.hincrby(key, "prompt", record.prompt_tokens)
+                    pipe.hincrby(key, "completion", record.completion_tokens)
+                    pipe.expire(key, self._usage_ttl)
+
+
+def _summary_from_json(raw: str | None) -> Summary | None:
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return Summary(text=data["text"], tokens=int(data["tokens"]))
