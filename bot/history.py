@@ -120,6 +120,9 @@ class Keys:
     def chat(self, chat: str, part: str) -> str:
         return f"{self.prefix}:chat:{{{chat}}}:{part}"
 
+    def seen_update(self, update_id: int) -> str:
+        return f"{self.prefix}:update:{update_id}"
+
     def user_usage(self, user_id: int, period: str) -> str:
         return f"{self.prefix}:usage:{user_id}:{period}"
 

@@ -1,0 +1,190 @@
+"""Wiring: builds the clients and the PTB Application, registers handlers, owns start and stop order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.config import Settings
+from bot.context import TokenCounter
+from bot.conversation import Conversation, ReplyOptions
+from bot.errors import StoreUnavailable
+from bot.handlers import BotApplication, BotContext, Services
+from bot.history import Keys, RedisHistory
+from bot.llm import OpenAIModel, build_client
+from bot.lock import ChatLock
+from bot.pacing import Pacer
+from bot.personas import PersonaCatalog
+from bot.streaming import STOP_PREFIX, Cadence, StopButtons
+from bot.summary import Summarizer
+from bot.web import UpdateRejected, create_web_app
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+SEEN_UPDATE_TTL = 24 * 3600
+MODEL_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class Runtime:
+    """Everything one process runs, in the order it is started and stopped."""
+
+    settings: Settings
+    redis: Redis
+    keys: Keys
+    application: BotApplication
+    summarizer: Summarizer
+
+
+def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
+    """Build clients, domain and the PTB Application; nothing is connected yet."""
+    redis = _redis(settings)
+    keys = Keys(f"tg:{settings.bot_id}")
+    history = RedisHistory(redis, keys, settings.history_ttl_seconds)
+    model = OpenAIModel(build_client(settings.openai_api_key, settings.openai_base_url, MODEL_TIMEOUT_SECONDS))
+    counter = TokenCounter(settings.openai_model)
+    summarizer = Summarizer(history, model, counter, model_name=settings.summary_model,
+                            budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens)
+    options = ReplyOptions(settings.openai_model, settings.temperature, settings.max_reply_tokens,
+                           settings.context_max_tokens)
+    lock = ChatLock(redis, lambda chat: keys.chat(chat, "lock"))
+    conversation = Conversation(history, model, lock, counter, summarizer, personas, options)
+    cadence = Cadence(settings.stream_edit_interval, settings.stream_group_edit_interval, settings.stream_mode)
+    application = _application(settings)
+    application.bot_data["services"] = Services(conversation, Pacer(), cadence, StopButtons())
+    _register(application)
+    return Runtime(settings, redis, keys, application, summarizer)
+
+
+def _redis(settings: Settings) -> Redis:
+    if settings.redis_url:
+        return Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5,
+                              socket_timeout=15, health_check_interval=30)
+    import fakeredis
+
+    logger.warning("REDIS_URL is not set: using an in-process store. History is LOST on restart and NOT "
+                   "shared between replicas. Set REDIS_URL for anything but local development.")
+    embedded: Redis = fakeredis.FakeAsyncRedis(decode_responses=True)
+    return embedded
+
+
+def _application(settings: Settings) -> BotApplication:
+    api = settings.telegram_api_url
+    builder = (
+        Application.builder()
+        .token(settings.telegram_bot_token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .context_types(ContextTypes(context=BotContext))
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .concurrent_updates(512)
+        .connection_pool_size(64)
+        .pool_timeout(10.0)
+    )
+    if settings.webhook_url:
+        builder = builder.updater(None)
+    application: BotApplication = builder.build()
+    return application
+
+
+def _register(application: BotApplication) -> None:
+    """Every handler, in one place."""
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", handlers.start))
+    application.add_handler(CommandHandler("help", handlers.help_command))
+    application.add_handler(CommandHandler("reset", handlers.reset))
+    application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
+    application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.text_message))
+    application.add_error_handler(handlers.on_error)
+
+
+async def submit_update(runtime: Runtime, data: dict[str, Any]) -> bool:
+    """Hand a webhook update to the Application unless it was seen before; True when it is new."""
+    update_id = data["update_id"]
+    try:
+        fresh = await runtime.redis.set(runtime.keys.seen_update(update_id), 1, nx=True, ex=SEEN_UPDATE_TTL)
+    except RedisError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    if not fresh:
+        logger.info("duplicate update %s ignored", update_id)
+        return False
+    try:
+        update = Update.de_json(data, runtime.application.bot)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UpdateRejected(str(exc)) from exc
+    await runtime.application.update_queue.put(update)
+    return True
+
+
+async def redis_healthy(redis: Redis) -> bool:
+    """Whether Redis answers PING within a second."""
+    try:
+        return bool(await asyncio.wait_for(redis.ping(), timeout=1.0))
+    except (RedisError, OSError, TimeoutError):
+        return False
+
+
+async def run_webhook(runtime: Runtime) -> None:
+    """Serve Telegram's webhook with uvicorn until SIGTERM/SIGINT."""
+    settings = runtime.settings
+    web = create_web_app(
+        path=settings.webhook_path, secret=settings.webhook_secret,
+        submit=lambda data: submit_update(runtime, data), healthy=lambda: redis_healthy(runtime.redis),
+    )
+    server = uvicorn.Server(uvicorn.Config(web, host=settings.host, port=settings.port, log_config=None,
+                                           access_log=False, lifespan="off"))
+    async with runtime.application:
+        await runtime.application.bot.set_webhook(settings.webhook_url or "", secret_token=settings.webhook_secret,
+                                                  allowed_updates=ALLOWED_UPDATES)
+        await runtime.application.start()
+        logger.info("webhook mode: listening on %s:%d%s", settings.host, settings.port, settings.webhook_path)
+        try:
+            await server.serve()
+        finally:
+            await _shutdown(runtime)
+
+
+async def run_polling(runtime: Runtime) -> None:
+    """Long polling for local development, until SIGTERM/SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with runtime.application:
+        updater = runtime.application.updater
+        assert updater is not None
+        await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        await runtime.application.start()
+        logger.info("polling mode (WEBHOOK_URL is unset): for local development")
+        try:
+            await stop.wait()
+        finally:
+            await updater.stop()
+            await _shutdown(runtime)
+
+
+async def _shutdown(runtime: Runtime) -> None:
+    await runtime.application.stop()
+    await runtime.summarizer.drain()
+    with contextlib.suppress(RedisError, OSError):
+        await runtime.redis.aclose()
