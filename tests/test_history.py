@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.history import Keys, RedisHistory, Summary, Transcript, Turn, UsageRecord
+from bot.lock import Lease
+
+TTL = 600
+
+
+def store(redis: Redis) -> RedisHistory:
+    return RedisHistory(redis, Keys("t:1"), TTL)
+
+
+def exchange(n: int) -> list[Turn]:
+    return [Turn("user", f"question {n}", 5), Turn("assistant", f"answer {n}", 7)]
+
+
+async def test_commit_then_load_returns_the_turns_in_order(redis: Redis) -> None:
+    history = store(redis)
+    await history.commit("42", exchange(1), [])
+    await history.commit("42", exchange(2), [])
+    transcript = await history.load("42")
+    assert [t.content for t in transcript.turns] == ["question 1", "answer 1", "question 2", "answer 2"]
+    assert transcript.history_tokens == 24
+    assert (await history.load("43")).turns == ()
+
+
+async def test_every_write_renews_the_ttl_of_turns_and_summary(redis: Redis) -> None:
+    history = store(redis)
+    await history.commit("42", exchange(1) + exchange(2), [])
+    assert await history.fold("42", (await history.load("42")).turns[:2], Summary("they talked", 3))
+    keys = Keys("t:1")
+    await redis.expire(keys.chat("42", "turns"), 5)
+    await redis.expire(keys.chat("42", "summary"), 5)
+    await history.commit("42", exchange(3), [])
+    assert await redis.ttl(keys.chat("42", "turns")) > TTL - 5
+    assert await redis.ttl(keys.chat("42", "summary")) > TTL - 5
+
+
+async def test_commit_releases_the_lock_only_for_its_holder(redis: Redis) -> None:
+    history = store(redis)
+    lock_key = Keys("t:1").chat("42", "lock")
+    await redis.set(lock_key, "someone-else")
+    await history.commit("42", exchange(1), [], release=Lease(lock_key, "mine"))
+    assert await redis.get(lock_key) == "someone-else"
+    await history.commit("42", exchange(2), [], release=Lease(lock_key, "someone-else"))
+    assert await redis.get(lock_key) is None
+
+
+async def test_fold_keeps_turns_appended_meanwhile(redis: Redis) -> None:
+    history = store(redis)
+    await history.commit("42", exchange(1) + exchange(2), [])
+    snapshot = await history.load("42")
+    await history.commit("42", exchange(3), [])  # arrives while the summary is being written
+    assert await history.fold("42", snapshot.turns[:2], Summary("q1 answered", 4))
+    after = await history.load("42")
+    assert [t.content for t in after.turns] == ["question 2", "answer 2", "question 3", "answer 3"]
+    assert after.summary == Summary("q1 answered", 4)
+
+
+async def test_fold_is_dropped_when_the_history_changed_under_it(redis: Redis) -> None:
+    history = store(redis)
+    await history.commit("42", exchange(1), [])
+    snapshot = await history.load("42")
+    await history.reset("42")
+    await history.commit("42", exchange(9), [])
+    assert not await history.fold("42", snapshot.turns, Summary("stale", 2))
+    after = await history.load("42")
+    assert [t.content for t in after.turns] == ["question 9", "answer 9"] and after.summary is None
+
+
+async def test_reset_removes_turns_and_summary(redis: Redis) -> None:
+    history = store(redis)
+    await history.commit("42", exchange(1) + exchange(2), [])
+    first = (await history.load("42")).turns[:2]
+    assert await history.fold("42", first, Summary("x", 1))
+    await history.reset("42")
+    assert await history.load("42") == Transcript()
+
+
+async def test_usage_is_counted_per_user_and_chat_per_day_and_month(redis: Redis) -> None:
+    history = store(redis)
+    await history.commit("42", exchange(1), [UsageRecord(100, 20, user_id=7)])
+    await history.record_usage("42", [UsageRecord(50, 5, user_id=7)])
+    keys = [k async for k in redis.scan_iter("t:1:usage:*")]
+    user_keys = sorted(k for k in keys if k.startswith("t:1:usage:7:"))
+    assert len(user_keys) == 2  # today and this month
+    for key in user_keys:
+        assert await redis.hgetall(key) == {"prompt": "150", "completion": "25"}
+        assert await redis.ttl(key) > 0
+
+
+@pytest.mark.parametrize("text", ["plain", "émoji 😀 and \"quotes\" \\ back", "多语言"])
+async def test_turn_text_round_trips_exactly(redis: Redis, text: str) -> None:
+    history = store(redis)
+    await history.commit("42", [Turn("user", text, 3, name="Ann")], [])
+    (turn,) = (await history.load("42")).turns
+    assert (turn.content, turn.name, turn.tokens) == (text, "Ann", 3)
