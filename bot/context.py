@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import tiktoken
@@ -21,8 +21,8 @@ _FALLBACK_ENCODING = "o200k_base"
 class TokenCounter:
     """tiktoken for the model, o200k_base for models it does not know, ~4 characters a token offline."""
 
-    def __init__(self, model: str) -> None:
-        self._encoding = _load_encoding(model)
+    def __init__(self, model: str, loader: Callable[[str], tiktoken.Encoding | None] | None = None) -> None:
+        self._encoding = (loader or _load_encoding)(model)
 
     @property
     def exact(self) -> bool:
