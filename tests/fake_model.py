@@ -1,0 +1,89 @@
+"""In-process fakes of the domain's ports: a scripted ChatModel and a recording ReplySink."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from bot.conversation import Ending, Failure
+from bot.errors import StreamBroken
+from bot.llm import Completion, ModelRequest, Usage
+
+
+@dataclass
+class Script:
+    """One scripted answer: its chunks, how it ends, or the error it raises when opened."""
+
+    chunks: list[str] = field(default_factory=lambda: ["Hello", " there", "!"])
+    finish_reason: str | None = "stop"
+    usage: Usage | None = None
+    error: Exception | None = None
+    break_after: int | None = None
+    delay: float = 0.0
+
+
+class FakeStream:
+    def __init__(self, script: Script) -> None:
+        self._script = script
+        self.completion: Completion | None = None
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        for index, chunk in enumerate(self._script.chunks):
+            if self._script.break_after is not None and index >= self._script.break_after:
+                raise StreamBroken("scripted break")
+            await asyncio.sleep(self._script.delay)
+            yield chunk
+        self.completion = Completion(self._script.finish_reason, self._script.usage)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class FakeModel:
+    """Answers from a queue of scripts (then the default); records every request."""
+
+    def __init__(self, *scripts: Script, summary: str = "a summary") -> None:
+        self.scripts = list(scripts)
+        self.requests: list[ModelRequest] = []
+        self.streams: list[FakeStream] = []
+        self.summary_text = summary
+        self.summary_error: Exception | None = None
+
+    async def stream(self, request: ModelRequest) -> FakeStream:
+        self.requests.append(request)
+        script = self.scripts.pop(0) if self.scripts else Script()
+        if script.error is not None:
+            raise script.error
+        stream = FakeStream(script)
+        self.streams.append(stream)
+        return stream
+
+    async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
+        self.requests.append(request)
+        if self.summary_error is not None:
+            raise self.summary_error
+        return self.summary_text, Usage(100, 10)
+
+
+@dataclass
+class RecordingSink:
+    """What the user would see, in domain terms."""
+
+    shown: list[str] = field(default_factory=list)
+    finished: tuple[str, Ending] | None = None
+    failed: Failure | None = None
+    began: bool = False
+
+    async def begin(self) -> None:
+        self.began = True
+
+    async def show(self, text: str) -> None:
+        self.shown.append(text)
+
+    async def finish(self, text: str, ending: Ending) -> None:
+        self.finished = (text, ending)
+
+    async def fail(self, failure: Failure) -> None:
+        self.failed = failure

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from bot.context import TokenCounter
+from bot.conversation import Conversation, Ending, Failure, ReplyOptions, TurnRequest
+from bot.errors import ContextTooLong, ModelRejected, ModelUnavailable
+from bot.history import Keys, RedisHistory
+from bot.llm import Usage
+from bot.lock import ChatLock
+from bot.personas import PersonaCatalog
+from bot.summary import Summarizer
+from tests.fake_model import FakeModel, RecordingSink, Script
+
+KEYS = Keys("t:1")
+
+
+def conversation(redis: Redis, model: FakeModel, budget: int = 4000) -> tuple[Conversation, RedisHistory]:
+    history = RedisHistory(redis, KEYS, 3600)
+    counter = TokenCounter("gpt-4o-mini")
+    summarizer = Summarizer(history, model, counter, model_name="sum", budget=budget, max_tokens=100)
+    lock = ChatLock(redis, lambda chat: KEYS.chat(chat, "lock"), poll_seconds=0.01)
+    options = ReplyOptions("gpt-test", 0.7, 256, budget)
+    return Conversation(history, model, lock, counter, summarizer, PersonaCatalog.load(), options), history
+
+
+async def turn(conv: Conversation, text: str, chat: str = "1") -> RecordingSink:
+    sink = RecordingSink()
+    await conv.reply(TurnRequest(chat, 7, text), sink)
+    return sink
+
+
+async def test_a_turn_streams_to_the_sink_and_is_stored(redis: Redis) -> None:
+    model = FakeModel(Script(["Hel", "lo!"], usage=Usage(30, 2)))
+    conv, history = conversation(redis, model)
+    sink = await turn(conv, "hi")
+    assert sink.began and sink.shown == ["Hel", "Hello!"]
+    assert sink.finished == ("Hello!", Ending.COMPLETE)
+    transcript = await history.load("1")
+    assert [(t.role, t.content) for t in transcript.turns] == [("user", "hi"), ("assistant", "Hello!")]
+    assert await redis.hgetall(next(iter([k async for k in redis.scan_iter("t:1:usage:7:*")]))) == {
+        "prompt": "30", "completion": "2"}
+
+
+async def test_the_next_request_carries_the_history_after_the_system_prompt(redis: Redis) -> None:
+    model = FakeModel(Script(["First answer"]), Script(["Second"]))
+    conv, _ = conversation(redis, model)
+    await turn(conv, "first question")
+    await turn(conv, "second question")
+    messages = [(m.role, m.content) for m in model.requests[-1].messages]
+    assert messages[0][0] == "system"
+    assert messages[1:] == [("user", "first question"), ("assistant", "First answer"), ("user", "second question")]
+
+
+async def test_a_failed_model_call_tells_the_user_and_stores_nothing(redis: Redis) -> None:
+    model = FakeModel(Script(error=ModelUnavailable("down")), Script(error=ModelRejected("400")))
+    conv, history = conversation(redis, model)
+    assert (await turn(conv, "hi")).failed is Failure.UNAVAILABLE
+    assert (await turn(conv, "hi again")).failed is Failure.REJECTED
+    assert (await history.load("1")).turns == ()
+    assert await redis.get(KEYS.chat("1", "lock")) is None
+
+
+async def test_a_broken_stream_keeps_the_text_and_history_stays_well_formed(redis: Redis) -> None:
+    model = FakeModel(Script(["partial ", "answer", " never"], break_after=2), Script(["ok"]))
+    conv, history = conversation(redis, model)
+    sink = await turn(conv, "hi")
+    assert sink.finished == ("partial answer", Ending.INTERRUPTED)
+    await turn(conv, "again")
+    roles = [t.role for t in (await history.load("1")).turns]
+    assert roles == ["user", "assistant", "user", "assistant"]
+
+
+async def test_a_length_cut_is_reported(redis: Redis) -> None:
+    conv, _ = conversation(redis, FakeModel(Script(["long"], finish_reason="length")))
+    assert (await turn(conv, "hi")).finished == ("long", Ending.LENGTH)
+
+
+async def test_context_too_long_retries_once_with_fewer_turns(redis: Redis) -> None:
+    model = FakeModel(*[Script([f"a{i}"]) for i in range(4)], Script(error=ContextTooLong("400")), Script(["fine"]))
+    conv, _ = conversation(redis, model)
+    for i in range(4):
+        await turn(conv, f"q{i}")
+    sink = await turn(conv, "q4")
+    assert sink.finished == ("fine", Ending.COMPLETE)
+    assert len(model.requests[-1].messages) < len(model.requests[-2].messages)
+
+
+async def test_stop_cancels_the_stream_and_keeps_the_text(redis: Redis) -> None:
+    model = FakeModel(Script(["one ", "two ", "three ", "four"], delay=0.05))
+    conv, history = conversation(redis, model)
+    request, sink = TurnRequest("1", 7, "count"), RecordingSink()
+    task = asyncio.create_task(conv.reply(request, sink))
+    while len(sink.shown) < 2:
+        await asyncio.sleep(0.01)
+    request.stop.set()
+    await task
+    assert sink.finished is not None and sink.finished[1] is Ending.STOPPED
+    assert sink.finished[0] in ("one two ", "one two three ")
+    assert model.streams[0].closed
+    assert (await history.load("1")).turns[-1].content == sink.finished[0]
+
+
+async def test_two_messages_to_one_chat_are_answered_in_order(redis: Redis) -> None:
+    model = FakeModel(Script(["A"], delay=0.05), Script(["B"]))
+    conv, history = conversation(redis, model)
+    await asyncio.gather(turn(conv, "first"), turn(conv, "second"))
+    contents = [t.content for t in (await history.load("1")).turns]
+    assert contents == ["first", "A", "second", "B"]
+    assert [m.content for m in model.requests[1].messages[1:]] == ["first", "A", "second"]
+
+
+async def test_a_long_conversation_is_summarised_off_the_reply_path(redis: Redis) -> None:
+    model = FakeModel(*[Script(["word " * 60]) for _ in range(6)], summary="they counted words")
+    conv, history = conversation(redis, model, budget=300)
+    for i in range(6):
+        await turn(conv, f"question {i}")
+        await asyncio.sleep(0)
+    await conv._summarizer.drain()
+    transcript = await history.load("1")
+    assert transcript.summary is not None and transcript.summary.text == "they counted words"
+    assert transcript.history_tokens <= 300 + 200
+    summary_request = next(r for r in model.requests if r.model == "sum")
+    assert "Keep facts, names" in summary_request.messages[0].content
+    assert all("helpful assistant" not in m.content for m in summary_request.messages)
