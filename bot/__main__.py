@@ -20,7 +20,7 @@ def main(argv: list[str]) -> int:
     """Run the bot; configuration problems end it with exit code 2 and one line on stderr."""
     try:
         settings = load_settings(read_environment())
-        personas = PersonaCatalog.load(None)
+        personas = PersonaCatalog.load(settings.personas_file)
     except ConfigError as exc:
         return _config_error(f"{exc.variable}: {exc.expected}")
     except PersonaFileError as exc:

@@ -12,7 +12,8 @@ from typing import Any
 import uvicorn
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from telegram import Update
+from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -20,10 +21,12 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot import handlers
+from bot.access import Allowlist, Gatekeeper
 from bot.config import Settings
 from bot.context import TokenCounter
 from bot.conversation import Conversation, ReplyOptions
@@ -60,7 +63,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     """Build clients, domain and the PTB Application; nothing is connected yet."""
     redis = _redis(settings)
     keys = Keys(f"tg:{settings.bot_id}")
-    history = RedisHistory(redis, keys, settings.history_ttl_seconds)
+    history = RedisHistory(redis, keys, settings.history_ttl_seconds, settings.settings_ttl_seconds)
     model = OpenAIModel(build_client(settings.openai_api_key, settings.openai_base_url, MODEL_TIMEOUT_SECONDS))
     counter = TokenCounter(settings.openai_model)
     summarizer = Summarizer(history, model, counter, model_name=settings.summary_model,
@@ -71,7 +74,12 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     conversation = Conversation(history, model, lock, counter, summarizer, personas, options)
     cadence = Cadence(settings.stream_edit_interval, settings.stream_group_edit_interval, settings.stream_mode)
     application = _application(settings)
-    application.bot_data["services"] = Services(conversation, Pacer(), cadence, StopButtons())
+    application.bot_data["services"] = Services(
+        conversation=conversation, history=history, personas=personas, pacer=Pacer(), cadence=cadence,
+        stops=StopButtons(), allowlist=Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids),
+        gatekeeper=Gatekeeper(redis, keys.prefix, lambda chat_id: _admin_ids(application, chat_id)),
+        group_settings_admin_only=settings.group_settings_admin_only,
+    )
     _register(application)
     return Runtime(settings, redis, keys, application, summarizer)
 
@@ -108,14 +116,50 @@ def _application(settings: Settings) -> BotApplication:
 
 
 def _register(application: BotApplication) -> None:
-    """Every handler, in one place."""
-    private = filters.ChatType.PRIVATE
-    application.add_handler(CommandHandler("start", handlers.start))
-    application.add_handler(CommandHandler("help", handlers.help_command))
-    application.add_handler(CommandHandler("reset", handlers.reset))
+    """Every handler, in one place; the gate runs first for every update."""
+    private, groups, fresh = filters.ChatType.PRIVATE, filters.ChatType.GROUPS, filters.UpdateType.MESSAGE
+    words = filters.TEXT | filters.CAPTION
+    application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
+    application.add_handler(CommandHandler("start", handlers.start, filters=fresh))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=fresh))
+    application.add_handler(CommandHandler("reset", handlers.reset, filters=fresh))
+    application.add_handler(CommandHandler("persona", handlers.persona, filters=fresh))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
-    application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.text_message))
+    application.add_handler(CallbackQueryHandler(handlers.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
+    application.add_handler(MessageHandler(fresh & private & words & ~filters.COMMAND, handlers.text_message))
+    application.add_handler(MessageHandler(fresh & groups & words & ~filters.COMMAND, handlers.group_message))
+    application.add_handler(MessageHandler(
+        fresh & private & ~words & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.not_text))
     application.add_error_handler(handlers.on_error)
+
+
+async def _admin_ids(application: BotApplication, chat_id: int) -> list[int]:
+    return [member.user.id for member in await application.bot.get_chat_administrators(chat_id)]
+
+
+PRIVATE_COMMANDS = [
+    BotCommand("start", "What I can do"),
+    BotCommand("help", "The commands"),
+    BotCommand("reset", "Forget our conversation"),
+    BotCommand("persona", "See or change how I answer"),
+]
+GROUP_COMMANDS = [
+    BotCommand("help", "The commands"),
+    BotCommand("reset", "Forget this chat's conversation (admins)"),
+    BotCommand("persona", "See or change how I answer (admins)"),
+]
+
+
+async def sync_commands(bot: Bot) -> None:
+    """Register the command menus for private chats and groups, skipping those already current."""
+    for scope, commands in ((BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
+                            (BotCommandScopeAllGroupChats(), GROUP_COMMANDS)):
+        try:
+            current = await bot.get_my_commands(scope=scope)
+            if [(c.command, c.description) for c in current] != [(c.command, c.description) for c in commands]:
+                await bot.set_my_commands(commands, scope=scope)
+        except TelegramError as exc:  # a missing menu must not keep the bot from answering
+            logger.warning("could not register the command menu: %s", exc)
 
 
 async def submit_update(runtime: Runtime, data: dict[str, Any]) -> bool:
@@ -156,6 +200,7 @@ async def run_webhook(runtime: Runtime) -> None:
     async with runtime.application:
         await runtime.application.bot.set_webhook(settings.webhook_url or "", secret_token=settings.webhook_secret,
                                                   allowed_updates=ALLOWED_UPDATES)
+        await sync_commands(runtime.application.bot)
         await runtime.application.start()
         logger.info("webhook mode: listening on %s:%d%s", settings.host, settings.port, settings.webhook_path)
         try:
@@ -173,6 +218,7 @@ async def run_polling(runtime: Runtime) -> None:
     async with runtime.application:
         updater = runtime.application.updater
         assert updater is not None
+        await sync_commands(runtime.application.bot)
         await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         await runtime.application.start()
         logger.info("polling mode (WEBHOOK_URL is unset): for local development")

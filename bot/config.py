@@ -22,6 +22,8 @@ _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _STREAM_MODES = ("edit", "draft")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ class Settings:
     summary_max_tokens: int = 400
     stream_group_edit_interval: float = 3.0
     stream_mode: str = "edit"
+    personas_file: str | None = None
+    settings_ttl_seconds: int = 90 * 86400
+    group_settings_admin_only: bool = True
+    allowed_user_ids: frozenset[int] = frozenset()
+    allowed_chat_ids: frozenset[int] = frozenset()
 
     @property
     def bot_id(self) -> str:
@@ -95,6 +102,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         summary_max_tokens=reader.number("SUMMARY_MAX_TOKENS", int, 400, low=1),
         stream_group_edit_interval=reader.number("STREAM_GROUP_EDIT_INTERVAL", float, 3.0, low=0.05),
         stream_mode=reader.choice("STREAM_MODE", _STREAM_MODES, "edit"),
+        personas_file=reader.raw("PERSONAS_FILE"),
+        settings_ttl_seconds=reader.number("SETTINGS_TTL_SECONDS", int, 90 * 86400, low=1),
+        group_settings_admin_only=reader.flag("GROUP_SETTINGS_ADMIN_ONLY", True),
+        allowed_user_ids=reader.ids("ALLOWED_USER_IDS"),
+        allowed_chat_ids=reader.ids("ALLOWED_CHAT_IDS"),
     )
 
 
@@ -149,6 +161,23 @@ class _Reader:
             if value.lower() == choice.lower():
                 return choice
         raise ConfigError(name, f"expected one of {', '.join(choices)}, got {value!r}")
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        raise ConfigError(name, f"expected true or false, got {value!r}")
+
+    def ids(self, name: str) -> frozenset[int]:
+        value = self.raw(name) or ""
+        try:
+            return frozenset(int(part) for part in value.split(",") if part.strip())
+        except ValueError:
+            raise ConfigError(name, f"expected comma-separated numeric ids, got {value!r}") from None
 
     def url(self, name: str, schemes: tuple[str, ...]) -> str | None:
         value = self.raw(name)

@@ -6,30 +6,50 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Update
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
 
+from bot.access import Allowlist, Gatekeeper
 from bot.conversation import Conversation, TurnRequest
+from bot.history import History
 from bot.pacing import Pacer
+from bot.personas import (
+    CUSTOM,
+    CUSTOM_PROMPT_LIMIT,
+    DEFAULT,
+    Persona,
+    PersonaCatalog,
+    PersonaCommand,
+    encode_choice,
+    parse_persona_command,
+)
 from bot.streaming import STOP_PREFIX, Cadence, StopButtons, Target, TelegramReplySink
+from bot.triggers import BotIdentity, addressed_to_bot, display_name
 
 logger = logging.getLogger(__name__)
 
 START_TEXT = (
     "Hi! I'm an AI assistant. Send me a message and I'll answer as I write — you'll see the reply grow.\n\n"
-    "I remember our conversation for a while, so you can ask follow-up questions. "
-    "Send /help to see what else I can do."
+    "I remember our conversation for a while, so you can ask follow-up questions. In groups, mention me or "
+    "reply to one of my messages. Send /help to see what else I can do."
 )
 HELP_TEXT = (
     "Just write to me — I keep the context of our chat.\n\n"
     "/start — what I can do\n"
     "/help — this list\n"
     "/reset — forget our conversation and start afresh\n"
-    "/persona — see or change how I answer\n\n"
-    "While I'm answering, tap ⏹ Stop to cut me short."
+    "/persona — see or change how I answer\n"
+    "/persona NAME — switch to a persona from the list\n"
+    "/persona <your own instructions> — a custom persona for this chat\n\n"
+    "While I'm answering, tap ⏹ Stop to cut me short. In groups I answer when mentioned or replied to."
 )
-RESET_TEXT = "Done — I've forgotten our conversation. What shall we talk about?"
+RESET_TEXT = "Done — I've forgotten our conversation. Your persona stays as it is."
 SORRY_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
+NOT_ALLOWED_TEXT = "Sorry, this bot is private and you're not on its list of users."
+TEXT_ONLY = "I can read text only for now — please send your question as a message."
+ADMINS_ONLY = "Only the group's administrators can change my settings here."
+KEPT_HISTORY = "Our conversation so far is kept; the new persona applies from my next reply."
+PERSONA_PREFIX = "persona:"
 
 
 @dataclass(frozen=True)
@@ -37,9 +57,14 @@ class Services:
     """What the callbacks need, built once in app.py."""
 
     conversation: Conversation
+    history: History
+    personas: PersonaCatalog
     pacer: Pacer
     cadence: Cadence
     stops: StopButtons
+    allowlist: Allowlist
+    gatekeeper: Gatekeeper
+    group_settings_admin_only: bool
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -50,10 +75,12 @@ class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], di
         services: Services = self.application.bot_data["services"]
         return services
 
+    @property
+    def me(self) -> BotIdentity:
+        return BotIdentity(self.bot.id, self.bot.username)
 
-BotApplication = Application[
-    ExtBot[Any], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
-]
+
+BotApplication = Application[ExtBot[Any], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
 
 
 def chat_key(chat_id: int, thread_id: int | None = None) -> str:
@@ -61,34 +88,71 @@ def chat_key(chat_id: int, thread_id: int | None = None) -> str:
     return f"{chat_id}:{thread_id}" if thread_id else str(chat_id)
 
 
+def key_of(message: Message) -> str:
+    """The conversation of a message."""
+    return chat_key(message.chat_id, thread_of(message))
+
+
+def thread_of(message: Message) -> int | None:
+    """The forum topic of a message, if it is in one."""
+    return message.message_thread_id if message.is_topic_message else None
+
+
+async def gate(update: Update, context: BotContext) -> None:
+    """Runs before every handler: updates from users or chats not allowed go no further."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or context.services.allowlist.permits(user.id if user else None, chat.id):
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer(NOT_ALLOWED_TEXT, show_alert=True)
+    elif chat.type == Chat.PRIVATE and user is not None and await context.services.gatekeeper.first_refusal(user.id):
+        await context.bot.send_message(chat.id, NOT_ALLOWED_TEXT)
+    raise ApplicationHandlerStop
+
+
 async def start(update: Update, context: BotContext) -> None:
     """/start: a greeting and what the bot can do."""
     if update.effective_message:
-        await update.effective_message.reply_text(START_TEXT)
+        await update.effective_message.reply_text(START_TEXT, do_quote=_quote(update))
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """/help: the commands."""
     if update.effective_message:
-        await update.effective_message.reply_text(HELP_TEXT)
+        await update.effective_message.reply_text(HELP_TEXT, do_quote=_quote(update))
 
 
 async def reset(update: Update, context: BotContext) -> None:
     """/reset: forget this chat's history (the persona stays)."""
     message = update.effective_message
-    if message is None:
+    if message is None or not await may_change_settings(update, context):
         return
-    await context.services.conversation.reset(chat_key(message.chat_id, _thread(update)))
-    await message.reply_text(RESET_TEXT)
+    await context.services.conversation.reset(key_of(message))
+    await message.reply_text(RESET_TEXT, do_quote=_quote(update))
 
 
 async def text_message(update: Update, context: BotContext) -> None:
-    """A text message in a private chat: answer it, streaming."""
+    """A message in a private chat: answer its text (or a photo's caption), streaming."""
     message, user = update.effective_message, update.effective_user
-    if message is None or user is None or not message.text:
+    text = (message.text or message.caption) if message else None
+    if message is None or user is None:
         return
-    target = Target(message.chat_id, thread_id=_thread(update))
-    await answer(context, target, user.id, message.text, speaker=None)
+    if not text:
+        await message.reply_text(TEXT_ONLY)
+        return
+    await answer(context, Target(message.chat_id, thread_id=thread_of(message)), user.id, text, speaker=None)
+
+
+async def group_message(update: Update, context: BotContext) -> None:
+    """A group message: answered only when it mentions or replies to the bot, in its topic, quoting it."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    addressed = addressed_to_bot(message, context.me)
+    if addressed is None:
+        return
+    target = Target(message.chat_id, is_group=True, thread_id=thread_of(message), reply_to=message.message_id)
+    await answer(context, target, user.id, addressed.text, speaker=display_name(user))
 
 
 async def answer(context: BotContext, target: Target, user_id: int, text: str, speaker: str | None) -> None:
@@ -113,18 +177,105 @@ async def stop_button(update: Update, context: BotContext) -> None:
     if running is None:
         await query.answer("This answer has already finished.")
         return
-    if query.from_user.id != running.user_id and not await _is_admin(context, running.chat_id, query.from_user.id):
+    asker = query.from_user.id == running.user_id
+    if not asker and not (running.chat_id < 0 and await context.services.gatekeeper.is_admin(
+            running.chat_id, query.from_user.id)):
         await query.answer("Only the person who asked can stop this answer.", show_alert=True)
         return
     running.event.set()
     await query.answer("Stopped.")
 
 
-async def _is_admin(context: BotContext, chat_id: int, user_id: int) -> bool:
-    if chat_id > 0:
+async def may_change_settings(update: Update, context: BotContext) -> bool:
+    """In groups (when GROUP_SETTINGS_ADMIN_ONLY), only administrators; refuses others briefly."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
         return False
-    admins = await context.bot.get_chat_administrators(chat_id)
-    return any(admin.user.id == user_id for admin in admins)
+    if chat.type == Chat.PRIVATE or not context.services.group_settings_admin_only:
+        return True
+    if await context.services.gatekeeper.is_admin(chat.id, user.id):
+        return True
+    if update.callback_query is not None:
+        await update.callback_query.answer(ADMINS_ONLY, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(ADMINS_ONLY, do_quote=True)
+    return False
+
+
+async def persona(update: Update, context: BotContext) -> None:
+    """/persona [NAME | your own instructions]: show, switch, or set a custom system prompt."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    services = context.services
+    command = parse_persona_command(_arguments(message), services.personas)
+    if command.action == "show":
+        current = services.personas.resolve(await services.history.persona(key_of(message)))
+        await message.reply_text(_persona_overview(current, services.personas),
+                                 reply_markup=_persona_keyboard(current, services.personas), do_quote=_quote(update))
+        return
+    if command.action in ("switch", "custom") and not await may_change_settings(update, context):
+        return
+    await message.reply_text(await _apply_persona(command, key_of(message), services), do_quote=_quote(update))
+
+
+async def persona_button(update: Update, context: BotContext) -> None:
+    """A tap on the /persona keyboard switches to that persona."""
+    query = update.callback_query
+    if query is None or query.data is None or not isinstance(query.message, Message):
+        return
+    if not await may_change_settings(update, context):
+        return
+    command = parse_persona_command(query.data.removeprefix(PERSONA_PREFIX), context.services.personas)
+    confirmation = await _apply_persona(command, key_of(query.message), context.services)
+    await query.answer()
+    await query.edit_message_text(confirmation)
+
+
+async def _apply_persona(command: PersonaCommand, chat: str, services: Services) -> str:
+    catalog = services.personas
+    if command.action == "unknown":
+        return f"Unknown persona “{command.value}”.\n\n{_persona_list(catalog)}"
+    if command.action == "too_long":
+        return (f"That custom persona is {command.value} characters long; the limit is "
+                f"{CUSTOM_PROMPT_LIMIT}. Please shorten it.")
+    if command.action == "custom":
+        await services.history.set_persona(chat, encode_choice(CUSTOM, command.value))
+        return f"Custom persona set. {KEPT_HISTORY}"
+    choice = None if command.value == DEFAULT else encode_choice("name", command.value)
+    await services.history.set_persona(chat, choice)
+    return f"Persona switched to “{command.value}”. {KEPT_HISTORY}"
+
+
+def _persona_overview(current: Persona, catalog: PersonaCatalog) -> str:
+    if current.name == CUSTOM:
+        head = f"Current persona: custom — “{current.prompt[:200]}”"
+    else:
+        head = f"Current persona: {current.name} — {current.description}"
+    return f"{head}\n\n{_persona_list(catalog)}\n\nTap one to switch, or send /persona <your own instructions>."
+
+
+def _persona_list(catalog: PersonaCatalog) -> str:
+    return "Personas:\n" + "\n".join(f"• {p.name} — {p.description}" for p in catalog)
+
+
+def _persona_keyboard(current: Persona, catalog: PersonaCatalog) -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(("✓ " if p.name == current.name else "") + p.name,
+                                    callback_data=PERSONA_PREFIX + p.name) for p in catalog]
+    return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+
+
+def _arguments(message: Message) -> str:
+    """The text after the command, with its own line breaks and spacing."""
+    text = message.text or ""
+    command = next((e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None)
+    return text[command.length:] if command else text.partition(" ")[2]  # a command is ASCII: units = chars
+
+
+async def not_text(update: Update, context: BotContext) -> None:
+    """Stickers, voice, photos without a caption in a private chat."""
+    if update.effective_message:
+        await update.effective_message.reply_text(TEXT_ONLY)
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -135,13 +286,11 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(update, Update) and update.effective_chat and update.effective_message:
         try:
             await context.bot.send_message(update.effective_chat.id, SORRY_TEXT,
-                                           message_thread_id=_thread(update))
+                                           message_thread_id=thread_of(update.effective_message))
         except Exception as exc:  # Telegram itself may be what failed
             logger.warning("could not tell the user about the failure: %s", type(exc).__name__)
 
 
-def _thread(update: Update) -> int | None:
-    message = update.effective_message
-    if message is None or not message.is_topic_message:
-        return None
-    return message.message_thread_id
+def _quote(update: Update) -> bool:
+    """Quote the command in groups, where several people talk; not in private chats."""
+    return update.effective_chat is not None and update.effective_chat.type != Chat.PRIVATE

@@ -19,13 +19,15 @@ from bot.script import Arg, LuaScript
 
 Role = Literal["user", "assistant"]
 
-# Appends the new turns and renews the chat's TTL; releases the turn's lock in the same round trip.
+# Appends the new turns, renews the chat's TTLs (the persona's too: it is in use); releases the turn's lock
+# in the same round trip.
 _APPEND = """
 local ttl = tonumber(ARGV[1])
-for i = 3, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+for i = 4, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
-if KEYS[3] and redis.call('GET', KEYS[3]) == ARGV[2] then redis.call('DEL', KEYS[3]) end
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+if KEYS[4] and redis.call('GET', KEYS[4]) == ARGV[2] then redis.call('DEL', KEYS[4]) end
 return redis.call('LLEN', KEYS[1])
 """
 
@@ -107,6 +109,8 @@ class History(Protocol):
     async def commit(self, chat: str, turns: Sequence[Turn], usage: Sequence[UsageRecord],
                      release: LockLease | None = None) -> None: ...
     async def reset(self, chat: str) -> None: ...
+    async def set_persona(self, chat: str, choice: str | None) -> None: ...
+    async def persona(self, chat: str) -> str | None: ...
     async def fold(self, chat: str, folded: Sequence[Turn], summary: Summary) -> bool: ...
     async def record_usage(self, chat: str, usage: Sequence[UsageRecord]) -> None: ...
 
@@ -133,10 +137,12 @@ class Keys:
 class RedisHistory:
     """History on Redis: turns, summary and persona per chat, renewed on every write."""
 
-    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int, usage_ttl_seconds: int = 40 * 86400) -> None:
+    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int, settings_ttl_seconds: int = 90 * 86400,
+                 usage_ttl_seconds: int = 40 * 86400) -> None:
         self._redis = redis
         self._keys = keys
         self._ttl_ms = ttl_seconds * 1000
+        self._settings_ttl_ms = settings_ttl_seconds * 1000
         self._usage_ttl = usage_ttl_seconds
         self._append = LuaScript(redis, _APPEND)
         self._fold = LuaScript(redis, _FOLD)
@@ -158,10 +164,11 @@ class RedisHistory:
                      release: LockLease | None = None) -> None:
         """Append a finished turn and its usage atomically, renew the TTL, release the lock: one round trip."""
         pipe = self._redis.pipeline(transaction=False)
-        keys = [self._keys.chat(chat, "turns"), self._keys.chat(chat, "summary")]
+        keys = [self._keys.chat(chat, "turns"), self._keys.chat(chat, "summary"), self._keys.chat(chat, "persona")]
         if release is not None:
             keys.append(release.key)
-        args: list[Arg] = [self._ttl_ms, release.token if release is not None else "", *(t.to_json() for t in turns)]
+        token = release.token if release is not None else ""
+        args: list[Arg] = [self._ttl_ms, token, self._settings_ttl_ms, *(t.to_json() for t in turns)]
         self._append.queue(pipe, keys, args)
         self._add_usage(pipe, chat, usage)
         results = await pipe.execute(raise_on_error=False)
@@ -176,6 +183,19 @@ class RedisHistory:
     async def reset(self, chat: str) -> None:
         """Forget the chat's turns and summary; the persona stays."""
         await self._redis.delete(self._keys.chat(chat, "turns"), self._keys.chat(chat, "summary"))
+
+    async def set_persona(self, chat: str, choice: str | None) -> None:
+        """Store the chat's persona choice (None: back to the default); kept across /reset."""
+        key = self._keys.chat(chat, "persona")
+        if choice is None:
+            await self._redis.delete(key)
+        else:
+            await self._redis.set(key, choice, px=self._settings_ttl_ms)
+
+    async def persona(self, chat: str) -> str | None:
+        """The chat's stored persona choice, if any."""
+        value = await self._redis.get(self._keys.chat(chat, "persona"))
+        return None if value is None else str(value)
 
     async def fold(self, chat: str, folded: Sequence[Turn], summary: Summary) -> bool:
         """Replace the oldest turns by a summary, unless they are no longer the oldest; True when done."""

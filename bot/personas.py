@@ -119,3 +119,24 @@ def _persona(name: str, entry: object, path: str) -> Persona:
         raise PersonaFileError(path, f"[{name}] temperature must be a number from 0 to 2")
     return Persona(name.lower(), description.strip(), prompt.strip(),
                    float(temperature) if temperature is not None else None)
+
+
+@dataclass(frozen=True)
+class PersonaCommand:
+    """What `/persona …` asks for: show, switch to a catalog name, set a custom prompt, or an error."""
+
+    action: str  # "show" | "switch" | "custom" | "unknown" | "too_long"
+    value: str = ""
+
+
+def parse_persona_command(arguments: str, catalog: PersonaCatalog) -> PersonaCommand:
+    """Nothing → show; one word → a catalog persona (or unknown); several words → a custom prompt."""
+    text = arguments.strip()
+    if not text:
+        return PersonaCommand("show")
+    if len(text.split()) == 1:
+        persona = catalog.get(text)
+        return PersonaCommand("switch", persona.name) if persona else PersonaCommand("unknown", text)
+    if len(text) > CUSTOM_PROMPT_LIMIT:
+        return PersonaCommand("too_long", str(len(text)))
+    return PersonaCommand("custom", text)

@@ -34,7 +34,8 @@ def test_a_missing_required_variable_is_named(missing: str) -> None:
     ("PORT", "abc"), ("PORT", "70000"), ("HISTORY_TTL_SECONDS", "-1"), ("TEMPERATURE", "3"),
     ("MAX_REPLY_TOKENS", "0"), ("STREAM_EDIT_INTERVAL", "x"), ("LOG_LEVEL", "LOUD"),
     ("WEBHOOK_URL", "not a url"), ("REDIS_URL", "http://localhost"), ("WEBHOOK_SECRET", "has space"),
-    ("TELEGRAM_BOT_TOKEN", "no-colon"), ("CONTEXT_MAX_TOKENS", "-5"),
+    ("TELEGRAM_BOT_TOKEN", "no-colon"), ("CONTEXT_MAX_TOKENS", "-5"), ("GROUP_SETTINGS_ADMIN_ONLY", "maybe"),
+    ("ALLOWED_USER_IDS", "12,abc"), ("SETTINGS_TTL_SECONDS", "0"), ("STREAM_MODE", "fast"),
 ])
 def test_an_invalid_value_is_named_with_what_is_expected(name: str, value: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -66,3 +67,10 @@ def test_the_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("PORT", "9100")
     env = read_environment(dotenv)
     assert env["PORT"] == "9100" and env["OPENAI_MODEL"] == "from-file"
+
+
+def test_allowlists_tolerate_spaces_and_empty_means_everyone() -> None:
+    settings = load_settings({**BASE, "ALLOWED_USER_IDS": " 1, 22 ,333,", "ALLOWED_CHAT_IDS": ""})
+    assert settings.allowed_user_ids == {1, 22, 333}
+    assert settings.allowed_chat_ids == frozenset()
+    assert load_settings({**BASE, "ALLOWED_CHAT_IDS": "-1001234"}).allowed_chat_ids == {-1001234}

@@ -98,3 +98,17 @@ async def test_turn_text_round_trips_exactly(redis: Redis, text: str) -> None:
     await history.commit("42", [Turn("user", text, 3, name="Ann")], [])
     (turn,) = (await history.load("42")).turns
     assert (turn.content, turn.name, turn.tokens) == (text, "Ann", 3)
+
+
+async def test_the_persona_survives_reset_and_is_renewed_by_use(redis: Redis) -> None:
+    history = RedisHistory(redis, Keys("t:1"), TTL, settings_ttl_seconds=1000)
+    await history.set_persona("42", '{"kind": "name", "value": "tutor"}')
+    await history.commit("42", exchange(1), [])
+    await history.reset("42")
+    assert (await history.load("42")).persona == '{"kind": "name", "value": "tutor"}'
+    key = Keys("t:1").chat("42", "persona")
+    await redis.expire(key, 5)
+    await history.commit("42", exchange(2), [])
+    assert await redis.ttl(key) > 900
+    await history.set_persona("42", None)
+    assert await history.persona("42") is None
