@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -55,6 +56,16 @@ class Settings:
     group_settings_admin_only: bool = True
     allowed_user_ids: frozenset[int] = frozenset()
     allowed_chat_ids: frozenset[int] = frozenset()
+    openai_timeout_seconds: float = 60.0
+    shutdown_grace_seconds: float = 30.0
+    log_format: str = "text"
+    model_prices: tuple[tuple[str, float, float], ...] = ()
+    daily_token_budget_per_user: int = 0
+    daily_token_budget_per_chat: int = 0
+    admin_user_ids: frozenset[int] = frozenset()
+    user_messages_per_minute: int = 12
+    moderation: bool = False
+    moderation_fail_closed: bool = False
 
     @property
     def bot_id(self) -> str:
@@ -107,6 +118,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         group_settings_admin_only=reader.flag("GROUP_SETTINGS_ADMIN_ONLY", True),
         allowed_user_ids=reader.ids("ALLOWED_USER_IDS"),
         allowed_chat_ids=reader.ids("ALLOWED_CHAT_IDS"),
+        openai_timeout_seconds=reader.number("OPENAI_TIMEOUT_SECONDS", float, 60.0, low=1.0),
+        shutdown_grace_seconds=reader.number("SHUTDOWN_GRACE_SECONDS", float, 30.0, low=0.0),
+        log_format=reader.choice("LOG_FORMAT", ("text", "json"), "text"),
+        model_prices=reader.prices("MODEL_PRICES"),
+        daily_token_budget_per_user=reader.number("DAILY_TOKEN_BUDGET_PER_USER", int, 0, low=0),
+        daily_token_budget_per_chat=reader.number("DAILY_TOKEN_BUDGET_PER_CHAT", int, 0, low=0),
+        admin_user_ids=reader.ids("ADMIN_USER_IDS"),
+        user_messages_per_minute=reader.number("USER_MESSAGES_PER_MINUTE", int, 12, low=0),
+        moderation=reader.flag("MODERATION", False),
+        moderation_fail_closed=reader.flag("MODERATION_FAIL_CLOSED", False),
     )
 
 
@@ -178,6 +199,18 @@ class _Reader:
             return frozenset(int(part) for part in value.split(",") if part.strip())
         except ValueError:
             raise ConfigError(name, f"expected comma-separated numeric ids, got {value!r}") from None
+
+    def prices(self, name: str) -> tuple[tuple[str, float, float], ...]:
+        """{"model": {"input": USD per 1M tokens, "output": USD per 1M tokens}, …}"""
+        value = self.raw(name)
+        if value is None:
+            return ()
+        expected = 'JSON like {"gpt-4o-mini": {"input": 0.15, "output": 0.6}} (USD per 1M tokens)'
+        try:
+            data = json.loads(value)
+            return tuple((str(model), float(p["input"]), float(p["output"])) for model, p in data.items())
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise ConfigError(name, f"expected {expected}") from None
 
     def url(self, name: str, schemes: tuple[str, ...]) -> str | None:
         value = self.raw(name)
