@@ -39,13 +39,13 @@ from bot.pacing import Pacer
 from bot.personas import PersonaCatalog
 from bot.streaming import STOP_PREFIX, Cadence, StopButtons
 from bot.summary import Summarizer
+from bot.usage import Budgets, UsageLedger
 from bot.web import UpdateRejected, create_web_app
 
 logger = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 SEEN_UPDATE_TTL = 24 * 3600
-MODEL_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass
@@ -63,15 +63,22 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     """Build clients, domain and the PTB Application; nothing is connected yet."""
     redis = _redis(settings)
     keys = Keys(f"tg:{settings.bot_id}")
-    history = RedisHistory(redis, keys, settings.history_ttl_seconds, settings.settings_ttl_seconds)
-    model = OpenAIModel(build_client(settings.openai_api_key, settings.openai_base_url, MODEL_TIMEOUT_SECONDS))
+    budgets = Budgets(settings.daily_token_budget_per_user, settings.daily_token_budget_per_chat,
+                      settings.admin_user_ids)
+    ledger = UsageLedger(redis, keys.prefix, budgets)
+    history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
+    client = build_client(settings.openai_api_key, settings.openai_base_url, settings.openai_timeout_seconds)
+    model = OpenAIModel(client)
     counter = TokenCounter(settings.openai_model)
-    summarizer = Summarizer(history, model, counter, model_name=settings.summary_model,
+    summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens)
     options = ReplyOptions(settings.openai_model, settings.temperature, settings.max_reply_tokens,
-                           settings.context_max_tokens)
-    lock = ChatLock(redis, lambda chat: keys.chat(chat, "lock"))
-    conversation = Conversation(history, model, lock, counter, summarizer, personas, options)
+                           settings.context_max_tokens, settings.moderation_fail_closed)
+    conversation = Conversation(
+        history=history, ledger=ledger, model=model, lock=ChatLock(redis, lambda chat: keys.chat(chat, "lock")),
+        counter=counter, summarizer=summarizer, personas=personas, options=options,
+        moderator=model if settings.moderation else None,
+    )
     cadence = Cadence(settings.stream_edit_interval, settings.stream_group_edit_interval, settings.stream_mode)
     application = _application(settings)
     application.bot_data["services"] = Services(

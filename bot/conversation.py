@@ -11,11 +11,12 @@ from typing import Protocol
 
 from bot.context import Context, TokenCounter, as_message, build_context
 from bot.errors import ContextTooLong, ModelError, ModelRejected, StreamBroken
-from bot.history import History, Transcript, Turn, UsageRecord
-from bot.llm import ChatModel, ModelRequest, ReplyStream, Usage
+from bot.history import History, Transcript, Turn
+from bot.llm import ChatModel, ModelRequest, Moderator, ReplyStream, Usage
 from bot.lock import ChatLock, Lease
 from bot.personas import PersonaCatalog
 from bot.summary import Summarizer
+from bot.usage import UsageLedger, UsageRecord
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,10 @@ class Failure(enum.Enum):
     UNAVAILABLE = "unavailable"
     REJECTED = "rejected"
     EMPTY = "empty"
+    FLAGGED = "flagged"
+    MODERATION_UNAVAILABLE = "moderation_unavailable"
+    USER_BUDGET = "user_budget"
+    CHAT_BUDGET = "chat_budget"
 
 
 class ReplySink(Protocol):
@@ -72,12 +77,13 @@ class TurnResult:
 
 @dataclass(frozen=True)
 class ReplyOptions:
-    """Model settings of a reply; a persona may override the temperature."""
+    """Model settings of a reply (a persona may override the temperature) and the moderation rule."""
 
     model: str
     temperature: float
     max_tokens: int
     context_max_tokens: int
+    moderation_fail_closed: bool = False
 
 
 @dataclass
@@ -90,9 +96,12 @@ class _Answer:
 class Conversation:
     """Answers messages: one turn at a time per chat, history in, answer out, turn stored."""
 
-    def __init__(self, history: History, model: ChatModel, lock: ChatLock, counter: TokenCounter,
-                 summarizer: Summarizer, personas: PersonaCatalog, options: ReplyOptions) -> None:
+    def __init__(self, history: History, ledger: UsageLedger, model: ChatModel, lock: ChatLock,
+                 counter: TokenCounter, summarizer: Summarizer, personas: PersonaCatalog, options: ReplyOptions,
+                 moderator: Moderator | None = None) -> None:
         self._history = history
+        self._ledger = ledger
+        self._moderator = moderator
         self._model = model
         self._lock = lock
         self._counter = counter
@@ -103,6 +112,10 @@ class Conversation:
     async def reply(self, request: TurnRequest, sink: ReplySink) -> TurnResult:
         """Answer one message through the sink; the chat's next turn waits until this one is stored."""
         await sink.begin()
+        refusal = await self._moderate(request.text)
+        if refusal is not None:
+            await sink.fail(refusal)
+            return TurnResult(failure=refusal)
         async with self._lock.hold(request.chat) as lease:
             result, history_tokens = await self._turn(request, sink, lease)
         if self._summarizer.needed(history_tokens):
@@ -113,26 +126,46 @@ class Conversation:
         """Forget a chat's history and summary."""
         await self._history.reset(chat)
 
+    async def _moderate(self, text: str) -> Failure | None:
+        if self._moderator is None:
+            return None
+        try:
+            return Failure.FLAGGED if await self._moderator.flagged(text) else None
+        except ModelError as exc:
+            logger.warning("moderation failed (%s); %s", exc,
+                           "refusing the message" if self._options.moderation_fail_closed else "going on")
+            return Failure.MODERATION_UNAVAILABLE if self._options.moderation_fail_closed else None
+
     async def _turn(self, request: TurnRequest, sink: ReplySink, lease: Lease) -> tuple[TurnResult, int]:
         transcript = await self._history.load(request.chat)
         user_turn = Turn("user", request.text, self._counter.count(request.text), name=request.speaker)
+        expected = transcript.history_tokens + user_turn.tokens + self._options.max_tokens
+        reservation = await self._ledger.reserve(request.user_id, request.chat, expected)
+        if reservation.refused:
+            failure = Failure.USER_BUDGET if reservation.refused == "user" else Failure.CHAT_BUDGET
+            await sink.fail(failure)
+            return TurnResult(failure=failure), transcript.history_tokens
         try:
             context, answer = await self._answer(request, transcript, user_turn, sink)
         except ModelError as exc:
+            await self._ledger.release(reservation)
             failure = Failure.REJECTED if isinstance(exc, ModelRejected) else Failure.UNAVAILABLE
             logger.warning("model call failed for a turn: %s", exc, exc_info=logger.isEnabledFor(logging.DEBUG))
             await sink.fail(failure)
             return TurnResult(failure=failure), transcript.history_tokens
         if not answer.text.strip() and answer.ending is not Ending.STOPPED:
+            await self._ledger.release(reservation)
             await sink.fail(Failure.EMPTY)
             return TurnResult(failure=Failure.EMPTY), transcript.history_tokens
         await sink.finish(answer.text, answer.ending)
         if not answer.text.strip():
+            await self._ledger.release(reservation)
             return TurnResult(ending=answer.ending), transcript.history_tokens
         reply_turn = Turn("assistant", answer.text, self._counter.count(answer.text))
         usage = self._usage(context, user_turn, reply_turn, answer.usage)
-        await self._history.commit(request.chat, [user_turn, reply_turn],
-                                   [UsageRecord(*usage, user_id=request.user_id)], release=lease)
+        record = UsageRecord(*usage, model=self._options.model, user_id=request.user_id)
+        await self._history.commit(request.chat, [user_turn, reply_turn], [record], release=lease,
+                                   reservation=reservation)
         lease.released = True
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
         return TurnResult(ending=answer.ending, text=answer.text), stored

@@ -10,12 +10,12 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from redis.asyncio import Redis
 
 from bot.script import Arg, LuaScript
+from bot.usage import Reservation, UsageLedger, UsageRecord
 
 Role = Literal["user", "assistant"]
 
@@ -86,15 +86,6 @@ class Transcript:
         return sum(t.tokens for t in self.turns) + (self.summary.tokens if self.summary else 0)
 
 
-@dataclass(frozen=True)
-class UsageRecord:
-    """Tokens one model call used, charged to a chat and a user."""
-
-    prompt_tokens: int
-    completion_tokens: int
-    user_id: int | None = None
-
-
 class LockLease(Protocol):
     """A held per-chat lock that the commit may release in the same round trip."""
 
@@ -107,12 +98,11 @@ class History(Protocol):
 
     async def load(self, chat: str) -> Transcript: ...
     async def commit(self, chat: str, turns: Sequence[Turn], usage: Sequence[UsageRecord],
-                     release: LockLease | None = None) -> None: ...
+                     release: LockLease | None = None, reservation: Reservation | None = None) -> None: ...
     async def reset(self, chat: str) -> None: ...
     async def set_persona(self, chat: str, choice: str | None) -> None: ...
     async def persona(self, chat: str) -> str | None: ...
     async def fold(self, chat: str, folded: Sequence[Turn], summary: Summary) -> bool: ...
-    async def record_usage(self, chat: str, usage: Sequence[UsageRecord]) -> None: ...
 
 
 class Keys:
@@ -127,23 +117,18 @@ class Keys:
     def seen_update(self, update_id: int) -> str:
         return f"{self.prefix}:update:{update_id}"
 
-    def user_usage(self, user_id: int, period: str) -> str:
-        return f"{self.prefix}:usage:{user_id}:{period}"
-
-    def chat_usage(self, chat: str, period: str) -> str:
-        return f"{self.prefix}:usage:chat:{{{chat}}}:{period}"
 
 
 class RedisHistory:
     """History on Redis: turns, summary and persona per chat, renewed on every write."""
 
-    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int, settings_ttl_seconds: int = 90 * 86400,
-                 usage_ttl_seconds: int = 40 * 86400) -> None:
+    def __init__(self, redis: Redis, keys: Keys, ledger: UsageLedger, ttl_seconds: int,
+                 settings_ttl_seconds: int = 90 * 86400) -> None:
         self._redis = redis
         self._keys = keys
+        self._ledger = ledger
         self._ttl_ms = ttl_seconds * 1000
         self._settings_ttl_ms = settings_ttl_seconds * 1000
-        self._usage_ttl = usage_ttl_seconds
         self._append = LuaScript(redis, _APPEND)
         self._fold = LuaScript(redis, _FOLD)
 
@@ -161,7 +146,7 @@ class RedisHistory:
         )
 
     async def commit(self, chat: str, turns: Sequence[Turn], usage: Sequence[UsageRecord],
-                     release: LockLease | None = None) -> None:
+                     release: LockLease | None = None, reservation: Reservation | None = None) -> None:
         """Append a finished turn and its usage atomically, renew the TTL, release the lock: one round trip."""
         pipe = self._redis.pipeline(transaction=False)
         keys = [self._keys.chat(chat, "turns"), self._keys.chat(chat, "summary"), self._keys.chat(chat, "persona")]
@@ -170,15 +155,9 @@ class RedisHistory:
         token = release.token if release is not None else ""
         args: list[Arg] = [self._ttl_ms, token, self._settings_ttl_ms, *(t.to_json() for t in turns)]
         self._append.queue(pipe, keys, args)
-        self._add_usage(pipe, chat, usage)
+        self._ledger.queue(pipe, chat, usage, reservation)
         results = await pipe.execute(raise_on_error=False)
         await self._append.settle(results[0], keys, args)
-
-    async def record_usage(self, chat: str, usage: Sequence[UsageRecord]) -> None:
-        """Count tokens of a call that stored no turn (a summary, a failed turn)."""
-        pipe = self._redis.pipeline(transaction=False)
-        self._add_usage(pipe, chat, usage)
-        await pipe.execute()
 
     async def reset(self, chat: str) -> None:
         """Forget the chat's turns and summary; the persona stays."""
@@ -206,17 +185,6 @@ class RedisHistory:
         args: list[Arg] = [len(folded), folded[0].to_json(), folded[-1].to_json(), payload, self._ttl_ms]
         return bool(await self._fold(keys, args))
 
-    def _add_usage(self, pipe: Any, chat: str, usage: Sequence[UsageRecord]) -> None:
-        now = datetime.now(UTC)
-        for period in (now.strftime("%Y%m%d"), now.strftime("%Y%m")):
-            for record in usage:
-                targets = [self._keys.chat_usage(chat, period)]
-                if record.user_id is not None:
-                    targets.append(self._keys.user_usage(record.user_id, period))
-                for key in targets:
-                    pipe.hincrby(key, "prompt", record.prompt_tokens)
-                    pipe.hincrby(key, "completion", record.completion_tokens)
-                    pipe.expire(key, self._usage_ttl)
 
 
 def _summary_from_json(raw: str | None) -> Summary | None:

@@ -70,6 +70,12 @@ class ChatModel(Protocol):
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]: ...
 
 
+class Moderator(Protocol):
+    """Classifies a user's message before the model sees it."""
+
+    async def flagged(self, text: str) -> bool: ...
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """At most ``attempts`` tries within ``deadline`` seconds, exponential backoff with full jitter."""
@@ -153,6 +159,14 @@ class OpenAIModel:
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
         """A whole answer at once (used for summaries)."""
         return await self._retrying(lambda: self._complete(request))
+
+    async def flagged(self, text: str) -> bool:
+        """Whether the moderation endpoint flags the text (raises ModelError when it cannot tell)."""
+        return await self._retrying(lambda: self._moderate(text))
+
+    async def _moderate(self, text: str) -> bool:
+        response = await self._client.moderations.create(input=text)
+        return any(result.flagged for result in response.results)
 
     async def _open(self, request: ModelRequest) -> OpenAIStream:
         raw = await self._client.chat.completions.create(

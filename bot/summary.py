@@ -7,8 +7,9 @@ import logging
 
 from bot.context import TokenCounter, summary_of, turns_to_fold
 from bot.errors import BotError
-from bot.history import History, Summary, Transcript, Turn, UsageRecord
+from bot.history import History, Summary, Transcript, Turn
 from bot.llm import ChatMessage, ChatModel, ModelRequest
+from bot.usage import UsageLedger, UsageRecord
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +24,10 @@ INSTRUCTIONS = (
 class Summarizer:
     """Folds a chat's oldest turns into its summary when the stored history exceeds the budget."""
 
-    def __init__(self, history: History, model: ChatModel, counter: TokenCounter, *,
+    def __init__(self, history: History, ledger: UsageLedger, model: ChatModel, counter: TokenCounter, *,
                  model_name: str, budget: int, max_tokens: int) -> None:
         self._history = history
+        self._ledger = ledger
         self._model = model
         self._counter = counter
         self._model_name = model_name
@@ -64,7 +66,7 @@ class Summarizer:
         prompt_tokens = usage.prompt_tokens if usage else self._counter.count(INSTRUCTIONS) + sum(
             t.tokens for t in folded)
         completion_tokens = usage.completion_tokens if usage else summary.tokens
-        await self._history.record_usage(chat, [UsageRecord(prompt_tokens, completion_tokens)])
+        await self._ledger.record(chat, [UsageRecord(prompt_tokens, completion_tokens, self._model_name)])
         logger.info("summary of %d turns %s", len(folded), "stored" if done else "dropped (history changed)")
         return done
 

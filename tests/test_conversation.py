@@ -12,18 +12,22 @@ from bot.llm import Usage
 from bot.lock import ChatLock
 from bot.personas import PersonaCatalog
 from bot.summary import Summarizer
+from bot.usage import Budgets, UsageLedger
 from tests.fake_model import FakeModel, RecordingSink, Script
 
 KEYS = Keys("t:1")
 
 
 def conversation(redis: Redis, model: FakeModel, budget: int = 4000) -> tuple[Conversation, RedisHistory]:
-    history = RedisHistory(redis, KEYS, 3600)
+    ledger = UsageLedger(redis, KEYS.prefix, Budgets())
+    history = RedisHistory(redis, KEYS, ledger, 3600)
     counter = TokenCounter("gpt-4o-mini")
-    summarizer = Summarizer(history, model, counter, model_name="sum", budget=budget, max_tokens=100)
+    summarizer = Summarizer(history, ledger, model, counter, model_name="sum", budget=budget, max_tokens=100)
     lock = ChatLock(redis, lambda chat: KEYS.chat(chat, "lock"), poll_seconds=0.01)
     options = ReplyOptions("gpt-test", 0.7, 256, budget)
-    return Conversation(history, model, lock, counter, summarizer, PersonaCatalog.load(), options), history
+    conv = Conversation(history=history, ledger=ledger, model=model, lock=lock, counter=counter,
+                        summarizer=summarizer, personas=PersonaCatalog.load(), options=options)
+    return conv, history
 
 
 async def turn(conv: Conversation, text: str, chat: str = "1") -> RecordingSink:
@@ -41,7 +45,7 @@ async def test_a_turn_streams_to_the_sink_and_is_stored(redis: Redis) -> None:
     transcript = await history.load("1")
     assert [(t.role, t.content) for t in transcript.turns] == [("user", "hi"), ("assistant", "Hello!")]
     assert await redis.hgetall(next(iter([k async for k in redis.scan_iter("t:1:usage:7:*")]))) == {
-        "prompt": "30", "completion": "2"}
+        "gpt-test:prompt": "30", "gpt-test:completion": "2"}
 
 
 async def test_the_next_request_carries_the_history_after_the_system_prompt(redis: Redis) -> None:

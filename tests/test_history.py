@@ -3,14 +3,15 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
-from bot.history import Keys, RedisHistory, Summary, Transcript, Turn, UsageRecord
+from bot.history import Keys, RedisHistory, Summary, Transcript, Turn
+from bot.usage import Budgets, UsageLedger
 from bot.lock import Lease
 
 TTL = 600
 
 
-def store(redis: Redis) -> RedisHistory:
-    return RedisHistory(redis, Keys("t:1"), TTL)
+def store(redis: Redis, settings_ttl: int = 1000) -> RedisHistory:
+    return RedisHistory(redis, Keys("t:1"), UsageLedger(redis, "t:1", Budgets()), TTL, settings_ttl)
 
 
 def exchange(n: int) -> list[Turn]:
@@ -80,18 +81,6 @@ async def test_reset_removes_turns_and_summary(redis: Redis) -> None:
     assert await history.load("42") == Transcript()
 
 
-async def test_usage_is_counted_per_user_and_chat_per_day_and_month(redis: Redis) -> None:
-    history = store(redis)
-    await history.commit("42", exchange(1), [UsageRecord(100, 20, user_id=7)])
-    await history.record_usage("42", [UsageRecord(50, 5, user_id=7)])
-    keys = [k async for k in redis.scan_iter("t:1:usage:*")]
-    user_keys = sorted(k for k in keys if k.startswith("t:1:usage:7:"))
-    assert len(user_keys) == 2  # today and this month
-    for key in user_keys:
-        assert await redis.hgetall(key) == {"prompt": "150", "completion": "25"}
-        assert await redis.ttl(key) > 0
-
-
 @pytest.mark.parametrize("text", ["plain", "émoji 😀 and \"quotes\" \\ back", "多语言"])
 async def test_turn_text_round_trips_exactly(redis: Redis, text: str) -> None:
     history = store(redis)
@@ -101,7 +90,7 @@ async def test_turn_text_round_trips_exactly(redis: Redis, text: str) -> None:
 
 
 async def test_the_persona_survives_reset_and_is_renewed_by_use(redis: Redis) -> None:
-    history = RedisHistory(redis, Keys("t:1"), TTL, settings_ttl_seconds=1000)
+    history = store(redis, settings_ttl=1000)
     await history.set_persona("42", '{"kind": "name", "value": "tutor"}')
     await history.commit("42", exchange(1), [])
     await history.reset("42")
