@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
@@ -43,6 +44,19 @@ class Gatekeeper:
         """True the first time a user is refused (so they are told once, not on every message)."""
         key = f"{self._prefix}:refused:{user_id}"
         return bool(await self._redis.set(key, 1, nx=True, ex=REFUSAL_MEMORY_SECONDS))
+
+    async def too_fast(self, user_id: int, per_minute: int) -> tuple[bool, bool]:
+        """(over USER_MESSAGES_PER_MINUTE this minute, and the first time this minute: tell them)."""
+        minute = int(time.time() // 60)
+        key = f"{self._prefix}:rate:{user_id}:{minute}"
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        count, _ = await pipe.execute()
+        if int(count) <= per_minute:
+            return False, False
+        told = await self._redis.set(f"{self._prefix}:slowdown:{user_id}", 1, nx=True, ex=60)
+        return True, bool(told)
 
     async def is_admin(self, chat_id: int, user_id: int) -> bool:
         """Whether the user administers the group; the list is cached for a few minutes."""

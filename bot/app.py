@@ -25,13 +25,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import commands, handlers
 from bot.access import Allowlist, Gatekeeper
 from bot.config import Settings
 from bot.context import TokenCounter
 from bot.conversation import Conversation, ReplyOptions
 from bot.errors import StoreUnavailable
-from bot.handlers import BotApplication, BotContext, Services
+from bot.handlers import BotApplication, BotContext, Retention, Services
 from bot.history import Keys, RedisHistory
 from bot.llm import OpenAIModel, build_client
 from bot.lock import ChatLock
@@ -39,7 +39,7 @@ from bot.pacing import Pacer
 from bot.personas import PersonaCatalog
 from bot.streaming import STOP_PREFIX, Cadence, StopButtons
 from bot.summary import Summarizer
-from bot.usage import Budgets, UsageLedger
+from bot.usage import USAGE_TTL_SECONDS, Budgets, PriceTable, UsageLedger
 from bot.web import UpdateRejected, create_web_app
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,10 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         conversation=conversation, history=history, personas=personas, pacer=Pacer(), cadence=cadence,
         stops=StopButtons(), allowlist=Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids),
         gatekeeper=Gatekeeper(redis, keys.prefix, lambda chat_id: _admin_ids(application, chat_id)),
-        group_settings_admin_only=settings.group_settings_admin_only,
+        group_settings_admin_only=settings.group_settings_admin_only, ledger=ledger,
+        prices=PriceTable(settings.model_prices),
+        retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
+        messages_per_minute=settings.user_messages_per_minute, admins=settings.admin_user_ids,
     )
     _register(application)
     return Runtime(settings, redis, keys, application, summarizer)
@@ -127,12 +130,14 @@ def _register(application: BotApplication) -> None:
     private, groups, fresh = filters.ChatType.PRIVATE, filters.ChatType.GROUPS, filters.UpdateType.MESSAGE
     words = filters.TEXT | filters.CAPTION
     application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
-    application.add_handler(CommandHandler("start", handlers.start, filters=fresh))
-    application.add_handler(CommandHandler("help", handlers.help_command, filters=fresh))
-    application.add_handler(CommandHandler("reset", handlers.reset, filters=fresh))
-    application.add_handler(CommandHandler("persona", handlers.persona, filters=fresh))
+    application.add_handler(CommandHandler("start", commands.start, filters=fresh))
+    application.add_handler(CommandHandler("help", commands.help_command, filters=fresh))
+    application.add_handler(CommandHandler("reset", commands.reset, filters=fresh))
+    application.add_handler(CommandHandler("persona", commands.persona, filters=fresh))
+    application.add_handler(CommandHandler("usage", commands.usage, filters=fresh))
+    application.add_handler(CommandHandler("privacy", commands.privacy, filters=fresh))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
-    application.add_handler(CallbackQueryHandler(handlers.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
     application.add_handler(MessageHandler(fresh & private & words & ~filters.COMMAND, handlers.text_message))
     application.add_handler(MessageHandler(fresh & groups & words & ~filters.COMMAND, handlers.group_message))
     application.add_handler(MessageHandler(
@@ -149,22 +154,25 @@ PRIVATE_COMMANDS = [
     BotCommand("help", "The commands"),
     BotCommand("reset", "Forget our conversation"),
     BotCommand("persona", "See or change how I answer"),
+    BotCommand("usage", "Tokens used today and this month"),
+    BotCommand("privacy", "What I store and for how long"),
 ]
 GROUP_COMMANDS = [
     BotCommand("help", "The commands"),
     BotCommand("reset", "Forget this chat's conversation (admins)"),
     BotCommand("persona", "See or change how I answer (admins)"),
+    BotCommand("usage", "Tokens used today and this month"),
 ]
 
 
 async def sync_commands(bot: Bot) -> None:
     """Register the command menus for private chats and groups, skipping those already current."""
-    for scope, commands in ((BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
-                            (BotCommandScopeAllGroupChats(), GROUP_COMMANDS)):
+    for scope, menu in ((BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
+                        (BotCommandScopeAllGroupChats(), GROUP_COMMANDS)):
         try:
             current = await bot.get_my_commands(scope=scope)
-            if [(c.command, c.description) for c in current] != [(c.command, c.description) for c in commands]:
-                await bot.set_my_commands(commands, scope=scope)
+            if [(c.command, c.description) for c in current] != [(c.command, c.description) for c in menu]:
+                await bot.set_my_commands(menu, scope=scope)
         except TelegramError as exc:  # a missing menu must not keep the bot from answering
             logger.warning("could not register the command menu: %s", exc)
 

@@ -6,50 +6,26 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram import Chat, Message, ReplyParameters, Update
 from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot.access import Allowlist, Gatekeeper
 from bot.conversation import Conversation, TurnRequest
 from bot.history import History
 from bot.pacing import Pacer
-from bot.personas import (
-    CUSTOM,
-    CUSTOM_PROMPT_LIMIT,
-    DEFAULT,
-    Persona,
-    PersonaCatalog,
-    PersonaCommand,
-    encode_choice,
-    parse_persona_command,
-)
+from bot.personas import PersonaCatalog
 from bot.streaming import STOP_PREFIX, Cadence, StopButtons, Target, TelegramReplySink
 from bot.triggers import BotIdentity, addressed_to_bot, display_name
+from bot.usage import PriceTable, UsageLedger
 
 logger = logging.getLogger(__name__)
 
-START_TEXT = (
-    "Hi! I'm an AI assistant. Send me a message and I'll answer as I write — you'll see the reply grow.\n\n"
-    "I remember our conversation for a while, so you can ask follow-up questions. In groups, mention me or "
-    "reply to one of my messages. Send /help to see what else I can do."
-)
-HELP_TEXT = (
-    "Just write to me — I keep the context of our chat.\n\n"
-    "/start — what I can do\n"
-    "/help — this list\n"
-    "/reset — forget our conversation and start afresh\n"
-    "/persona — see or change how I answer\n"
-    "/persona NAME — switch to a persona from the list\n"
-    "/persona <your own instructions> — a custom persona for this chat\n\n"
-    "While I'm answering, tap ⏹ Stop to cut me short. In groups I answer when mentioned or replied to."
-)
-RESET_TEXT = "Done — I've forgotten our conversation. Your persona stays as it is."
 SORRY_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
 NOT_ALLOWED_TEXT = "Sorry, this bot is private and you're not on its list of users."
 TEXT_ONLY = "I can read text only for now — please send your question as a message."
 ADMINS_ONLY = "Only the group's administrators can change my settings here."
-KEPT_HISTORY = "Our conversation so far is kept; the new persona applies from my next reply."
 PERSONA_PREFIX = "persona:"
+SLOW_DOWN = "You're sending messages faster than I can answer — please slow down a little."
 
 
 @dataclass(frozen=True)
@@ -65,6 +41,20 @@ class Services:
     allowlist: Allowlist
     gatekeeper: Gatekeeper
     group_settings_admin_only: bool
+    ledger: UsageLedger
+    prices: PriceTable
+    retention: Retention
+    messages_per_minute: int
+    admins: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each kind of data is kept, in seconds (for /privacy)."""
+
+    history_seconds: int
+    settings_seconds: int
+    usage_seconds: int
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -110,25 +100,10 @@ async def gate(update: Update, context: BotContext) -> None:
     raise ApplicationHandlerStop
 
 
-async def start(update: Update, context: BotContext) -> None:
-    """/start: a greeting and what the bot can do."""
-    if update.effective_message:
-        await update.effective_message.reply_text(START_TEXT, do_quote=_quote(update))
 
 
-async def help_command(update: Update, context: BotContext) -> None:
-    """/help: the commands."""
-    if update.effective_message:
-        await update.effective_message.reply_text(HELP_TEXT, do_quote=_quote(update))
 
 
-async def reset(update: Update, context: BotContext) -> None:
-    """/reset: forget this chat's history (the persona stays)."""
-    message = update.effective_message
-    if message is None or not await may_change_settings(update, context):
-        return
-    await context.services.conversation.reset(key_of(message))
-    await message.reply_text(RESET_TEXT, do_quote=_quote(update))
 
 
 async def text_message(update: Update, context: BotContext) -> None:
@@ -156,8 +131,10 @@ async def group_message(update: Update, context: BotContext) -> None:
 
 
 async def answer(context: BotContext, target: Target, user_id: int, text: str, speaker: str | None) -> None:
-    """Run one turn into a streaming Telegram reply."""
+    """Run one turn into a streaming Telegram reply (unless the user is sending too fast)."""
     services = context.services
+    if await _slowed_down(context, target, user_id):
+        return
     request = TurnRequest(chat_key(target.chat_id, target.thread_id), user_id, text, speaker)
     token = services.stops.open(target.chat_id, user_id, request.stop)
     sink = TelegramReplySink(context.bot, target, services.pacer, services.cadence, stop_token=token)
@@ -166,6 +143,23 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str, s
         logger.info("turn finished: %s", result.outcome)
     finally:
         services.stops.close(token)
+
+
+async def _slowed_down(context: BotContext, target: Target, user_id: int) -> bool:
+    services = context.services
+    if not services.messages_per_minute or user_id in services.admins:
+        return False
+    limited, tell = await services.gatekeeper.too_fast(user_id, services.messages_per_minute)
+    if tell:
+        await context.bot.send_message(target.chat_id, SLOW_DOWN, message_thread_id=target.thread_id,
+                                       reply_parameters=_reply_to(target))
+    return limited
+
+
+def _reply_to(target: Target) -> ReplyParameters | None:
+    if target.reply_to is None:
+        return None
+    return ReplyParameters(target.reply_to, allow_sending_without_reply=True)
 
 
 async def stop_button(update: Update, context: BotContext) -> None:
@@ -202,74 +196,18 @@ async def may_change_settings(update: Update, context: BotContext) -> bool:
     return False
 
 
-async def persona(update: Update, context: BotContext) -> None:
-    """/persona [NAME | your own instructions]: show, switch, or set a custom system prompt."""
-    message = update.effective_message
-    if message is None or message.text is None:
-        return
-    services = context.services
-    command = parse_persona_command(_arguments(message), services.personas)
-    if command.action == "show":
-        current = services.personas.resolve(await services.history.persona(key_of(message)))
-        await message.reply_text(_persona_overview(current, services.personas),
-                                 reply_markup=_persona_keyboard(current, services.personas), do_quote=_quote(update))
-        return
-    if command.action in ("switch", "custom") and not await may_change_settings(update, context):
-        return
-    await message.reply_text(await _apply_persona(command, key_of(message), services), do_quote=_quote(update))
 
 
-async def persona_button(update: Update, context: BotContext) -> None:
-    """A tap on the /persona keyboard switches to that persona."""
-    query = update.callback_query
-    if query is None or query.data is None or not isinstance(query.message, Message):
-        return
-    if not await may_change_settings(update, context):
-        return
-    command = parse_persona_command(query.data.removeprefix(PERSONA_PREFIX), context.services.personas)
-    confirmation = await _apply_persona(command, key_of(query.message), context.services)
-    await query.answer()
-    await query.edit_message_text(confirmation)
 
 
-async def _apply_persona(command: PersonaCommand, chat: str, services: Services) -> str:
-    catalog = services.personas
-    if command.action == "unknown":
-        return f"Unknown persona “{command.value}”.\n\n{_persona_list(catalog)}"
-    if command.action == "too_long":
-        return (f"That custom persona is {command.value} characters long; the limit is "
-                f"{CUSTOM_PROMPT_LIMIT}. Please shorten it.")
-    if command.action == "custom":
-        await services.history.set_persona(chat, encode_choice(CUSTOM, command.value))
-        return f"Custom persona set. {KEPT_HISTORY}"
-    choice = None if command.value == DEFAULT else encode_choice("name", command.value)
-    await services.history.set_persona(chat, choice)
-    return f"Persona switched to “{command.value}”. {KEPT_HISTORY}"
 
 
-def _persona_overview(current: Persona, catalog: PersonaCatalog) -> str:
-    if current.name == CUSTOM:
-        head = f"Current persona: custom — “{current.prompt[:200]}”"
-    else:
-        head = f"Current persona: {current.name} — {current.description}"
-    return f"{head}\n\n{_persona_list(catalog)}\n\nTap one to switch, or send /persona <your own instructions>."
 
 
-def _persona_list(catalog: PersonaCatalog) -> str:
-    return "Personas:\n" + "\n".join(f"• {p.name} — {p.description}" for p in catalog)
 
 
-def _persona_keyboard(current: Persona, catalog: PersonaCatalog) -> InlineKeyboardMarkup:
-    buttons = [InlineKeyboardButton(("✓ " if p.name == current.name else "") + p.name,
-                                    callback_data=PERSONA_PREFIX + p.name) for p in catalog]
-    return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
 
 
-def _arguments(message: Message) -> str:
-    """The text after the command, with its own line breaks and spacing."""
-    text = message.text or ""
-    command = next((e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None)
-    return text[command.length:] if command else text.partition(" ")[2]  # a command is ASCII: units = chars
 
 
 async def not_text(update: Update, context: BotContext) -> None:
@@ -291,6 +229,6 @@ async def on_error(update: object, context: BotContext) -> None:
             logger.warning("could not tell the user about the failure: %s", type(exc).__name__)
 
 
-def _quote(update: Update) -> bool:
+def quote(update: Update) -> bool:
     """Quote the command in groups, where several people talk; not in private chats."""
     return update.effective_chat is not None and update.effective_chat.type != Chat.PRIVATE

@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, ReplyParameters
 from telegram.constants import ChatAction
@@ -34,6 +34,10 @@ FAILURES = {
     Failure.UNAVAILABLE: "Sorry, I can't reach the language model right now. Please try again in a minute.",
     Failure.REJECTED: "Sorry, the model couldn't answer that. Try rephrasing it, or /reset to start afresh.",
     Failure.EMPTY: "Sorry, the model returned an empty answer. Please try again.",
+    Failure.FLAGGED: "Sorry, I can't help with that message. Please rephrase it.",
+    Failure.MODERATION_UNAVAILABLE: "Sorry, I can't check messages right now, so I can't answer. Please try later.",
+    Failure.USER_BUDGET: "You've used today's token budget. It resets at 00:00 UTC{until}.",
+    Failure.CHAT_BUDGET: "This chat has used today's token budget. It resets at 00:00 UTC{until}.",
 }
 
 
@@ -113,7 +117,8 @@ class TelegramReplySink:
     async def fail(self, failure: Failure) -> None:
         """Tell the user, briefly, that no answer could be given."""
         await self._quiesce()
-        await self._deliver_last(None, FAILURES[failure], italic=False)
+        text = FAILURES[failure].replace("{until}", _until_midnight(datetime.now(UTC)))
+        await self._deliver_last(None, text, italic=False)
 
     async def _quiesce(self) -> None:
         self._finishing = True
@@ -283,6 +288,12 @@ def _with_note(rendered: Rendered | None, note: str | None, italic: bool) -> Ren
     offset = utf16_len(text + separator)
     styled = (MessageEntity(MessageEntity.ITALIC, offset, utf16_len(note)),) if italic else ()
     return Rendered(text + separator + note, entities + styled)
+
+
+def _until_midnight(now: datetime) -> str:
+    left = int((datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1) - now).total_seconds())
+    hours, minutes = divmod(max(60, left) // 60, 60)
+    return f" (in {hours} h {minutes} min)" if hours else f" (in {minutes} min)"
 
 
 def _seconds(value: int | timedelta) -> float:
