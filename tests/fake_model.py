@@ -50,6 +50,9 @@ class FakeModel:
         self.streams: list[FakeStream] = []
         self.summary_text = summary
         self.summary_error: Exception | None = None
+        self.flag_words: set[str] = set()
+        self.moderation_error: Exception | None = None
+        self.moderated: list[str] = []
 
     async def stream(self, request: ModelRequest) -> FakeStream:
         self.requests.append(request)
@@ -59,6 +62,12 @@ class FakeModel:
         stream = FakeStream(script)
         self.streams.append(stream)
         return stream
+
+    async def flagged(self, text: str) -> bool:
+        self.moderated.append(text)
+        if self.moderation_error is not None:
+            raise self.moderation_error
+        return any(word in text for word in self.flag_words)
 
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
         self.requests.append(request)

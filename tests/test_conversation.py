@@ -18,15 +18,17 @@ from tests.fake_model import FakeModel, RecordingSink, Script
 KEYS = Keys("t:1")
 
 
-def conversation(redis: Redis, model: FakeModel, budget: int = 4000) -> tuple[Conversation, RedisHistory]:
-    ledger = UsageLedger(redis, KEYS.prefix, Budgets())
+def conversation(redis: Redis, model: FakeModel, budget: int = 4000, *, budgets: Budgets | None = None,
+                 moderated: bool = False, fail_closed: bool = False) -> tuple[Conversation, RedisHistory]:
+    ledger = UsageLedger(redis, KEYS.prefix, budgets or Budgets())
     history = RedisHistory(redis, KEYS, ledger, 3600)
     counter = TokenCounter("gpt-4o-mini")
     summarizer = Summarizer(history, ledger, model, counter, model_name="sum", budget=budget, max_tokens=100)
     lock = ChatLock(redis, lambda chat: KEYS.chat(chat, "lock"), poll_seconds=0.01)
-    options = ReplyOptions("gpt-test", 0.7, 256, budget)
+    options = ReplyOptions("gpt-test", 0.7, 256, budget, moderation_fail_closed=fail_closed)
     conv = Conversation(history=history, ledger=ledger, model=model, lock=lock, counter=counter,
-                        summarizer=summarizer, personas=PersonaCatalog.load(), options=options)
+                        summarizer=summarizer, personas=PersonaCatalog.load(), options=options,
+                        moderator=model if moderated else None)
     return conv, history
 
 
@@ -129,3 +131,38 @@ async def test_a_long_conversation_is_summarised_off_the_reply_path(redis: Redis
     summary_request = next(r for r in model.requests if r.model == "sum")
     assert "Keep facts, names" in summary_request.messages[0].content
     assert all("helpful assistant" not in m.content for m in summary_request.messages)
+
+
+async def test_a_flagged_message_is_refused_not_stored_and_never_reaches_the_model(redis: Redis) -> None:
+    model = FakeModel()
+    model.flag_words = {"forbidden"}
+    conv, history = conversation(redis, model, moderated=True)
+    assert (await turn(conv, "something forbidden")).failed is Failure.FLAGGED
+    assert model.requests == [] and (await history.load("1")).turns == ()
+    assert (await turn(conv, "something fine")).finished is not None
+    assert model.moderated == ["something forbidden", "something fine"]
+
+
+async def test_a_failed_moderation_call_goes_on_unless_fail_closed(redis: Redis) -> None:
+    model = FakeModel()
+    model.moderation_error = ModelUnavailable("moderation down")
+    open_conv, _ = conversation(redis, model, moderated=True)
+    assert (await turn(open_conv, "hi")).finished is not None
+    closed_conv, _ = conversation(redis, model, moderated=True, fail_closed=True)
+    assert (await turn(closed_conv, "hi", chat="2")).failed is Failure.MODERATION_UNAVAILABLE
+    assert len(model.requests) == 1
+
+
+async def test_a_spent_budget_makes_no_model_call(redis: Redis) -> None:
+    model = FakeModel(Script(["x"], usage=Usage(900, 200)))
+    conv, history = conversation(redis, model, budgets=Budgets(per_user=1000))
+    assert (await turn(conv, "first")).finished is not None
+    assert (await turn(conv, "second")).failed is Failure.USER_BUDGET
+    assert len(model.requests) == 1 and len((await history.load("1")).turns) == 2
+
+
+async def test_admins_are_not_held_by_budgets(redis: Redis) -> None:
+    model = FakeModel(*[Script(["x"], usage=Usage(900, 200)) for _ in range(3)])
+    conv, _ = conversation(redis, model, budgets=Budgets(per_user=1000, exempt_users=frozenset({7})))
+    for text in ("a", "b", "c"):
+        assert (await turn(conv, text)).finished is not None
