@@ -1,0 +1,180 @@
+"""Durable ingress: webhook updates go into a Redis Stream, every replica consumes them in one group.
+
+An entry is acknowledged only when its update is fully handled; entries a dead replica left pending are
+claimed by the others after CLAIM_IDLE. A live replica keeps its running entries fresh (XCLAIM JUSTID), so a
+long answer is never claimed away from it. The seen-set check and the append are one Lua script: an update
+is either queued and marked seen, or neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from bot.errors import StoreUnavailable
+from bot.metrics import Metrics
+from bot.script import LuaScript
+
+logger = logging.getLogger(__name__)
+
+SEEN_TTL_SECONDS = 24 * 3600
+CLAIM_IDLE_MS = 30_000
+HEARTBEAT_SECONDS = 10.0
+STREAM_MAXLEN = 100_000
+GROUP = "bot"
+
+# KEYS: seen marker, stream. ARGV: ttl seconds, maxlen, payload. Returns the entry id, or false if seen.
+_SUBMIT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return false end
+return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'u', ARGV[3])
+"""
+
+Process = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class UpdateStream:
+    """The shared update stream: submit from the webhook, consume on every replica."""
+
+    def __init__(self, redis: Redis, prefix: str, consumer: str, metrics: Metrics, *,
+                 concurrency: int = 256, claim_idle_ms: int = CLAIM_IDLE_MS) -> None:
+        self._redis = redis
+        self._stream = f"{prefix}:{{updates}}"
+        self._prefix = prefix
+        self._consumer = consumer
+        self._metrics = metrics
+        self._capacity = concurrency
+        self._slot_freed = asyncio.Event()
+        self._claim_idle_ms = claim_idle_ms
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._stopping = asyncio.Event()
+        self._submit = LuaScript(redis, _SUBMIT)
+
+    def seen_key(self, update_id: int) -> str:
+        return f"{self._prefix}:{{updates}}:seen:{update_id}"
+
+    def done_key(self, update_id: int) -> str:
+        return f"{self._prefix}:done:{update_id}"
+
+    async def submit(self, data: dict[str, Any]) -> bool:
+        """Queue an update unless seen in the last 24 h; True when queued."""
+        update_id = int(data["update_id"])
+        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        try:
+            entry = await self._submit([self.seen_key(update_id), self._stream],
+                                       [SEEN_TTL_SECONDS, STREAM_MAXLEN, payload])
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+        self._metrics.updates_received.inc()
+        if not entry:
+            self._metrics.updates_duplicate.inc()
+            logger.info("duplicate update ignored", extra={"update_id": update_id})
+        return bool(entry)
+
+    async def run(self, process: Process) -> None:
+        """Consume until ``stop``: new entries, and entries abandoned by dead replicas."""
+        await self._ensure_group()
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._claim_abandoned(process)
+                    await self._read_new(process)
+                except (RedisError, OSError) as exc:
+                    logger.warning("update stream unavailable (%s); retrying", type(exc).__name__)
+                    await asyncio.sleep(1.0)
+        finally:
+            heartbeat.cancel()
+
+    async def stop(self, grace: float) -> None:
+        """Take no new entries; let running ones finish within ``grace``; the rest stay pending for others."""
+        self._stopping.set()
+        running = list(self._running.values())
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                logger.warning("%d update(s) left pending for other replicas", len(late))
+                await asyncio.gather(*late, return_exceptions=True)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._running)
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self._redis.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _read_new(self, process: Process) -> None:
+        free = await self._free_slots()
+        batches: Any = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: ">"}, count=free, block=1000)
+        for _, entries in batches or []:
+            for entry_id, fields in entries:
+                self._start(entry_id, fields, process, reclaimed=False)
+
+    async def _claim_abandoned(self, process: Process) -> None:
+        free = await self._free_slots()
+        _, entries, *_ = await self._redis.xautoclaim(self._stream, GROUP, self._consumer,
+                                                      min_idle_time=self._claim_idle_ms, count=free)
+        for entry_id, fields in entries:
+            if isinstance(fields, dict):  # an entry trimmed away comes back without fields
+                logger.info("claimed an update abandoned by another replica")
+                self._start(entry_id, fields, process, reclaimed=True)
+
+    async def _free_slots(self) -> int:
+        while len(self._running) >= self._capacity:
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+        return self._capacity - len(self._running)
+
+    def _start(self, entry_id: str, fields: dict[str, str], process: Process, reclaimed: bool) -> None:
+        task = asyncio.create_task(self._handle(entry_id, fields, process, reclaimed))
+        self._running[entry_id] = task
+        task.add_done_callback(lambda _: self._finished(entry_id))
+
+    def _finished(self, entry_id: str) -> None:
+        self._running.pop(entry_id, None)
+        self._slot_freed.set()
+
+    async def _handle(self, entry_id: str, fields: dict[str, str], process: Process, reclaimed: bool) -> None:
+        data = json.loads(fields["u"])
+        self._metrics.ingress_lag.observe(max(0.0, time.time() - int(entry_id.split("-")[0]) / 1000))
+        try:
+            if reclaimed and await self._redis.exists(self.done_key(int(data["update_id"]))):
+                logger.info("claimed update was already answered", extra={"update_id": data["update_id"]})
+            else:
+                await process(data)
+        except Exception:  # a poisonous update must not block the stream: log it and let it go
+            logger.exception("update could not be handled; dropped", extra={"update_id": data.get("update_id")})
+        await self._acknowledge(entry_id)
+
+    async def _acknowledge(self, entry_id: str) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xack(self._stream, GROUP, entry_id)
+        pipe.xdel(self._stream, entry_id)
+        await pipe.execute()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            with contextlib.suppress(RedisError, OSError):
+                await self._touch_running()
+                pending = await self._redis.xpending(self._stream, GROUP)
+                self._metrics.ingress_pending.set(int(pending.get("pending", 0)))
+
+    async def _touch_running(self) -> None:
+        ids: list[int | bytes | str | memoryview[int]] = list(self._running)
+        if ids:
+            await self._redis.xclaim(self._stream, GROUP, self._consumer, min_idle_time=0, message_ids=ids,
+                                     justid=True)

@@ -1,0 +1,40 @@
+"""Prometheus metrics of one process, in their own registry (built in app.py and passed down)."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["CONTENT_TYPE", "Metrics"]
+
+_LATENCY = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60, 120)
+
+
+class Metrics:
+    """Every metric the bot exposes on /metrics."""
+
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry()
+        self.updates_received = Counter("bot_updates_received", "Webhook updates received", registry=registry)
+        self.updates_duplicate = Counter("bot_updates_duplicate", "Updates dropped as already seen",
+                                         registry=registry)
+        self.turns = Counter("bot_turns", "Turns by outcome", ["outcome"], registry=registry)
+        self.first_text = Histogram("bot_first_text_seconds", "Time from the turn's start to the first visible text",
+                                    buckets=_LATENCY, registry=registry)
+        self.turn_duration = Histogram("bot_turn_seconds", "Duration of a whole turn", buckets=_LATENCY,
+                                       registry=registry)
+        self.model_errors = Counter("bot_model_errors", "Failed model calls by kind", ["kind"], registry=registry)
+        self.telegram_429 = Counter("bot_telegram_flood_waits", "Telegram 429 (RetryAfter) answers",
+                                    registry=registry)
+        self.tokens = Counter("bot_tokens", "Model tokens", ["direction"], registry=registry)
+        self.summaries = Counter("bot_summaries", "Summaries by result", ["result"], registry=registry)
+        self.streams_in_flight = Gauge("bot_streams_in_flight", "Answers being streamed now", registry=registry)
+        self.ingress_lag = Histogram("bot_ingress_lag_seconds", "Time an update waited in the stream",
+                                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60),
+                                     registry=registry)
+        self.ingress_pending = Gauge("bot_ingress_pending", "Updates read but not yet acknowledged (all replicas)",
+                                     registry=registry)
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)
