@@ -7,6 +7,7 @@ import contextlib
 import logging
 import random
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -145,8 +146,7 @@ class TelegramReplySink:
             await self._dirty.wait()
             if self._finishing:
                 return
-            if self._shown.message_id is not None or self._draft:
-                await self._sleep_until(self._next_slot())
+            await self._sleep_until(self._next_slot())
             if self._finishing:
                 return
             self._dirty.clear()
@@ -205,8 +205,8 @@ class TelegramReplySink:
                 await self._call(rendered, button, final)
                 return
             except RetryAfter as exc:
-                self._pacer.block(self._target.chat_id, _seconds(exc.retry_after))
-                logger.info("flood wait of %.0fs in a chat", _seconds(exc.retry_after))
+                self._pacer.block(self._target.chat_id, retry_after_seconds(exc))
+                logger.info("flood wait of %.0fs in a chat", retry_after_seconds(exc))
             except BadRequest as exc:
                 if not self._recover(exc):
                     raise
@@ -296,7 +296,11 @@ def _until_midnight(now: datetime) -> str:
     return f" (in {hours} h {minutes} min)" if hours else f" (in {minutes} min)"
 
 
-def _seconds(value: int | timedelta) -> float:
+def retry_after_seconds(error: RetryAfter) -> float:
+    """RetryAfter's wait in seconds, whichever type this PTB version gives it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB 22 warns that the int will become a timedelta
+        value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

@@ -99,8 +99,9 @@ async def test_stop_cancels_the_stream_and_keeps_the_text(redis: Redis) -> None:
     conv, history = conversation(redis, model)
     request, sink = TurnRequest("1", 7, "count"), RecordingSink()
     task = asyncio.create_task(conv.reply(request, sink))
-    while len(sink.shown) < 2:
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(5):
+        while len(sink.shown) < 2:  # noqa: ASYNC110 - polling what the sink recorded
+            await asyncio.sleep(0.01)
     request.stop.set()
     await task
     assert sink.finished is not None and sink.finished[1] is Ending.STOPPED

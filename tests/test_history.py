@@ -4,8 +4,8 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.history import Keys, RedisHistory, Summary, Transcript, Turn
-from bot.usage import Budgets, UsageLedger
 from bot.lock import Lease
+from bot.usage import Budgets, UsageLedger
 
 TTL = 600
 

@@ -30,7 +30,7 @@ def test_the_builtin_catalog_has_default_and_a_coding_tutor_among_five() -> None
     ("TuToR", PersonaCommand("switch", "tutor")),
     (" default ", PersonaCommand("switch", "default")),
     ("pirate", PersonaCommand("unknown", "pirate")),
-    ("You are a pirate. Answer in pirate speak.", PersonaCommand("custom", "You are a pirate. Answer in pirate speak.")),
+    ("You are a pirate. Speak like one.", PersonaCommand("custom", "You are a pirate. Speak like one.")),
     ("x " * CUSTOM_PROMPT_LIMIT, PersonaCommand("too_long", str(2 * CUSTOM_PROMPT_LIMIT - 1))),
 ])
 def test_persona_command_parsing(arguments: str, expected: PersonaCommand) -> None:

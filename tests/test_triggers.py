@@ -24,9 +24,9 @@ def message(text: str | None = None, *, caption: str | None = None, reply_to: Me
     body = text if text is not None else caption or ""
     for found in re.finditer(r"@\w+", body):
         entities.append(MessageEntity(MessageEntity.MENTION, found.start(), len(found.group())))
-    field = "entities" if text is not None else "caption_entities"
     return Message(1, NOW, GROUP, from_user=ANN, text=text, caption=caption, reply_to_message=reply_to,
-                   **{field: entities}, **kwargs)
+                   entities=entities if text is not None else None,
+                   caption_entities=entities if text is None else None, **kwargs)
 
 
 def bot_message() -> Message:

@@ -1,0 +1,243 @@
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import cast
+
+import pytest
+from telegram import Bot
+from telegram.error import BadRequest, RetryAfter
+
+from bot.conversation import Ending, Failure
+from bot.pacing import Pacer
+from bot.render import TELEGRAM_TEXT_LIMIT, render, utf16_len
+from bot.streaming import NOTES, Cadence, Target, TelegramReplySink
+from tests.fake_bot import FakeBot
+from tests.virtual_clock import VirtualClock
+
+PRIVATE = Target(42)
+GROUP = Target(-100, is_group=True, thread_id=7, reply_to=99)
+
+
+def make(clock: VirtualClock, target: Target = PRIVATE, *, mode: str = "edit", pacer: Pacer | None = None,
+         bot: FakeBot | None = None) -> tuple[TelegramReplySink, FakeBot]:
+    bot = bot or FakeBot(clock)
+    sink = TelegramReplySink(cast(Bot, bot), target, pacer or Pacer(clock), Cadence(1.0, 3.0, mode),
+                             stop_token="abc", clock=clock, sleep=clock.sleep)
+    return sink, bot
+
+
+async def stream(clock: VirtualClock, sink: TelegramReplySink, chunks: list[str], every: float,
+                 ending: Ending = Ending.COMPLETE) -> str:
+    """Feed chunks at a steady pace in virtual time, then finish; returns the whole answer."""
+    await sink.begin()
+    text = ""
+    for chunk in chunks:
+        text += chunk
+        await sink.show(text)
+        await clock.advance(every)
+    finish = asyncio.create_task(sink.finish(text, ending))
+    while not finish.done():
+        await clock.advance(0.5)
+    await finish
+    return text
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+async def test_private_edits_are_paced_by_time_and_end_exactly_as_written() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    answer = await stream(clock, sink, [f"word{i} " for i in range(100)], every=0.05)
+    times = [c.at for c in bot.text_calls()]
+    assert times[0] == 0.0  # the first words show at once
+    assert all(gap >= 1.0 for gap in gaps(times))
+    assert len(times) >= 5  # it really streamed
+    (message,) = bot.messages
+    assert message.text == render(answer).text and message.markup is None
+
+
+async def test_typing_shows_at_once_and_is_renewed_until_text_appears() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    await sink.begin()
+    await clock.advance(9)
+    actions = [c.at for c in bot.calls if c.method == "send_chat_action"]
+    assert actions == [0.0, 4.0, 8.0]
+    await sink.show("Hi")
+    await clock.advance(10)
+    assert len([c for c in bot.calls if c.method == "send_chat_action"]) == 3
+
+
+async def test_group_edits_every_three_seconds_within_twenty_calls_a_minute() -> None:
+    clock, pacer = VirtualClock(), None
+    pacer = Pacer(clock)
+    first, bot = make(clock, GROUP, pacer=pacer)
+    second, _ = make(clock, GROUP, pacer=pacer, bot=bot)
+    both = asyncio.gather(stream(clock, first, ["a "] * 600, every=0.2), stream(clock, second, ["b "] * 600,
+                                                                                every=0.2))
+    await both
+    text_calls = [c.at for c in bot.text_calls()]
+    for start in text_calls:
+        assert len([t for t in text_calls if start <= t < start + 60]) <= 20
+    for message in bot.messages:
+        assert all(gap >= 3.0 for gap in gaps(message.edits))
+    assert bot.messages[0].thread_id == 7 and bot.messages[0].reply_to == 99
+
+
+async def test_a_flood_wait_mid_stream_skips_edits_and_the_final_text_still_arrives() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    await sink.begin()
+    await sink.show("one")
+    await clock.advance(0.1)
+    bot.fail_next("edit_message_text", RetryAfter(5))
+    answer = await stream(clock, sink, [" two", " three", " four"] * 10, every=0.2)
+    failed_at = next(c.at for c in bot.calls if c.method == "edit_message_text")
+    later = [c.at for c in bot.text_calls() if c.at > failed_at]
+    assert later and min(later) >= failed_at + 5
+    assert bot.messages[0].text == render("one" + answer).text or bot.messages[0].text == render(answer).text
+
+
+async def test_a_flood_wait_on_the_final_edit_is_waited_out_and_retried() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    await sink.begin()
+    await sink.show("almost")
+    await clock.advance(2)
+    bot.fail_next("edit_message_text", RetryAfter(7))
+    finish = asyncio.create_task(sink.finish("almost done", Ending.COMPLETE))
+    await clock.advance(20)
+    await finish
+    edits = [c.at for c in bot.calls if c.method == "edit_message_text"]
+    assert len(edits) == 2 and edits[1] - edits[0] >= 7
+    assert bot.messages[0].text == "almost done"
+
+
+async def test_not_modified_is_never_an_error() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    await sink.begin()
+    await sink.show("same")
+    await clock.advance(2)
+    bot.fail_next("edit_message_text", BadRequest("Message is not modified"))
+    finish = asyncio.create_task(sink.finish("same", Ending.COMPLETE))
+    await clock.advance(5)
+    await finish
+    assert bot.messages[0].markup is None or bot.messages[0].text == "same"
+
+
+async def test_unchanged_text_is_not_sent_again() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    await sink.begin()
+    for _ in range(5):
+        await sink.show("steady")
+        await clock.advance(1.5)
+    assert [c.method for c in bot.text_calls()] == ["send_message"]
+
+
+@pytest.mark.parametrize("unit", ["😀", "漢", "a"])
+async def test_long_answers_continue_in_new_messages_within_4096_utf16_units(unit: str) -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    words = [unit * 7 + " " for _ in range(2500)]
+    answer = await stream(clock, sink, words, every=0.01)
+    assert len(bot.messages) >= 2
+    assert all(utf16_len(m.text) <= TELEGRAM_TEXT_LIMIT for m in bot.messages)
+    joined = " ".join(m.text for m in bot.messages).split()
+    assert joined == answer.split()  # nothing lost, nothing repeated, no word cut in two
+
+
+async def test_a_code_block_split_across_messages_is_closed_and_reopened_with_its_language() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    code = "\n".join(f"value_{i} = compute({i})  # step {i}" for i in range(300))
+    await stream(clock, sink, ["Here:\n\n```python\n", *[line + "\n" for line in code.split("\n")], "```\n"],
+                 every=0.01)
+    assert len(bot.messages) >= 2
+    for message in bot.messages:
+        pre = [e for e in message.entities if e.type == "pre"]
+        assert pre and all(e.language == "python" for e in pre)
+    lines = "\n".join(m.text for m in bot.messages).replace("Here:\n", "").split("\n")
+    assert [line for line in lines if line.strip()] == code.split("\n")
+
+
+async def test_malformed_markdown_never_shows_raw_markers() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    await stream(clock, sink, ["## Title\n\n", "Some **bold", " text and `code", " and more"], every=0.3)
+    assert "**" not in bot.messages[0].text and "##" not in bot.messages[0].text
+
+
+async def test_rejected_formatting_falls_back_to_plain_text() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    bot.reject_entities = True
+    await stream(clock, sink, ["**Bold** answer"], every=0.1)
+    assert bot.messages[0].text == "Bold answer" and bot.messages[0].entities == ()
+
+
+async def test_the_stop_button_shows_while_streaming_and_goes_away_with_a_note() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    await sink.begin()
+    await sink.show("Partial")
+    await clock.advance(0.1)
+    markup = bot.messages[0].markup
+    assert markup is not None and markup.inline_keyboard[0][0].callback_data == "stop:abc"
+    finish = asyncio.create_task(sink.finish("Partial", Ending.STOPPED))
+    await clock.advance(3)
+    await finish
+    assert bot.messages[0].markup is None
+    assert bot.messages[0].text == f"Partial\n\n{NOTES[Ending.STOPPED]}"
+    assert bot.messages[0].entities[-1].type == "italic"
+
+
+@pytest.mark.parametrize("ending", [Ending.INTERRUPTED, Ending.LENGTH])
+async def test_an_unfinished_answer_keeps_its_text_with_a_short_note(ending: Ending) -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    await stream(clock, sink, ["Half an ", "answer"], every=0.2, ending=ending)
+    assert bot.messages[0].text == f"Half an answer\n\n{NOTES[ending]}"
+
+
+async def test_a_failure_is_one_short_friendly_message() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    await sink.begin()
+    failing = asyncio.create_task(sink.fail(Failure.UNAVAILABLE))
+    await clock.advance(1)
+    await failing
+    (message,) = bot.messages
+    assert message.text.startswith("Sorry") and "Error" not in message.text and message.markup is None
+
+
+async def test_draft_mode_streams_drafts_and_ends_with_a_real_message() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock, mode="draft")
+    answer = await stream(clock, sink, [f"w{i} " for i in range(40)], every=0.1)
+    assert len(bot.drafts) >= 2
+    (message,) = bot.messages
+    assert message.text == render(answer).text and message.markup is None
+    assert all(gap >= 1.0 for gap in gaps([c.at for c in bot.calls if c.method == "send_message_draft"]))
+
+
+async def test_groups_always_use_edits_even_in_draft_mode() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock, GROUP, mode="draft")
+    await stream(clock, sink, ["hello ", "group"], every=0.5)
+    assert bot.drafts == [] and bot.messages[0].text == "hello group"
+
+
+async def test_one_chats_flood_wait_never_delays_another_chat() -> None:
+    clock, pacer = VirtualClock(), None
+    pacer = Pacer(clock)
+    slow, bot = make(clock, Target(1), pacer=pacer)
+    fast, _ = make(clock, Target(2), pacer=pacer, bot=bot)
+    pacer.block(1, 30)
+    await asyncio.gather(stream(clock, slow, ["x"] * 5, every=0.5), stream(clock, fast, ["y"] * 5, every=0.5))
+    first_for = {chat: min(c.at for c in bot.text_calls() if c.chat_id == chat) for chat in (1, 2)}
+    assert first_for[2] < 1.0 <= 30 <= first_for[1]
