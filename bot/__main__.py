@@ -7,17 +7,23 @@ import sys
 
 from telegram.error import InvalidToken
 
-from bot.app import build_runtime, run_polling, run_webhook
+from bot import service
+from bot.app import build_runtime
 from bot.config import Settings, load_settings, read_environment
 from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.personas import PersonaCatalog, PersonaFileError
 
 EXIT_CONFIG = 2
+COMMANDS = ("run", "set-webhook", "delete-webhook")
 
 
 def main(argv: list[str]) -> int:
-    """Run the bot; configuration problems end it with exit code 2 and one line on stderr."""
+    """Run the bot (or a deploy command); configuration problems end it with exit code 2 and one line."""
+    command = argv[0] if argv else "run"
+    if command not in COMMANDS or len(argv) > 1:
+        print(f"usage: python -m bot [{' | '.join(COMMANDS)}]", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         settings = load_settings(read_environment())
         personas = PersonaCatalog.load(settings.personas_file)
@@ -25,9 +31,11 @@ def main(argv: list[str]) -> int:
         return _config_error(f"{exc.variable}: {exc.expected}")
     except PersonaFileError as exc:
         return _config_error(f"persona file {exc.path}: {exc.problem}")
-    configure_logging(settings.log_level, [settings.telegram_bot_token, settings.openai_api_key])
+    if command == "set-webhook" and not settings.webhook_url:
+        return _config_error("WEBHOOK_URL: is required for set-webhook (the public HTTPS URL of the webhook)")
+    configure_logging(settings.log_level, settings.log_format, _secrets(settings))
     try:
-        asyncio.run(_serve(settings, personas))
+        asyncio.run(_serve(command, settings, personas))
     except InvalidToken:
         return _config_error("TELEGRAM_BOT_TOKEN: rejected by the Bot API (check the token from @BotFather)")
     except KeyboardInterrupt:
@@ -35,12 +43,23 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-async def _serve(settings: Settings, personas: PersonaCatalog) -> None:
+async def _serve(command: str, settings: Settings, personas: PersonaCatalog) -> None:
     runtime = build_runtime(settings, personas)
-    if settings.webhook_url:
-        await run_webhook(runtime)
+    if command == "set-webhook":
+        await service.set_webhook(runtime)
+    elif command == "delete-webhook":
+        await service.delete_webhook(runtime)
+    elif settings.webhook_url:
+        await service.run_webhook(runtime)
     else:
-        await run_polling(runtime)
+        await service.run_polling(runtime)
+
+
+def _secrets(settings: Settings) -> list[str]:
+    secrets = [settings.telegram_bot_token, settings.openai_api_key, settings.webhook_secret]
+    if settings.redis_url and "@" in settings.redis_url:
+        secrets.append(settings.redis_url.split("@", 1)[0].rsplit(":", 1)[-1])  # the password
+    return secrets
 
 
 def _config_error(line: str) -> int:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import signal
+import socket
+import uuid
 from dataclasses import dataclass
-from typing import Any
 
-import uvicorn
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -30,57 +25,61 @@ from bot.access import Allowlist, Gatekeeper
 from bot.config import Settings
 from bot.context import TokenCounter
 from bot.conversation import Conversation, ReplyOptions
-from bot.errors import StoreUnavailable
 from bot.handlers import BotApplication, BotContext, Retention, Services
 from bot.history import Keys, RedisHistory
+from bot.ingress import UpdateStream
 from bot.llm import OpenAIModel, build_client
 from bot.lock import ChatLock
+from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.personas import PersonaCatalog
+from bot.ratelimit import RedisRateLimiter
 from bot.streaming import STOP_PREFIX, Cadence, StopButtons
 from bot.summary import Summarizer
 from bot.usage import USAGE_TTL_SECONDS, Budgets, PriceTable, UsageLedger
-from bot.web import UpdateRejected, create_web_app
 
 logger = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
-SEEN_UPDATE_TTL = 24 * 3600
 
 
 @dataclass
 class Runtime:
-    """Everything one process runs, in the order it is started and stopped."""
+    """Everything one process runs; service.py starts and stops it in order."""
 
     settings: Settings
     redis: Redis
     keys: Keys
     application: BotApplication
     summarizer: Summarizer
+    metrics: Metrics
+    stream: UpdateStream
 
 
 def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     """Build clients, domain and the PTB Application; nothing is connected yet."""
     redis = _redis(settings)
     keys = Keys(f"tg:{settings.bot_id}")
+    metrics = Metrics()
     budgets = Budgets(settings.daily_token_budget_per_user, settings.daily_token_budget_per_chat,
                       settings.admin_user_ids)
     ledger = UsageLedger(redis, keys.prefix, budgets)
     history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
     client = build_client(settings.openai_api_key, settings.openai_base_url, settings.openai_timeout_seconds)
-    model = OpenAIModel(client)
+    model = OpenAIModel(client, metrics=metrics)
     counter = TokenCounter(settings.openai_model)
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
-                            budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens)
+                            budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
+                            metrics=metrics)
     options = ReplyOptions(settings.openai_model, settings.temperature, settings.max_reply_tokens,
                            settings.context_max_tokens, settings.moderation_fail_closed)
     conversation = Conversation(
         history=history, ledger=ledger, model=model, lock=ChatLock(redis, lambda chat: keys.chat(chat, "lock")),
         counter=counter, summarizer=summarizer, personas=personas, options=options,
-        moderator=model if settings.moderation else None,
+        moderator=model if settings.moderation else None, metrics=metrics,
     )
     cadence = Cadence(settings.stream_edit_interval, settings.stream_group_edit_interval, settings.stream_mode)
-    application = _application(settings)
+    application = _application(settings, redis, keys.prefix)
     application.bot_data["services"] = Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(), cadence=cadence,
         stops=StopButtons(), allowlist=Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids),
@@ -88,10 +87,11 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         group_settings_admin_only=settings.group_settings_admin_only, ledger=ledger,
         prices=PriceTable(settings.model_prices),
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
-        messages_per_minute=settings.user_messages_per_minute, admins=settings.admin_user_ids,
+        messages_per_minute=settings.user_messages_per_minute, admins=settings.admin_user_ids, metrics=metrics,
     )
     _register(application)
-    return Runtime(settings, redis, keys, application, summarizer)
+    stream = UpdateStream(redis, keys.prefix, f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}", metrics)
+    return Runtime(settings, redis, keys, application, summarizer, metrics, stream)
 
 
 def _redis(settings: Settings) -> Redis:
@@ -106,7 +106,7 @@ def _redis(settings: Settings) -> Redis:
     return embedded
 
 
-def _application(settings: Settings) -> BotApplication:
+def _application(settings: Settings, redis: Redis, prefix: str) -> BotApplication:
     api = settings.telegram_api_url
     builder = (
         Application.builder()
@@ -114,7 +114,7 @@ def _application(settings: Settings) -> BotApplication:
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(AIORateLimiter(max_retries=0))
+        .rate_limiter(RedisRateLimiter(redis, prefix))
         .concurrent_updates(512)
         .connection_pool_size(64)
         .pool_timeout(10.0)
@@ -175,77 +175,3 @@ async def sync_commands(bot: Bot) -> None:
                 await bot.set_my_commands(menu, scope=scope)
         except TelegramError as exc:  # a missing menu must not keep the bot from answering
             logger.warning("could not register the command menu: %s", exc)
-
-
-async def submit_update(runtime: Runtime, data: dict[str, Any]) -> bool:
-    """Hand a webhook update to the Application unless it was seen before; True when it is new."""
-    update_id = data["update_id"]
-    try:
-        fresh = await runtime.redis.set(runtime.keys.seen_update(update_id), 1, nx=True, ex=SEEN_UPDATE_TTL)
-    except RedisError as exc:
-        raise StoreUnavailable(str(exc)) from exc
-    if not fresh:
-        logger.info("duplicate update %s ignored", update_id)
-        return False
-    try:
-        update = Update.de_json(data, runtime.application.bot)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UpdateRejected(str(exc)) from exc
-    await runtime.application.update_queue.put(update)
-    return True
-
-
-async def redis_healthy(redis: Redis) -> bool:
-    """Whether Redis answers PING within a second."""
-    try:
-        return bool(await asyncio.wait_for(redis.ping(), timeout=1.0))
-    except (RedisError, OSError, TimeoutError):
-        return False
-
-
-async def run_webhook(runtime: Runtime) -> None:
-    """Serve Telegram's webhook with uvicorn until SIGTERM/SIGINT."""
-    settings = runtime.settings
-    web = create_web_app(
-        path=settings.webhook_path, secret=settings.webhook_secret,
-        submit=lambda data: submit_update(runtime, data), healthy=lambda: redis_healthy(runtime.redis),
-    )
-    server = uvicorn.Server(uvicorn.Config(web, host=settings.host, port=settings.port, log_config=None,
-                                           access_log=False, lifespan="off"))
-    async with runtime.application:
-        await runtime.application.bot.set_webhook(settings.webhook_url or "", secret_token=settings.webhook_secret,
-                                                  allowed_updates=ALLOWED_UPDATES)
-        await sync_commands(runtime.application.bot)
-        await runtime.application.start()
-        logger.info("webhook mode: listening on %s:%d%s", settings.host, settings.port, settings.webhook_path)
-        try:
-            await server.serve()
-        finally:
-            await _shutdown(runtime)
-
-
-async def run_polling(runtime: Runtime) -> None:
-    """Long polling for local development, until SIGTERM/SIGINT."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with runtime.application:
-        updater = runtime.application.updater
-        assert updater is not None
-        await sync_commands(runtime.application.bot)
-        await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-        await runtime.application.start()
-        logger.info("polling mode (WEBHOOK_URL is unset): for local development")
-        try:
-            await stop.wait()
-        finally:
-            await updater.stop()
-            await _shutdown(runtime)
-
-
-async def _shutdown(runtime: Runtime) -> None:
-    await runtime.application.stop()
-    await runtime.summarizer.drain()
-    with contextlib.suppress(RedisError, OSError):
-        await runtime.redis.aclose()

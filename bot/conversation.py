@@ -14,6 +14,7 @@ from bot.errors import ContextTooLong, ModelError, ModelRejected, StreamBroken
 from bot.history import History, Transcript, Turn
 from bot.llm import ChatModel, ModelRequest, Moderator, ReplyStream, Usage
 from bot.lock import ChatLock, Lease
+from bot.metrics import Metrics
 from bot.personas import PersonaCatalog
 from bot.summary import Summarizer
 from bot.usage import UsageLedger, UsageRecord
@@ -60,6 +61,7 @@ class TurnRequest:
     text: str
     speaker: str | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    turn_id: str | None = None  # marks the turn done in the store (the Telegram update that asked)
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,9 @@ class Conversation:
 
     def __init__(self, history: History, ledger: UsageLedger, model: ChatModel, lock: ChatLock,
                  counter: TokenCounter, summarizer: Summarizer, personas: PersonaCatalog, options: ReplyOptions,
-                 moderator: Moderator | None = None) -> None:
+                 moderator: Moderator | None = None, metrics: Metrics | None = None) -> None:
         self._history = history
+        self._metrics = metrics or Metrics()
         self._ledger = ledger
         self._moderator = moderator
         self._model = model
@@ -165,7 +168,9 @@ class Conversation:
         usage = self._usage(context, user_turn, reply_turn, answer.usage)
         record = UsageRecord(*usage, model=self._options.model, user_id=request.user_id)
         await self._history.commit(request.chat, [user_turn, reply_turn], [record], release=lease,
-                                   reservation=reservation)
+                                   reservation=reservation, turn_id=request.turn_id)
+        self._metrics.tokens.labels("in").inc(record.prompt_tokens)
+        self._metrics.tokens.labels("out").inc(record.completion_tokens)
         lease.released = True
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
         return TurnResult(ending=answer.ending, text=answer.text), stored

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, E
 from bot.access import Allowlist, Gatekeeper
 from bot.conversation import Conversation, TurnRequest
 from bot.history import History
+from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.personas import PersonaCatalog
 from bot.streaming import STOP_PREFIX, Cadence, StopButtons, Target, TelegramReplySink
@@ -46,6 +48,7 @@ class Services:
     retention: Retention
     messages_per_minute: int
     admins: frozenset[int]
+    metrics: Metrics
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,8 @@ async def text_message(update: Update, context: BotContext) -> None:
     if not text:
         await message.reply_text(TEXT_ONLY)
         return
-    await answer(context, Target(message.chat_id, thread_id=thread_of(message)), user.id, text, speaker=None)
+    target = Target(message.chat_id, thread_id=thread_of(message))
+    await answer(context, target, user.id, text, speaker=None, update_id=update.update_id)
 
 
 async def group_message(update: Update, context: BotContext) -> None:
@@ -127,22 +131,41 @@ async def group_message(update: Update, context: BotContext) -> None:
     if addressed is None:
         return
     target = Target(message.chat_id, is_group=True, thread_id=thread_of(message), reply_to=message.message_id)
-    await answer(context, target, user.id, addressed.text, speaker=display_name(user))
+    await answer(context, target, user.id, addressed.text, speaker=display_name(user), update_id=update.update_id)
 
 
-async def answer(context: BotContext, target: Target, user_id: int, text: str, speaker: str | None) -> None:
+async def answer(context: BotContext, target: Target, user_id: int, text: str, *, speaker: str | None,
+                 update_id: int) -> None:
     """Run one turn into a streaming Telegram reply (unless the user is sending too fast)."""
     services = context.services
     if await _slowed_down(context, target, user_id):
         return
-    request = TurnRequest(chat_key(target.chat_id, target.thread_id), user_id, text, speaker)
+    chat = chat_key(target.chat_id, target.thread_id)
+    request = TurnRequest(chat, user_id, text, speaker, turn_id=str(update_id))
     token = services.stops.open(target.chat_id, user_id, request.stop)
-    sink = TelegramReplySink(context.bot, target, services.pacer, services.cadence, stop_token=token)
+    sink = TelegramReplySink(context.bot, target, services.pacer, services.cadence, stop_token=token,
+                             metrics=services.metrics)
+    started = time.monotonic()
+    services.metrics.streams_in_flight.inc()
     try:
         result = await services.conversation.reply(request, sink)
-        logger.info("turn finished: %s", result.outcome)
     finally:
+        services.metrics.streams_in_flight.dec()
         services.stops.close(token)
+    _observe(services, result.outcome, started, sink.first_visible_at, update_id, chat)
+
+
+def _observe(services: Services, outcome: str, started: float, first_visible: float | None, update_id: int,
+             chat: str) -> None:
+    duration = time.monotonic() - started
+    services.metrics.turns.labels(outcome).inc()
+    services.metrics.turn_duration.observe(duration)
+    fields: dict[str, object] = {"update_id": update_id, "chat": chat, "outcome": outcome,
+                                 "duration_ms": round(duration * 1000)}
+    if first_visible is not None:
+        services.metrics.first_text.observe(first_visible - started)
+        fields["first_text_ms"] = round((first_visible - started) * 1000)
+    logger.info("turn finished: %s", outcome, extra=fields)
 
 
 async def _slowed_down(context: BotContext, target: Target, user_id: int) -> bool:

@@ -18,6 +18,7 @@ from bot.script import Arg, LuaScript
 from bot.usage import Reservation, UsageLedger, UsageRecord
 
 Role = Literal["user", "assistant"]
+DONE_TTL_SECONDS = 24 * 3600
 
 # Appends the new turns, renews the chat's TTLs (the persona's too: it is in use); releases the turn's lock
 # in the same round trip.
@@ -98,7 +99,8 @@ class History(Protocol):
 
     async def load(self, chat: str) -> Transcript: ...
     async def commit(self, chat: str, turns: Sequence[Turn], usage: Sequence[UsageRecord],
-                     release: LockLease | None = None, reservation: Reservation | None = None) -> None: ...
+                     release: LockLease | None = None, reservation: Reservation | None = None,
+                     turn_id: str | None = None) -> None: ...
     async def reset(self, chat: str) -> None: ...
     async def set_persona(self, chat: str, choice: str | None) -> None: ...
     async def persona(self, chat: str) -> str | None: ...
@@ -114,8 +116,9 @@ class Keys:
     def chat(self, chat: str, part: str) -> str:
         return f"{self.prefix}:chat:{{{chat}}}:{part}"
 
-    def seen_update(self, update_id: int) -> str:
-        return f"{self.prefix}:update:{update_id}"
+    def done(self, turn_id: str) -> str:
+        """Marks an answered update, so a replica that claims it after a crash does not answer again."""
+        return f"{self.prefix}:done:{turn_id}"
 
 
 
@@ -146,7 +149,8 @@ class RedisHistory:
         )
 
     async def commit(self, chat: str, turns: Sequence[Turn], usage: Sequence[UsageRecord],
-                     release: LockLease | None = None, reservation: Reservation | None = None) -> None:
+                     release: LockLease | None = None, reservation: Reservation | None = None,
+                     turn_id: str | None = None) -> None:
         """Append a finished turn and its usage atomically, renew the TTL, release the lock: one round trip."""
         pipe = self._redis.pipeline(transaction=False)
         keys = [self._keys.chat(chat, "turns"), self._keys.chat(chat, "summary"), self._keys.chat(chat, "persona")]
@@ -156,6 +160,8 @@ class RedisHistory:
         args: list[Arg] = [self._ttl_ms, token, self._settings_ttl_ms, *(t.to_json() for t in turns)]
         self._append.queue(pipe, keys, args)
         self._ledger.queue(pipe, chat, usage, reservation)
+        if turn_id is not None:
+            pipe.set(self._keys.done(turn_id), 1, ex=DONE_TTL_SECONDS)
         results = await pipe.execute(raise_on_error=False)
         await self._append.settle(results[0], keys, args)
 

@@ -60,9 +60,6 @@ class UpdateStream:
     def seen_key(self, update_id: int) -> str:
         return f"{self._prefix}:{{updates}}:seen:{update_id}"
 
-    def done_key(self, update_id: int) -> str:
-        return f"{self._prefix}:done:{update_id}"
-
     async def submit(self, data: dict[str, Any]) -> bool:
         """Queue an update unless seen in the last 24 h; True when queued."""
         update_id = int(data["update_id"])
@@ -151,7 +148,7 @@ class UpdateStream:
         data = json.loads(fields["u"])
         self._metrics.ingress_lag.observe(max(0.0, time.time() - int(entry_id.split("-")[0]) / 1000))
         try:
-            if reclaimed and await self._redis.exists(self.done_key(int(data["update_id"]))):
+            if reclaimed and await self._redis.exists(f"{self._prefix}:done:{data['update_id']}"):
                 logger.info("claimed update was already answered", extra={"update_id": data["update_id"]})
             else:
                 await process(data)

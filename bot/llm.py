@@ -13,7 +13,8 @@ from typing import Any, Protocol, TypeVar
 import openai
 from openai.types.chat import ChatCompletionChunk
 
-from bot.errors import ContextTooLong, ModelRejected, ModelUnavailable, StreamBroken
+from bot.errors import ContextTooLong, ModelError, ModelRejected, ModelUnavailable, StreamBroken
+from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -146,8 +147,9 @@ class OpenAIModel:
 
     def __init__(self, client: openai.AsyncOpenAI, policy: RetryPolicy | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, metrics: Metrics | None = None) -> None:
         self._client = client
+        self._metrics = metrics or Metrics()
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
@@ -191,7 +193,11 @@ class OpenAIModel:
         for attempt in range(self._policy.attempts):
             try:
                 return await _translated(call)
+            except ModelError as exc:
+                self._metrics.model_errors.labels(type(exc).__name__).inc()
+                raise
             except _Retryable as exc:
+                self._metrics.model_errors.labels(str(exc).replace(" ", "_")).inc()
                 delay = self._policy.backoff(attempt, exc.retry_after)
                 last = attempt + 1 == self._policy.attempts
                 if last or self._clock() - started + delay > self._policy.deadline:

@@ -17,6 +17,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.conversation import Ending, Failure
+from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.render import TELEGRAM_TEXT_LIMIT, Rendered, render, render_partial, reopen_fence, split_markdown, utf16_len
 
@@ -74,8 +75,9 @@ class TelegramReplySink:
 
     def __init__(self, bot: Bot, target: Target, pacer: Pacer, cadence: Cadence, *,
                  stop_token: str | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, metrics: Metrics | None = None) -> None:
         self._bot = bot
+        self._metrics = metrics
         self._target = target
         self._pacer = pacer
         self._interval = cadence.group_interval if target.is_group else cadence.private_interval
@@ -206,6 +208,8 @@ class TelegramReplySink:
                 return
             except RetryAfter as exc:
                 self._pacer.block(self._target.chat_id, retry_after_seconds(exc))
+                if self._metrics is not None:
+                    self._metrics.telegram_429.inc()
                 logger.info("flood wait of %.0fs in a chat", retry_after_seconds(exc))
             except BadRequest as exc:
                 if not self._recover(exc):

@@ -9,6 +9,7 @@ from bot.context import TokenCounter, summary_of, turns_to_fold
 from bot.errors import BotError
 from bot.history import History, Summary, Transcript, Turn
 from bot.llm import ChatMessage, ChatModel, ModelRequest
+from bot.metrics import Metrics
 from bot.usage import UsageLedger, UsageRecord
 
 logger = logging.getLogger(__name__)
@@ -25,8 +26,9 @@ class Summarizer:
     """Folds a chat's oldest turns into its summary when the stored history exceeds the budget."""
 
     def __init__(self, history: History, ledger: UsageLedger, model: ChatModel, counter: TokenCounter, *,
-                 model_name: str, budget: int, max_tokens: int) -> None:
+                 model_name: str, budget: int, max_tokens: int, metrics: Metrics | None = None) -> None:
         self._history = history
+        self._metrics = metrics or Metrics()
         self._ledger = ledger
         self._model = model
         self._counter = counter
@@ -67,6 +69,7 @@ class Summarizer:
             t.tokens for t in folded)
         completion_tokens = usage.completion_tokens if usage else summary.tokens
         await self._ledger.record(chat, [UsageRecord(prompt_tokens, completion_tokens, self._model_name)])
+        self._metrics.summaries.labels("stored" if done else "dropped").inc()
         logger.info("summary of %d turns %s", len(folded), "stored" if done else "dropped (history changed)")
         return done
 
@@ -74,6 +77,7 @@ class Summarizer:
         try:
             await self.fold(chat)
         except BotError as exc:
+            self._metrics.summaries.labels("failed").inc()
             logger.warning("summary failed, history kept as it is: %s", exc)
         except Exception:
             logger.exception("summary failed, history kept as it is")

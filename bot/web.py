@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.errors import StoreUnavailable
+from bot.metrics import CONTENT_TYPE
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,9 @@ class _TooLarge(Exception):
     pass
 
 
-def create_web_app(*, path: str, secret: str, submit: Submit, healthy: Probe) -> Starlette:
-    """Routes: POST {path} for Telegram, GET /healthz for load balancers."""
+def create_web_app(*, path: str, secret: str, submit: Submit, healthy: Probe,
+                   metrics: Callable[[], bytes] | None = None) -> Starlette:
+    """Routes: POST {path} for Telegram, GET /healthz for load balancers, GET /metrics for Prometheus."""
 
     async def webhook(request: Request) -> Response:
         if not hmac.compare_digest(request.headers.get(SECRET_HEADER, "").encode(), secret.encode()):
@@ -59,9 +61,13 @@ def create_web_app(*, path: str, secret: str, submit: Submit, healthy: Probe) ->
         ok = await healthy()
         return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
 
+    async def exposition(request: Request) -> Response:
+        return Response(metrics() if metrics else b"", media_type=CONTENT_TYPE)
+
     return Starlette(routes=[
         Route(path, webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", exposition, methods=["GET"]),
     ])
 
 
