@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -28,6 +28,10 @@ def final_count(w: World, chat: int) -> int:
     return len([m for m in w.telegram.messages(chat) if m.reply_markup is None])
 
 
+def answers_reach(w: World, count: int) -> Callable[[], bool]:
+    return lambda: final_count(w, CHAT) == count
+
+
 def history_tokens(request: dict[str, Any], counter: TokenCounter) -> int:
     """Tokens of everything between the persona prompt and the new user message."""
     return sum(counter.count(m["content"]) for m in request["messages"][1:-1])
@@ -44,7 +48,7 @@ def test_a_long_conversation_is_summarised_and_never_exceeds_the_budget(env: Wor
     with env.bot(CONTEXT_MAX_TOKENS=str(BUDGET), SUMMARY_MODEL="summary-model") as bot:
         for turn in range(12):
             bot.post(env.telegram.make_update(f"Count sheep, turn {turn}. My name is Ann.", chat_id=CHAT))
-            wait_for(lambda turn=turn: final_count(env, CHAT) == turn + 1, what=f"answer {turn}")
+            wait_for(answers_reach(env, turn + 1), what=f"answer {turn}")
     chats = [r for r in env.model.chat_requests() if r.get("stream")]
     summaries = [r for r in env.model.chat_requests() if not r.get("stream")]
     assert summaries and all(r["model"] == "summary-model" for r in summaries)
