@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 SEEN_TTL_SECONDS = 24 * 3600
 CLAIM_IDLE_MS = 30_000
-HEARTBEAT_SECONDS = 10.0
 STREAM_MAXLEN = 100_000
 GROUP = "bot"
 
@@ -164,7 +163,7 @@ class UpdateStream:
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(self._claim_idle_ms / 3000)
             with contextlib.suppress(RedisError, OSError):
                 await self._touch_running()
                 pending = await self._redis.xpending(self._stream, GROUP)

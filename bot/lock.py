@@ -48,7 +48,7 @@ class _Local:
 class ChatLock:
     """Serialises turns per chat; a holder that died stops blocking once its lock expires (ttl)."""
 
-    def __init__(self, redis: Redis, key_of: Callable[[str], str], ttl_seconds: float = 30.0,
+    def __init__(self, redis: Redis, key_of: Callable[[str], str], ttl_seconds: float = 10.0,
                  poll_seconds: float = 0.05) -> None:
         self._redis = redis
         self._key_of = key_of

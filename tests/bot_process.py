@@ -95,7 +95,7 @@ def base_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k in _PASSED_THROUGH} | {"PYTHONPATH": str(ROOT)}
 
 
-def run_bot_once(env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m bot`` to completion (for start-up failures); returns its exit code and output."""
-    return subprocess.run([sys.executable, "-m", "bot"], cwd=tempfile.gettempdir(), env=base_environment() | env,
+def run_bot_once(env: dict[str, str], *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m bot [args]`` to completion; returns its exit code and output."""
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tempfile.gettempdir(), env=base_environment() | env,
                           capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,132 @@
+"""End to end with several replicas: duplicates, a replica killed mid-stream, graceful shutdown, deploy commands."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from redis import Redis
+
+from tests.bot_process import BotProcess, run_bot_once
+from tests.e2e import World, world
+from tests.fake_openai import Behaviour, Reply
+from tests.http_fake import wait_for
+
+FILLER = " ".join(["lorem"] * 40)
+
+
+@pytest.fixture
+def env(redis_url: str) -> Iterator[World]:
+    Redis.from_url(redis_url).flushdb()
+    with world(redis_url) as w:
+        yield w
+
+
+def slow_answers(body: dict[str, Any]) -> Behaviour:
+    asked = body["messages"][-1]["content"]
+    return Reply(f"Answer to {asked}: {FILLER}", chunk=6, delay=0.05)
+
+
+def complete_answers(w: World, chat: int) -> list[str]:
+    """Final answers in a chat (a message still showing its Stop button is not one)."""
+    return [m.text for m in w.telegram.messages(chat) if m.reply_markup is None and m.text.startswith("Answer")]
+
+
+def test_the_same_update_posted_to_two_replicas_at_once_is_answered_once(env: World) -> None:
+    with env.bot() as first, env.bot() as second:
+        update = env.telegram.make_update("only once", chat_id=500)
+        with ThreadPoolExecutor(2) as pool:
+            statuses = list(pool.map(lambda replica: replica.post(update).status_code, [first, second]))
+        assert statuses == [200, 200]
+        wait_for(lambda: env.telegram.messages(500) and env.telegram.messages(500)[0].reply_markup is None,
+                 what="the answer")
+        time.sleep(1.0)
+    assert len(env.model.chat_requests()) == 1
+    assert env.telegram.texts(500) == ["Echo: only once"]
+
+
+def test_a_replica_killed_mid_stream_loses_nothing_and_answers_nothing_twice(env: World) -> None:
+    env.model.default = slow_answers
+    chats = list(range(1000, 1040))
+    settings = {"INGRESS_CLAIM_IDLE_SECONDS": "2", "STREAM_EDIT_INTERVAL": "0.5"}
+    with env.bot(**settings) as victim, env.bot(**settings) as survivor:
+        for index, chat in enumerate(chats):
+            replica = victim if index % 2 else survivor
+            assert replica.post(env.telegram.make_update(f"question {chat}", chat_id=chat)).status_code == 200
+        time.sleep(0.8)
+        victim.stop(signal.SIGKILL)
+        in_flight = [c for c in chats if not complete_answers(env, c)]
+        assert in_flight, "the kill should have happened mid-stream"
+        wait_for(lambda: all(complete_answers(env, c) for c in chats), timeout=60, what="every answer")
+        time.sleep(1.0)
+        assert "abandoned by another replica" in survivor.log()
+    lost = [c for c in chats if not complete_answers(env, c)]
+    duplicated = [c for c in chats if len(complete_answers(env, c)) > 1]
+    assert (lost, duplicated) == ([], [])
+    for chat in chats:
+        assert complete_answers(env, chat) == [f"Answer to question {chat}: {FILLER}"]
+
+
+def test_sigterm_drains_running_answers_and_reports_unready(env: World) -> None:
+    env.model.default = slow_answers
+    with env.bot(SHUTDOWN_GRACE_SECONDS="20") as bot:
+        bot.post(env.telegram.make_update("drain me", chat_id=600))
+        wait_for(lambda: env.telegram.messages(600), what="streaming started")
+        assert bot.process is not None
+        bot.process.send_signal(signal.SIGTERM)
+        wait_for(lambda: _status(bot) in (503, None), what="healthz 503 while draining")
+        assert bot.process.wait(timeout=30) == 0
+    assert complete_answers(env, 600) == [f"Answer to drain me: {FILLER}"]
+
+
+def _status(bot: BotProcess) -> int | None:
+    try:
+        return bot.http.get("/healthz").status_code
+    except Exception:  # the listener is gone once the drain is over
+        return None
+
+
+def test_deploy_commands_set_and_delete_the_webhook(env: World) -> None:
+    done = run_bot_once(env.env(WEBHOOK_URL="https://bot.example.org/hook", TELEGRAM_BOT_TOKEN="123456:TEST-token_abcdefghijklmnop",
+                                OPENAI_API_KEY="k"), "set-webhook")
+    assert done.returncode == 0, done.stderr
+    assert env.telegram.webhook["url"] == "https://bot.example.org/hook"
+    done = run_bot_once(env.env(TELEGRAM_BOT_TOKEN="123456:TEST-token_abcdefghijklmnop", OPENAI_API_KEY="k"),
+                        "delete-webhook")
+    assert done.returncode == 0
+    assert env.telegram.calls_of("deleteWebhook")
+    missing = run_bot_once(env.env(TELEGRAM_BOT_TOKEN="123456:TEST-token_abcdefghijklmnop", OPENAI_API_KEY="k"),
+                           "set-webhook")
+    assert missing.returncode == 2 and "WEBHOOK_URL" in missing.stderr
+
+
+def test_replicas_do_not_fight_over_set_webhook(env: World) -> None:
+    with env.bot(), env.bot(), env.bot():
+        pass
+    assert len(env.telegram.calls_of("setWebhook")) == 1
+
+
+def test_metrics_and_json_logs(env: World) -> None:
+    with env.bot(LOG_FORMAT="json") as bot:
+        update = env.telegram.make_update("count me", chat_id=700)
+        bot.post(update)
+        bot.post(update)
+        wait_for(lambda: env.telegram.messages(700) and env.telegram.messages(700)[0].reply_markup is None,
+                 what="answer")
+        wait_for(lambda: "bot_turns_total{outcome=\"complete\"} 1.0" in bot.http.get("/metrics").text,
+                 what="turn counted")
+        metrics = bot.http.get("/metrics").text
+        log = bot.log()
+    for name in ("bot_updates_received_total 2.0", "bot_updates_duplicate_total 1.0", "bot_first_text_seconds",
+                 "bot_turn_seconds", "bot_tokens_total{direction=\"in\"}", "bot_streams_in_flight 0.0",
+                 "bot_ingress_lag_seconds", "bot_ingress_pending"):
+        assert name in metrics
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    turn = next(line for line in lines if line["message"].startswith("turn finished"))
+    assert turn["update_id"] == update["update_id"] and turn["outcome"] == "complete" and "duration_ms" in turn
+    assert "count me" not in log
