@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from tests.bot_process import BotProcess, run_bot_once
+from tests.bot_process import API_KEY, TOKEN, BotProcess, run_bot_once
 from tests.e2e import World, world
 from tests.fake_openai import Behaviour, Reply
 from tests.http_fake import wait_for
@@ -92,16 +92,14 @@ def _status(bot: BotProcess) -> int | None:
 
 
 def test_deploy_commands_set_and_delete_the_webhook(env: World) -> None:
-    done = run_bot_once(env.env(WEBHOOK_URL="https://bot.example.org/hook", TELEGRAM_BOT_TOKEN="123456:TEST-token_abcdefghijklmnop",
-                                OPENAI_API_KEY="k"), "set-webhook")
+    credentials = {"TELEGRAM_BOT_TOKEN": TOKEN, "OPENAI_API_KEY": API_KEY}
+    done = run_bot_once(env.env(WEBHOOK_URL="https://bot.example.org/hook", **credentials), "set-webhook")
     assert done.returncode == 0, done.stderr
     assert env.telegram.webhook["url"] == "https://bot.example.org/hook"
-    done = run_bot_once(env.env(TELEGRAM_BOT_TOKEN="123456:TEST-token_abcdefghijklmnop", OPENAI_API_KEY="k"),
-                        "delete-webhook")
+    done = run_bot_once(env.env(**credentials), "delete-webhook")
     assert done.returncode == 0
     assert env.telegram.calls_of("deleteWebhook")
-    missing = run_bot_once(env.env(TELEGRAM_BOT_TOKEN="123456:TEST-token_abcdefghijklmnop", OPENAI_API_KEY="k"),
-                           "set-webhook")
+    missing = run_bot_once(env.env(**credentials), "set-webhook")
     assert missing.returncode == 2 and "WEBHOOK_URL" in missing.stderr
 
 
