@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -34,6 +36,17 @@ class Metrics:
                                      registry=registry)
         self.ingress_pending = Gauge("bot_ingress_pending", "Updates read but not yet acknowledged (all replicas)",
                                      registry=registry)
+
+        self.loop_lag = Histogram("bot_event_loop_lag_seconds", "How late the event loop runs a timer",
+                                  buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1), registry=registry)
+
+    async def watch_loop(self, every: float = 0.1) -> None:
+        """Measure event-loop lag: how much later than asked a short sleep wakes up."""
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(every)
+            self.loop_lag.observe(max(0.0, loop.time() - started - every))
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -19,8 +19,9 @@ from telegram.ext import BaseRateLimiter
 
 OVERALL_PER_SECOND = 30
 GROUP_PER_MINUTE = 20
-_COUNTED = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendMessageDraft", "sendChatAction",
-            "deleteMessage", "answerCallbackQuery", "sendPhoto", "sendDocument"}
+# Messages count; chat actions and callback answers are not messages and must not queue behind them.
+_COUNTED = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendMessageDraft", "deleteMessage",
+            "sendPhoto", "sendDocument"}
 _GROUP_COUNTED = {"sendMessage", "editMessageText", "sendPhoto", "sendDocument"}
 
 

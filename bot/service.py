@@ -48,12 +48,14 @@ async def run_webhook(runtime: Runtime) -> None:
         await sync_commands(runtime.application.bot)
         await runtime.application.start()
         consumer = asyncio.create_task(runtime.stream.run(lambda data: _process(runtime, data)))
+        watcher = asyncio.create_task(runtime.metrics.watch_loop())
         _on_signals(lambda: asyncio.ensure_future(_drain(runtime, server, draining)))
         logger.info("webhook mode: listening on %s:%d%s", settings.host, settings.port, settings.webhook_path)
         try:
             await server.serve()
         finally:
             consumer.cancel()
+            watcher.cancel()
             await _shutdown(runtime)
 
 
