@@ -1,76 +1,110 @@
-"""A fake OpenAI-compatible server: SSE streams like the real API, scripted errors, 429s, broken streams."""
+"""A fake OpenAI-compatible server: SSE streams like the real API, scripted errors, 429s, broken streams, hangs.
+
+Chat completions answer with the scripted behaviours in order, then with ``default``. Runs in the test process on
+127.0.0.1 (see ``tests.http_fake``); everything it records is behind one lock, readable from the test thread.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import itertools
+import math
 import threading
-import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import InitVar, dataclass
 from typing import Any, Self
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
+from tests import fake_openai_wire as wire
 from tests.http_fake import ThreadedServer
 
 
 @dataclass(frozen=True)
 class Reply:
-    """A streamed answer, ``chunk`` characters at a time, ``delay`` seconds apart."""
+    """An answer sent ``chunk_size`` characters per chunk, ``delay`` seconds apart; usage counts may be fixed."""
 
     text: str
-    chunk: int = 4
+    chunk_size: int = 4
     delay: float = 0.0
     finish_reason: str = "stop"
     usage: bool = True
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    chunk: InitVar[int | None] = None
+
+    def __post_init__(self, chunk: int | None) -> None:
+        if chunk is not None:  # the older spelling of chunk_size
+            object.__setattr__(self, "chunk_size", chunk)
 
 
 @dataclass(frozen=True)
-class Fail:
-    """An HTTP error answer in OpenAI's error shape."""
+class Error:
+    """An HTTP error in OpenAI's shape; type, code and message default to what OpenAI sends for the status."""
 
     status: int
-    message: str = "error"
+    message: str = ""
     code: str | None = None
+    type: str | None = None
     retry_after: float | None = None
+    param: str | None = None
 
 
 @dataclass(frozen=True)
 class Break:
-    """Some chunks of ``text``, then the connection drops without a finish chunk or [DONE]."""
+    """The first ``after_chunks`` chunks of ``text``, then the connection drops: no finish chunk, no [DONE]."""
 
     text: str
     after_chunks: int = 3
-    chunk: int = 4
+    chunk_size: int = 4
     delay: float = 0.0
+    chunk: InitVar[int | None] = None
+
+    def __post_init__(self, chunk: int | None) -> None:
+        if chunk is not None:
+            object.__setattr__(self, "chunk_size", chunk)
 
 
-Behaviour = Reply | Fail | Break
+@dataclass(frozen=True)
+class Hang:
+    """Accept the request and send nothing for ``seconds``; then answer as the default behaviour would."""
 
+    seconds: float = 30.0
+
+
+Behaviour = Reply | Error | Break | Hang
+Fail = Error  # the older name
+Default = Behaviour | Callable[[dict[str, Any]], Behaviour]
+_MODELS = ("gpt-4o-mini", "gpt-4o", "omni-moderation-latest")
 
 class FakeOpenAI:
-    """POST /v1/chat/completions and /v1/moderations; behaviours are consumed in order, then the default."""
+    """POST /v1/chat/completions and /v1/moderations, GET /v1/models, with the key checked like OpenAI does."""
 
-    def __init__(self, api_key: str) -> None:
+    def __init__(self, api_key: str = "sk-test", *, models: Sequence[str] | None = None) -> None:
         self.api_key = api_key
-        self.requests: list[dict[str, Any]] = []
-        self.default: Callable[[dict[str, Any]], Behaviour] = lambda body: Reply("Echo: " + _last_user(body))
+        self.models = models
+        self.default: Default = _echo
         self.flag_words: set[str] = set()
         self.moderation_status = 200
-        self.disconnects = 0
+        self._log: list[tuple[str, dict[str, Any]]] = []
         self._script: list[Behaviour] = []
+        self._disconnects = 0
         self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._ids = itertools.count(1)
         self._server = ThreadedServer(Starlette(routes=[
             Route("/v1/chat/completions", self._completions, methods=["POST"]),
             Route("/v1/moderations", self._moderations, methods=["POST"]),
+            Route("/v1/models", self._models, methods=["GET"]),
+            Route("/{path:path}", _unknown_url, methods=["GET", "POST", "PUT", "DELETE"]),
         ]))
 
     @property
     def url(self) -> str:
+        """The base URL, for OPENAI_BASE_URL."""
         return self._server.root + "/v1"
 
     def __enter__(self) -> Self:
@@ -78,95 +112,187 @@ class FakeOpenAI:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()  # ends hangs and delays, so the server can stop at once
         self._server.__exit__(None, None, None)
 
     def script(self, *behaviours: Behaviour) -> None:
+        """Answer the next chat completions with ``behaviours``, one each, before falling back to ``default``."""
         with self._lock:
             self._script.extend(behaviours)
 
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Every request body received (completions and moderations), oldest first."""
+        with self._lock:
+            return [body for _, body in self._log]
+
     def chat_requests(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [r for r in self.requests if "messages" in r]
+            return [body for path, body in self._log if path == "chat/completions"]
 
-    async def _completions(self, request: Request) -> Response:
-        if request.headers.get("authorization") != f"Bearer {self.api_key}":
-            return _error(Fail(401, "Incorrect API key provided", "invalid_api_key"))
-        body = await request.json()
+    def moderation_requests(self) -> list[dict[str, Any]]:
         with self._lock:
-            self.requests.append(body)
-            behaviour = self._script.pop(0) if self._script else self.default(body)
-        if isinstance(behaviour, Fail):
-            return _error(behaviour)
-        if not body.get("stream"):
-            assert isinstance(behaviour, Reply)
-            return JSONResponse(_completion(body, behaviour.text))
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        return StreamingResponse(self._events(body, behaviour, include_usage, request),
-                                 media_type="text/event-stream")
+            return [body for path, body in self._log if path == "moderations"]
 
-    async def _events(self, body: dict[str, Any], behaviour: Reply | Break, include_usage: bool,
-                      request: Request) -> AsyncIterator[str]:
-        pieces = [behaviour.text[i:i + behaviour.chunk] for i in range(0, len(behaviour.text), behaviour.chunk)]
-        yield _sse(_chunk(body, {"role": "assistant", "content": ""}))
-        try:
-            for index, piece in enumerate(pieces):
-                if isinstance(behaviour, Break) and index >= behaviour.after_chunks:
-                    raise ConnectionAbortedError("scripted break")
-                await asyncio.sleep(behaviour.delay)
-                if await request.is_disconnected():
-                    self.disconnects += 1
-                    return
-                yield _sse(_chunk(body, {"content": piece}))
-        except asyncio.CancelledError:
-            self.disconnects += 1
-            raise
-        assert isinstance(behaviour, Reply)
-        yield _sse(_chunk(body, {}, behaviour.finish_reason))
-        if include_usage and behaviour.usage:
-            prompt = sum(len(str(m.get("content", ""))) for m in body["messages"]) // 4
-            usage = {"prompt_tokens": prompt, "completion_tokens": len(behaviour.text) // 4 + 1,
-                     "total_tokens": prompt + len(behaviour.text) // 4 + 1}
-            yield _sse({**_chunk(body, {}), "choices": [], "usage": usage})
-        yield "data: [DONE]\n\n"
+    @property
+    def disconnects(self) -> int:
+        """How many clients closed a response before it ended (a Stop button, a timeout)."""
+        with self._lock:
+            return self._disconnects
+
+    def clear(self) -> None:
+        """Forget recorded requests, pending behaviours and disconnects."""
+        with self._lock:
+            self._log.clear()
+            self._script.clear()
+            self._disconnects = 0
+
+    # --- serving -------------------------------------------------------------------------------------------
+    async def _completions(self, request: Request) -> Response:
+        body = await self._received(request, "chat/completions")
+        problem = self._refusal(request, body) or _invalid_completion(body, self.models)
+        if problem:
+            return self._fail(problem)
+        behaviour, wait = self._next_behaviour(body), 0.0
+        if isinstance(behaviour, Hang):
+            wait, behaviour = behaviour.seconds, self._default_for(body)
+        if isinstance(behaviour, Error):
+            return self._fail(behaviour, wait)
+        assert not isinstance(behaviour, Hang)
+        if body.get("stream"):
+            return self._transmit(200, self._events(body, behaviour), wait=wait, media_type="text/event-stream")
+        return self._transmit(200, self._whole(body, behaviour), wait=wait)
 
     async def _moderations(self, request: Request) -> Response:
-        body = await request.json()
+        body = await self._received(request, "moderations")
+        problem = self._refusal(request, body) or (Error(self.moderation_status)
+                                                   if self.moderation_status != 200 else None)
+        if problem:
+            return self._fail(problem)
+        inputs = body.get("input", "")
+        texts = [str(i) for i in inputs] if isinstance(inputs, list) else [str(inputs)]
+        results = [wire.moderation(any(w.lower() in t.lower() for w in self.flag_words)) for t in texts]
+        answer = {"id": f"modr-{next(self._ids)}", "model": body.get("model", "omni-moderation-latest"),
+                  "results": results}
+        return self._transmit(200, wire.encoded(answer))
+
+    async def _models(self, request: Request) -> Response:
+        problem = self._refusal(request, {})
+        if problem:
+            return self._fail(problem)
+        return self._transmit(200, wire.encoded(wire.model_list(self.models or _MODELS)))
+
+    async def _received(self, request: Request, path: str) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        body = body if isinstance(body, dict) else {"_unparsed": True}
         with self._lock:
-            self.requests.append(body)
-        if self.moderation_status != 200:
-            return _error(Fail(self.moderation_status, "moderation unavailable"))
-        text = str(body.get("input", ""))
-        flagged = any(word in text for word in self.flag_words)
-        result = {"flagged": flagged, "categories": {"harassment": flagged},
-                  "category_scores": {"harassment": 0.99 if flagged else 0.01}}
-        return JSONResponse({"id": "modr-1", "model": "omni-moderation-latest", "results": [result]})
+            self._log.append((path, body))
+        return body
+
+    def _refusal(self, request: Request, body: dict[str, Any]) -> Error | None:
+        key = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not key:
+            return Error(401, "You didn't provide an API key. You need to provide your API key in an Authorization "
+                              "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+        if key != self.api_key:
+            return Error(401, f"Incorrect API key provided: {key[:3]}***{key[-4:]}. You can find your API key at "
+                              "https://platform.openai.com/account/api-keys.", code="invalid_api_key")
+        if body.get("_unparsed"):
+            return Error(400, "We could not parse the JSON body of your request. The OpenAI API expects a JSON "
+                              "payload, but what was sent was not valid JSON.")
+        return None
+
+    def _next_behaviour(self, body: dict[str, Any]) -> Behaviour:
+        with self._lock:
+            scripted = self._script.pop(0) if self._script else None
+        return scripted or self._default_for(body)
+
+    def _default_for(self, body: dict[str, Any]) -> Behaviour:
+        behaviour = self.default(body) if callable(self.default) else self.default
+        return _echo(body) if isinstance(behaviour, Hang) else behaviour
+
+    async def _events(self, body: dict[str, Any], behaviour: Reply | Break) -> AsyncIterator[bytes]:
+        chunk = wire.chunk_maker(body, f"chatcmpl-fake{next(self._ids)}")
+        yield wire.sse(chunk({"role": "assistant", "content": ""}, None))
+        for index, piece in enumerate(_pieces(behaviour)):
+            if isinstance(behaviour, Break) and index >= behaviour.after_chunks:
+                raise wire.Cut
+            await self._pause(behaviour.delay)
+            yield wire.sse(chunk({"content": piece}, None))
+        if isinstance(behaviour, Break):
+            raise wire.Cut
+        yield wire.sse(chunk({}, behaviour.finish_reason))
+        if wire.wants_usage(body) and behaviour.usage:
+            yield wire.sse({**chunk({}, None), "choices": [], "usage": _usage(body, behaviour)})
+        yield wire.DONE
+
+    async def _whole(self, body: dict[str, Any], behaviour: Reply | Break) -> AsyncIterator[bytes]:
+        await self._pause(behaviour.delay * len(_pieces(behaviour)))
+        reply = behaviour if isinstance(behaviour, Reply) else Reply(behaviour.text)
+        answer = wire.encoded(wire.completion(body, f"chatcmpl-fake{next(self._ids)}", reply.text,
+                                              reply.finish_reason, _usage(body, reply)))
+        if isinstance(behaviour, Break):
+            yield answer[: len(answer) // 2]
+            raise wire.Cut
+        yield answer
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep in short steps, so that closing the fake ends every wait."""
+        steps = math.ceil(seconds / 0.05)
+        for _ in range(steps):
+            if self._closing.is_set():
+                return
+            await asyncio.sleep(seconds / steps)
+
+    def _fail(self, error: Error, wait: float = 0.0) -> Response:
+        body = wire.error_body(error.status, error.message, error.code, error.type, error.param)
+        return self._transmit(error.status, body, wait=wait, headers=wire.retry_headers(error.retry_after))
+
+    def _transmit(self, status: int, body: bytes | AsyncIterator[bytes], *, wait: float = 0.0,
+                  media_type: str = "application/json", headers: dict[str, str] | None = None) -> Response:
+        pieces = wire.single(body) if isinstance(body, bytes) else body
+        headers = {"x-request-id": f"req_{next(self._ids)}", **(headers or {})}
+        return wire.Transmission(status, media_type, headers, pieces, wait=wait, pause=self._pause,
+                                 on_disconnect=self._count_disconnect)
+
+    def _count_disconnect(self) -> None:
+        with self._lock:
+            self._disconnects += 1
 
 
-def _last_user(body: dict[str, Any]) -> str:
-    users = [m for m in body.get("messages", []) if m.get("role") == "user"]
-    return str(users[-1]["content"]) if users else ""
+async def _unknown_url(request: Request) -> Response:
+    body = wire.error_body(404, f"Invalid URL ({request.method} {request.url.path})")
+    return Response(body, status_code=404, media_type="application/json")
 
 
-def _chunk(body: dict[str, Any], delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": body.get("model", "fake"), "usage": None,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+def _echo(body: dict[str, Any]) -> Behaviour:
+    """The default answer: deterministic and derived from the last user message."""
+    users = [m for m in body.get("messages", []) if isinstance(m, dict) and m.get("role") == "user"]
+    return Reply("Echo: " + (wire.text_of(users[-1].get("content")) if users else ""))
 
 
-def _completion(body: dict[str, Any], text: str) -> dict[str, Any]:
-    return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": len(text) // 4 + 1,
-                      "total_tokens": 10 + len(text) // 4 + 1}}
+def _invalid_completion(body: dict[str, Any], models: Sequence[str] | None) -> Error | None:
+    if "model" not in body:
+        return Error(400, "you must provide a model parameter")
+    if models is not None and body["model"] not in models:
+        return Error(404, f"The model `{body['model']}` does not exist or you do not have access to it.",
+                     code="model_not_found")
+    if "messages" not in body:
+        return Error(400, "Missing required parameter: 'messages'.", code="missing_required_parameter",
+                     param="messages")
+    if not isinstance(body["messages"], list) or not body["messages"]:
+        return Error(400, "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an "
+                          "empty array instead.", code="empty_array", param="messages")
+    return None
 
 
-def _sse(payload: dict[str, Any]) -> str:
-    return f"data: {json.dumps(payload)}\n\n"
+def _pieces(behaviour: Reply | Break) -> list[str]:
+    size = max(behaviour.chunk_size, 1)
+    return [behaviour.text[i:i + size] for i in range(0, len(behaviour.text), size)]
 
 
-def _error(fail: Fail) -> JSONResponse:
-    headers = {"retry-after": str(fail.retry_after)} if fail.retry_after is not None else {}
-    error_type = "rate_limit_error" if fail.status == 429 else "invalid_request_error"
-    body = {"error": {"message": fail.message, "type": error_type, "param": None, "code": fail.code}}
-    return JSONResponse(body, status_code=fail.status, headers=headers)
+def _usage(body: dict[str, Any], reply: Reply) -> dict[str, int]:
+    return wire.usage(body, reply.text, reply.prompt_tokens, reply.completion_tokens)

@@ -1,81 +1,67 @@
-"""A fake Bot API server that answers like Telegram: results, 400s, 401, 429 with retry_after, 4096 limit."""
+"""A fake Bot API server that answers like Telegram: results, 400s, 401, 409, 429 with retry_after, 4096 limit.
+
+Runs in the test process on 127.0.0.1 (see ``tests.http_fake``); the bot process talks to it over HTTP. All state
+sits behind one lock, so the test thread can inspect it while the server thread serves.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import json
-import threading
+import math
 import time
-from dataclasses import dataclass, field
-from typing import Any, Self
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Self, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fake_telegram_rules import NOT_MODIFIED, BotApiError, conflict, request_params, scope_key, utf16_len
+from tests.fake_telegram_state import BotApiState, BotMessage, Draft
 from tests.http_fake import ThreadedServer
 
-_JSON_FIELDS = ("entities", "reply_markup", "reply_parameters", "allowed_updates", "commands", "scope",
-                "caption_entities", "link_preview_options")
-NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply markup are "
-                "exactly the same as a current content and reply markup of the message")
+__all__ = ["NOT_MODIFIED", "BotApiError", "BotMessage", "Call", "Draft", "FakeTelegram", "utf16_len"]
+
+T = TypeVar("T")
+_FLOOD_COUNTED = frozenset({"sendmessage", "editmessagetext", "editmessagereplymarkup", "sendmessagedraft"})
+_DESCRIPTIONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden: bot was blocked by the user",
+                 404: "Not Found", 409: "Conflict", 500: "Internal Server Error", 502: "Bad Gateway"}
 
 
-class BotApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.code, self.description, self.retry_after = code, description, retry_after
-
-
-@dataclass
+@dataclass(frozen=True)
 class Call:
-    """One Bot API request as the fake received it."""
+    """One Bot API request as the fake received it, its parameters decoded to Python values."""
 
     method: str
     params: dict[str, Any]
     at: float
 
 
-@dataclass
-class Shown:
-    """One of the bot's messages as a user sees it, with the times it changed."""
-
-    message_id: int
-    chat_id: int
-    text: str
-    entities: list[dict[str, Any]]
-    reply_markup: dict[str, Any] | None
-    thread_id: int | None
-    reply_to: int | None
-    changes: list[float] = field(default_factory=list)
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-class FakeTelegram:
+class FakeTelegram(BotApiState):
     """Bot API methods at ``{url}/bot{token}/{method}``; what the bot sent is inspectable from the test."""
 
-    def __init__(self, token: str, username: str = "test_bot") -> None:
-        self.token = token
-        self.bot_id = int(token.split(":")[0])
-        self.username = username
-        self.calls: list[Call] = []
-        self.admins: dict[int, list[int]] = {}
-        self.webhook: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        self._messages: dict[tuple[int, int], Shown] = {}
-        self._next_id = itertools.count(1000)
+    def __init__(self, token: str = "123:ABC", username: str = "test_bot", first_name: str = "Test Bot",
+                 long_poll_cap: float = 1.0) -> None:
+        super().__init__(token, username, first_name)
+        self.long_poll_cap = long_poll_cap
+        self._calls: list[Call] = []
         self._failures: list[tuple[str, BotApiError]] = []
-        self._updates: list[dict[str, Any]] = []
+        self._flood: dict[int, int] = {}
+        self._flood_log: dict[int, list[float]] = {}
+        self._polls = 0
         self._update_ids = itertools.count(1)
-        self._server = ThreadedServer(Starlette(routes=[Route("/bot{token}/{method}", self._endpoint,
-                                                             methods=["GET", "POST"])]))
+        self._query_ids = itertools.count(1)
+        self._server = ThreadedServer(Starlette(routes=[
+            Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
+            Route("/{path:path}", _not_found, methods=["GET", "POST"]),
+        ]))
 
     @property
     def url(self) -> str:
+        """The server root, for TELEGRAM_API_URL."""
         return self._server.root
 
     def __enter__(self) -> Self:
@@ -85,159 +71,176 @@ class FakeTelegram:
     def __exit__(self, *exc: object) -> None:
         self._server.__exit__(None, None, None)
 
-    # --- what tests set up and read -----------------------------------------------------------------------
-    def fail_next(self, method: str, code: int = 429, description: str = "", retry_after: int = 1,
-                  times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` fail like Telegram would."""
-        text = description or (f"Too Many Requests: retry after {retry_after}" if code == 429 else "Bad Request")
-        for _ in range(times):
-            self._failures.append((method, BotApiError(code, text, retry_after if code == 429 else None)))
+    # --- scripting -----------------------------------------------------------------------------------------
+    def fail_next(self, method: str, status: int = 429, *, retry_after: int = 1, times: int = 1,
+                  description: str | None = None, code: int | None = None) -> None:
+        """The next ``times`` calls of ``method`` fail like Telegram would (``code`` is the older name of status)."""
+        status = code or status
+        text = description or (f"Too Many Requests: retry after {retry_after}" if status == 429
+                               else _DESCRIPTIONS.get(status, "Bad Request"))
+        error = BotApiError(status, text, retry_after if status == 429 else None)
+        with self.lock:
+            self._failures.extend([(method.lower(), error)] * times)
+
+    def flood_limit(self, chat_id: int, per_minute: int = 20) -> None:
+        """Answer 429 once the bot sends or edits more than ``per_minute`` messages a minute in the chat."""
+        with self.lock:
+            self._flood[chat_id] = per_minute
+
+    def set_admins(self, chat_id: int, *user_ids: int) -> None:
+        """The administrators getChatAdministrators lists for a group."""
+        with self.lock:
+            self.admins[chat_id] = list(user_ids)
+
+    def queue_update(self, update: dict[str, Any]) -> None:
+        """Deliver ``update`` through getUpdates (polling mode)."""
+        with self.lock:
+            self._updates.append(update)
+
+    def clear(self) -> None:
+        """Forget recorded calls, drafts, messages, queued updates and failures; ids keep counting."""
+        with self.lock:
+            for record in (self._calls, self._drafts, self._shown, self._updates, self._failures):
+                record.clear()
+
+    # --- inspection ----------------------------------------------------------------------------------------
+    @property
+    def calls(self) -> list[Call]:
+        """Every authorised request so far, oldest first."""
+        with self.lock:
+            return list(self._calls)
 
     def calls_of(self, method: str) -> list[Call]:
-        with self._lock:
-            return [c for c in self.calls if c.method == method]
+        with self.lock:
+            return [c for c in self._calls if c.method.lower() == method.lower()]
 
-    def messages(self, chat_id: int) -> list[Shown]:
-        """The bot's messages in a chat, oldest first, as they look now."""
-        with self._lock:
-            return sorted((m for (c, _), m in self._messages.items() if c == chat_id), key=lambda m: m.message_id)
+    def messages(self, chat_id: int, *, include_deleted: bool = False) -> list[BotMessage]:
+        """The bot's messages in a chat, oldest first, as they look now (copies)."""
+        with self.lock:
+            shown = self._shown.get(chat_id, {}).values()
+            return [replace(m, entities=list(m.entities), history=list(m.history))
+                    for m in shown if include_deleted or not m.deleted]
 
     def texts(self, chat_id: int) -> list[str]:
         return [m.text for m in self.messages(chat_id)]
 
-    def make_update(self, text: str, *, chat_id: int = 42, user_id: int | None = None, chat_type: str = "private",
-                    first_name: str = "Ann", **message: Any) -> dict[str, Any]:
-        """An incoming message update, with a bot_command entity when the text starts with a command."""
+    def drafts(self, chat_id: int | None = None) -> list[Draft]:
+        with self.lock:
+            return [d for d in self._drafts if chat_id is None or d.chat_id == chat_id]
+
+    def commands(self, scope: Mapping[str, Any] | None = None, language_code: str = "") -> list[dict[str, Any]]:
+        """The command menu set for ``scope`` (the default scope when None)."""
+        with self.lock:
+            return list(self._commands.get(scope_key(scope, language_code), []))
+
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
+        """Poll until ``predicate()`` is truthy and return its value; fail the test with ``what`` otherwise."""
+        deadline = time.monotonic() + timeout
+        while not (value := predicate()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            time.sleep(0.02)
+        return value
+
+    # --- incoming updates ----------------------------------------------------------------------------------
+    def make_update(self, text: str | None, *, chat_id: int = 42, user_id: int | None = None,
+                    chat_type: str = "private", first_name: str = "Ann", username: str | None = None,
+                    **message: Any) -> dict[str, Any]:
+        """An incoming message update; extra message fields come from ``message`` (``reply_to_message`` may be
+        an id). A text starting with ``/`` gets its bot_command entity; ``None`` leaves the text field out."""
         user = {"id": user_id or (chat_id if chat_id > 0 else 7), "is_bot": False, "first_name": first_name}
+        user |= {"username": username} if username else {}
+        chat = _chat(chat_id, chat_type, first_name, forum=bool(message.get("message_thread_id")))
         entities = list(message.pop("entities", []))
-        if text.startswith("/"):
-            entities.insert(0, {"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
-        body = {"message_id": next(self._next_id), "date": int(time.time()), "text": text,
-                "chat": {"id": chat_id, "type": chat_type, **({"title": "Group"} if chat_id < 0 else {})},
-                "from": user, **({"entities": entities} if entities else {}), **message}
+        if text and text.startswith("/"):
+            entities.insert(0, {"type": "bot_command", "offset": 0, "length": utf16_len(text.split()[0])})
+        content = ({"text": text} if text is not None else {}) | ({"entities": entities} if entities else {})
+        with self.lock:
+            self._chats[chat_id] = chat
+            if isinstance(message.get("reply_to_message"), int):
+                message["reply_to_message"] = self._message_json_by_id(chat_id, message["reply_to_message"])
+            body = {"message_id": self._new_message_id(chat_id), "date": int(time.time()), "chat": chat,
+                    "from": user, **content, **message}
+            self._incoming[(chat_id, body["message_id"])] = body
         return {"update_id": next(self._update_ids), "message": body}
 
-    def make_callback(self, data: str, *, chat_id: int, user_id: int, message_id: int) -> dict[str, Any]:
-        message = {"message_id": message_id, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
-                   "from": self._me(), "text": "…"}
-        query = {"id": str(next(self._next_id)), "from": {"id": user_id, "is_bot": False, "first_name": "U"},
-                 "chat_instance": "1", "data": data, "message": message}
+    def make_callback_update(self, data: str, *, chat_id: int, user_id: int, message_id: int,
+                             first_name: str = "Ann") -> dict[str, Any]:
+        """A button press on ``message_id`` (the bot's message as it looks now, when the fake knows it)."""
+        with self.lock:
+            message = self._message_json_by_id(chat_id, message_id)
+        query = {"id": str(next(self._query_ids)), "from": {"id": user_id, "is_bot": False, "first_name": first_name},
+                 "chat_instance": str(chat_id), "data": data, "message": message}
         return {"update_id": next(self._update_ids), "callback_query": query}
 
-    def queue_update(self, update: dict[str, Any]) -> None:
-        """For getUpdates (polling mode)."""
-        with self._lock:
-            self._updates.append(update)
+    make_callback = make_callback_update
 
-    # --- the Bot API --------------------------------------------------------------------------------------
+    # --- serving -------------------------------------------------------------------------------------------
     async def _endpoint(self, request: Request) -> JSONResponse:
         if request.path_params["token"] != self.token:
-            return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
-        method = request.path_params["method"]
-        params = await _params(request)
-        with self._lock:
-            self.calls.append(Call(method, params, time.monotonic()))
-            try:
-                self._maybe_fail(method)
-                result = self._answer(method, params)
-            except BotApiError as exc:
-                body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
-                if exc.retry_after is not None:
-                    body["parameters"] = {"retry_after": exc.retry_after}
-                return JSONResponse(body, status_code=exc.code)
+            return BotApiError(401, "Unauthorized").response()
+        method, params = request.path_params["method"], await request_params(request)
+        with self.lock:
+            self._calls.append(Call(method, params, time.monotonic()))
+        try:
+            result = await self._perform(method.lower(), params)
+        except BotApiError as exc:
+            return exc.response()
         return JSONResponse({"ok": True, "result": result})
 
-    def _maybe_fail(self, method: str) -> None:
+    async def _perform(self, method: str, params: dict[str, Any]) -> Any:
+        with self.lock:
+            self._raise_scripted(method)
+            if method != "getupdates":
+                self._check_flood(method, params)
+                return self.handle(method, params)
+            self._polls += 1
+            poll = self._polls
+        return await self._long_poll(params, poll)
+
+    def _raise_scripted(self, method: str) -> None:
         for index, (failing, error) in enumerate(self._failures):
             if failing == method:
                 del self._failures[index]
                 raise error
 
-    def _answer(self, method: str, params: dict[str, Any]) -> Any:
-        handler = getattr(self, f"_api_{method}", None)
-        return handler(params) if handler else True
+    def _check_flood(self, method: str, params: dict[str, Any]) -> None:
+        chat_id = params.get("chat_id")
+        if method not in _FLOOD_COUNTED or not isinstance(chat_id, int) or chat_id not in self._flood:
+            return
+        now = time.monotonic()
+        recent = [at for at in self._flood_log.get(chat_id, []) if at > now - 60]
+        if len(recent) >= self._flood[chat_id]:
+            wait = max(1, math.ceil(recent[0] + 60 - now))
+            raise BotApiError(429, f"Too Many Requests: retry after {wait}", wait)
+        self._flood_log[chat_id] = [*recent, now]
 
-    def _me(self) -> dict[str, Any]:
-        return {"id": self.bot_id, "is_bot": True, "first_name": "Test", "username": self.username,
-                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+    async def _long_poll(self, params: dict[str, Any], poll: int) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), self.long_poll_cap)
+        while True:
+            with self.lock:
+                ready = self._pending_updates(params, poll)
+            if ready or time.monotonic() >= deadline:
+                return ready
+            await asyncio.sleep(0.02)
 
-    def _api_getMe(self, params: dict[str, Any]) -> Any:  # noqa: N802 - Bot API method names
-        return self._me()
-
-    def _api_setWebhook(self, params: dict[str, Any]) -> Any:  # noqa: N802
-        self.webhook = params
-        return True
-
-    def _api_getMyCommands(self, params: dict[str, Any]) -> Any:  # noqa: N802
-        return []
-
-    def _api_getChatAdministrators(self, params: dict[str, Any]) -> Any:  # noqa: N802
-        ids = self.admins.get(int(params["chat_id"]), [])
-        return [{"status": "administrator", "user": {"id": i, "is_bot": False, "first_name": "Admin"},
-                 "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
-                 "can_delete_messages": True, "can_manage_video_chats": True, "can_restrict_members": True,
-                 "can_promote_members": False, "can_change_info": True, "can_invite_users": True,
-                 "can_post_stories": False, "can_edit_stories": False, "can_delete_stories": False}
-                for i in ids]
-
-    def _api_getUpdates(self, params: dict[str, Any]) -> Any:  # noqa: N802
-        offset = int(params.get("offset", 0))
+    def _pending_updates(self, params: dict[str, Any], poll: int) -> list[dict[str, Any]]:
+        if self.webhook.get("url"):
+            raise conflict("can't use getUpdates method while webhook is active; use deleteWebhook to delete the "
+                           "webhook first")
+        if self._polls != poll:
+            raise conflict("terminated by other getUpdates request; make sure that only one bot instance is running")
+        offset, limit = int(params.get("offset") or 0), int(params.get("limit") or 100)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        return list(self._updates)
-
-    def _api_sendMessage(self, params: dict[str, Any]) -> Any:  # noqa: N802
-        chat_id, text = int(params["chat_id"]), str(params.get("text", ""))
-        entities = _validated(text, params.get("entities"))
-        reply = params.get("reply_parameters") or {}
-        thread = params.get("message_thread_id")
-        shown = Shown(next(self._next_id), chat_id, text, entities, params.get("reply_markup"),
-                      int(thread) if thread else None, reply.get("message_id"), [time.monotonic()])
-        self._messages[(chat_id, shown.message_id)] = shown
-        return self._message_json(shown)
-
-    def _api_editMessageText(self, params: dict[str, Any]) -> Any:  # noqa: N802
-        key = (int(params["chat_id"]), int(params["message_id"]))
-        if key not in self._messages:
-            raise BotApiError(400, "Bad Request: message to edit not found")
-        shown, text = self._messages[key], str(params.get("text", ""))
-        entities = _validated(text, params.get("entities"))
-        markup = params.get("reply_markup")
-        if (shown.text, shown.entities, shown.reply_markup) == (text, entities, markup):
-            raise BotApiError(400, NOT_MODIFIED)
-        shown.text, shown.entities, shown.reply_markup = text, entities, markup
-        shown.changes.append(time.monotonic())
-        return self._message_json(shown)
-
-    def _message_json(self, shown: Shown) -> dict[str, Any]:
-        chat_type = "private" if shown.chat_id > 0 else "supergroup"
-        body: dict[str, Any] = {"message_id": shown.message_id, "date": int(time.time()), "text": shown.text,
-                                "chat": {"id": shown.chat_id, "type": chat_type}, "from": self._me()}
-        if shown.entities:
-            body["entities"] = shown.entities
-        if shown.reply_markup:
-            body["reply_markup"] = shown.reply_markup
-        if shown.thread_id:
-            body["message_thread_id"] = shown.thread_id
-        return body
+        return self._updates[:limit]
 
 
-def _validated(text: str, entities: Any) -> list[dict[str, Any]]:
-    if not text.strip():
-        raise BotApiError(400, "Bad Request: message text is empty")
-    if utf16_len(text) > 4096:
-        raise BotApiError(400, "Bad Request: message is too long")
-    for entity in entities or []:
-        if entity["offset"] < 0 or entity["offset"] + entity["length"] > utf16_len(text):
-            raise BotApiError(400, "Bad Request: can't parse entities: entity is out of the text")
-    return list(entities or [])
+def _chat(chat_id: int, chat_type: str, first_name: str, *, forum: bool) -> dict[str, Any]:
+    if chat_type == "private":
+        return {"id": chat_id, "type": chat_type, "first_name": first_name}
+    return {"id": chat_id, "type": chat_type, "title": "Group"} | ({"is_forum": True} if forum and
+                                                                    chat_type == "supergroup" else {})
 
 
-async def _params(request: Request) -> dict[str, Any]:
-    if request.headers.get("content-type", "").startswith("application/json"):
-        raw: dict[str, Any] = await request.json()
-    else:
-        raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    for name in _JSON_FIELDS:
-        if isinstance(raw.get(name), str):
-            raw[name] = json.loads(raw[name])
-    return raw
+async def _not_found(request: Request) -> JSONResponse:
+    return BotApiError(404, "Not Found").response()
