@@ -41,6 +41,8 @@ from bot.usage import USAGE_TTL_SECONDS, Budgets, PriceTable, UsageLedger
 logger = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
+INGRESS_CONCURRENCY = 2000
 
 
 @dataclass
@@ -91,7 +93,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     )
     _register(application)
     stream = UpdateStream(redis, keys.prefix, f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}", metrics,
-                          claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
+                          concurrency=INGRESS_CONCURRENCY, claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
     return Runtime(settings, redis, keys, application, summarizer, metrics, stream)
 
 
@@ -115,7 +117,7 @@ def _application(settings: Settings, redis: Redis, prefix: str) -> BotApplicatio
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(RedisRateLimiter(redis, prefix))
+        .rate_limiter(RedisRateLimiter(redis, prefix, per_second=settings.telegram_messages_per_second))
         .concurrent_updates(512)
         .connection_pool_size(64)
         .pool_timeout(10.0)

@@ -59,6 +59,7 @@ class Settings:
     openai_timeout_seconds: float = 60.0
     shutdown_grace_seconds: float = 30.0
     ingress_claim_idle_seconds: float = 30.0
+    telegram_messages_per_second: int = 30
     log_format: str = "text"
     model_prices: tuple[tuple[str, float, float], ...] = ()
     daily_token_budget_per_user: int = 0
@@ -122,6 +123,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         openai_timeout_seconds=reader.number("OPENAI_TIMEOUT_SECONDS", float, 60.0, low=1.0),
         shutdown_grace_seconds=reader.number("SHUTDOWN_GRACE_SECONDS", float, 30.0, low=0.0),
         ingress_claim_idle_seconds=reader.number("INGRESS_CLAIM_IDLE_SECONDS", float, 30.0, low=1.0),
+        telegram_messages_per_second=reader.number("TELEGRAM_MESSAGES_PER_SECOND", int, 30, low=1, high=1000),
         log_format=reader.choice("LOG_FORMAT", ("text", "json"), "text"),
         model_prices=reader.prices("MODEL_PRICES"),
         daily_token_budget_per_user=reader.number("DAILY_TOKEN_BUDGET_PER_USER", int, 0, low=0),
