@@ -92,8 +92,9 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         messages_per_minute=settings.user_messages_per_minute, admins=settings.admin_user_ids, metrics=metrics,
     )
     _register(application)
-    stream = UpdateStream(redis, keys.prefix, f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}", metrics,
-                          concurrency=INGRESS_CONCURRENCY, claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
+    consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+    stream = UpdateStream(redis, keys.prefix, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
+                          claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
     return Runtime(settings, redis, keys, application, summarizer, metrics, stream)
 
 
