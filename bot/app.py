@@ -34,7 +34,8 @@ from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.personas import PersonaCatalog
 from bot.ratelimit import RedisRateLimiter
-from bot.streaming import STOP_PREFIX, Cadence, StopButtons
+from bot.replies import Replies
+from bot.streaming import STOP_PREFIX, Cadence
 from bot.summary import Summarizer
 from bot.usage import USAGE_TTL_SECONDS, Budgets, PriceTable, UsageLedger
 
@@ -56,6 +57,7 @@ class Runtime:
     summarizer: Summarizer
     metrics: Metrics
     stream: UpdateStream
+    replies: Replies
 
 
 def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
@@ -82,9 +84,10 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     )
     cadence = Cadence(settings.stream_edit_interval, settings.stream_group_edit_interval, settings.stream_mode)
     application = _application(settings, redis, keys.prefix)
+    replies = Replies(redis, keys.prefix)
     application.bot_data["services"] = Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(), cadence=cadence,
-        stops=StopButtons(), allowlist=Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids),
+        replies=replies, allowlist=Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids),
         gatekeeper=Gatekeeper(redis, keys.prefix, lambda chat_id: _admin_ids(application, chat_id)),
         group_settings_admin_only=settings.group_settings_admin_only, ledger=ledger,
         prices=PriceTable(settings.model_prices),
@@ -94,8 +97,9 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     _register(application)
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys.prefix, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
-                          claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
-    return Runtime(settings, redis, keys, application, summarizer, metrics, stream)
+                          claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000),
+                          finished_keys=lambda update_id: [replies.key(update_id)])
+    return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies)
 
 
 def _redis(settings: Settings) -> Redis:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from bot.history import History
 from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.personas import PersonaCatalog
-from bot.streaming import STOP_PREFIX, Cadence, StopButtons, Target, TelegramReplySink
+from bot.replies import Owner, Replies
+from bot.streaming import STOP_PREFIX, Cadence, Handover, Target, TelegramReplySink
 from bot.triggers import BotIdentity, addressed_to_bot, display_name
 from bot.usage import PriceTable, UsageLedger
 
@@ -39,7 +41,7 @@ class Services:
     personas: PersonaCatalog
     pacer: Pacer
     cadence: Cadence
-    stops: StopButtons
+    replies: Replies
     allowlist: Allowlist
     gatekeeper: Gatekeeper
     group_settings_admin_only: bool
@@ -103,12 +105,6 @@ async def gate(update: Update, context: BotContext) -> None:
     raise ApplicationHandlerStop
 
 
-
-
-
-
-
-
 async def text_message(update: Update, context: BotContext) -> None:
     """A message in a private chat: answer its text (or a photo's caption), streaming."""
     message, user = update.effective_message, update.effective_user
@@ -142,17 +138,29 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str, *
         return
     chat = chat_key(target.chat_id, target.thread_id)
     request = TurnRequest(chat, user_id, text, speaker, turn_id=str(update_id))
-    token = services.stops.open(target.chat_id, user_id, request.stop)
-    sink = TelegramReplySink(context.bot, target, services.pacer, services.cadence, stop_token=token,
-                             metrics=services.metrics)
+    sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, request.stop)
     started = time.monotonic()
     services.metrics.streams_in_flight.inc()
     try:
         result = await services.conversation.reply(request, sink)
     finally:
         services.metrics.streams_in_flight.dec()
-        services.stops.close(token)
+        services.replies.close(update_id)
     _observe(services, result.outcome, started, sink.first_visible_at, update_id, chat)
+
+
+async def _sink(context: BotContext, target: Target, owner: Owner, update_id: int,
+                stop: asyncio.Event) -> TelegramReplySink:
+    """The reply's sink, continuing the messages of a replica that died mid-answer, if one did."""
+    services = context.services
+    earlier = await services.replies.adopt(update_id)
+    if earlier is not None and earlier.stopped:
+        stop.set()
+    services.replies.open(update_id, owner, stop)
+    handover = Handover(earlier.message_ids if earlier else (),
+                        lambda ids: services.replies.remember(update_id, owner, ids))
+    return TelegramReplySink(context.bot, target, services.pacer, services.cadence, stop_token=str(update_id),
+                             metrics=services.metrics, handover=handover)
 
 
 def _observe(services: Services, outcome: str, started: float, first_visible: float | None, update_id: int,
@@ -190,7 +198,9 @@ async def stop_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None or not query.data:
         return
-    running = context.services.stops.get(query.data.removeprefix(STOP_PREFIX))
+    replies = context.services.replies
+    update_id = _as_int(query.data.removeprefix(STOP_PREFIX))
+    running = await replies.find(update_id)
     if running is None:
         await query.answer("This answer has already finished.")
         return
@@ -199,8 +209,12 @@ async def stop_button(update: Update, context: BotContext) -> None:
             running.chat_id, query.from_user.id)):
         await query.answer("Only the person who asked can stop this answer.", show_alert=True)
         return
-    running.event.set()
+    await replies.stop(update_id)
     await query.answer("Stopped.")
+
+
+def _as_int(text: str) -> int:
+    return int(text) if text.isdigit() else -1
 
 
 async def may_change_settings(update: Update, context: BotContext) -> bool:
@@ -217,20 +231,6 @@ async def may_change_settings(update: Update, context: BotContext) -> bool:
     elif update.effective_message is not None:
         await update.effective_message.reply_text(ADMINS_ONLY, do_quote=True)
     return False
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 async def not_text(update: Update, context: BotContext) -> None:

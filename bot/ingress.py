@@ -36,14 +36,16 @@ if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return false en
 return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'u', ARGV[3])
 """
 
-Process = Callable[[dict[str, Any]], Awaitable[None]]
+# The update, and whether another replica had started it (and died).
+Process = Callable[[dict[str, Any], bool], Awaitable[None]]
 
 
 class UpdateStream:
     """The shared update stream: submit from the webhook, consume on every replica."""
 
     def __init__(self, redis: Redis, prefix: str, consumer: str, metrics: Metrics, *,
-                 concurrency: int = 256, claim_idle_ms: int = CLAIM_IDLE_MS) -> None:
+                 concurrency: int = 256, claim_idle_ms: int = CLAIM_IDLE_MS,
+                 finished_keys: Callable[[int], list[str]] = lambda _: []) -> None:
         self._redis = redis
         self._stream = f"{prefix}:{{updates}}"
         self._prefix = prefix
@@ -55,6 +57,7 @@ class UpdateStream:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
         self._submit = LuaScript(redis, _SUBMIT)
+        self._finished_keys = finished_keys
 
     def seen_key(self, update_id: int) -> str:
         return f"{self._prefix}:{{updates}}:seen:{update_id}"
@@ -150,15 +153,18 @@ class UpdateStream:
             if reclaimed and await self._redis.exists(f"{self._prefix}:done:{data['update_id']}"):
                 logger.info("claimed update was already answered", extra={"update_id": data["update_id"]})
             else:
-                await process(data)
+                await process(data, reclaimed)
         except Exception:  # a poisonous update must not block the stream: log it and let it go
             logger.exception("update could not be handled; dropped", extra={"update_id": data.get("update_id")})
-        await self._acknowledge(entry_id)
+        await self._acknowledge(entry_id, int(data["update_id"]))
 
-    async def _acknowledge(self, entry_id: str) -> None:
+    async def _acknowledge(self, entry_id: str, update_id: int) -> None:
+        """Done with an update: off the stream, and what was kept for a takeover goes too."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.xack(self._stream, GROUP, entry_id)
         pipe.xdel(self._stream, entry_id)
+        for key in self._finished_keys(update_id):
+            pipe.delete(key)
         await pipe.execute()
 
     async def _heartbeat(self) -> None:

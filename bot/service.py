@@ -47,15 +47,16 @@ async def run_webhook(runtime: Runtime) -> None:
         await _register_webhook(runtime)
         await sync_commands(runtime.application.bot)
         await runtime.application.start()
-        consumer = asyncio.create_task(runtime.stream.run(lambda data: _process(runtime, data)))
+        consumer = asyncio.create_task(runtime.stream.run(lambda data, taken: _process(runtime, data, taken)))
         watcher = asyncio.create_task(runtime.metrics.watch_loop())
+        stops = asyncio.create_task(runtime.replies.listen())
         _on_signals(lambda: asyncio.ensure_future(_drain(runtime, server, draining)))
         logger.info("webhook mode: listening on %s:%d%s", settings.host, settings.port, settings.webhook_path)
         try:
             await server.serve()
         finally:
-            consumer.cancel()
-            watcher.cancel()
+            for task in (consumer, watcher, stops):
+                task.cancel()
             await _shutdown(runtime)
 
 
@@ -100,8 +101,10 @@ async def _submit(runtime: Runtime, data: dict[str, Any]) -> bool:
     return await runtime.stream.submit(data)
 
 
-async def _process(runtime: Runtime, data: dict[str, Any]) -> None:
+async def _process(runtime: Runtime, data: dict[str, Any], taken_over: bool) -> None:
     update = Update.de_json(data, runtime.application.bot)
+    if taken_over:
+        runtime.replies.taken_over(update.update_id)
     await runtime.application.process_update(update)
 
 

@@ -62,6 +62,14 @@ class Cadence:
     mode: str = "edit"
 
 
+@dataclass(frozen=True)
+class Handover:
+    """The messages an earlier replica sent for this answer, and where to record the ones sent from now on."""
+
+    earlier: tuple[int, ...] = ()
+    record: Callable[[list[int]], Awaitable[None]] | None = None
+
+
 @dataclass
 class _Shown:
     message_id: int | None = None
@@ -75,7 +83,8 @@ class TelegramReplySink:
 
     def __init__(self, bot: Bot, target: Target, pacer: Pacer, cadence: Cadence, *,
                  stop_token: str | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, metrics: Metrics | None = None) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, metrics: Metrics | None = None,
+                 handover: Handover | None = None) -> None:
         self._bot = bot
         self._metrics = metrics
         self._target = target
@@ -89,13 +98,15 @@ class TelegramReplySink:
         self._frozen_end = 0
         self._carry = ""
         self._plain = False
-        self._shown = _Shown()
+        self._handover = handover or Handover()
+        self._reuse = list(self._handover.earlier)
+        self.message_ids: list[int] = []
+        self._shown = self._next_message()
         self._last_call = float("-inf")
         self._dirty = asyncio.Event()
         self._finishing = False
         self._pump: asyncio.Task[None] | None = None
         self._typing: asyncio.Task[None] | None = None
-        self.message_ids: list[int] = []
         self.first_visible_at: float | None = None
 
     async def begin(self) -> None:
@@ -116,12 +127,14 @@ class TelegramReplySink:
         await self._roll_over(final=True)
         last = render(self._current_markdown()) if self._current_markdown().strip() else None
         await self._deliver_last(last, NOTES.get(ending))
+        await self._delete_unused()
 
     async def fail(self, failure: Failure) -> None:
         """Tell the user, briefly, that no answer could be given."""
         await self._quiesce()
         text = FAILURES[failure].replace("{until}", _until_midnight(datetime.now(UTC)))
         await self._deliver_last(None, text, italic=False)
+        await self._delete_unused()
 
     async def _quiesce(self) -> None:
         self._finishing = True
@@ -185,7 +198,7 @@ class TelegramReplySink:
             await self._deliver(render(head.markdown), button=False, final=True)
             self._frozen_end += head.end - len(self._carry)
             self._carry = reopen_fence(markdown[: head.end])
-            self._shown = _Shown()
+            self._shown = self._next_message()
 
     async def _deliver_last(self, last: Rendered | None, note: str | None, italic: bool = True) -> None:
         with_note = _with_note(last, note, italic)
@@ -195,7 +208,7 @@ class TelegramReplySink:
         if last is not None:
             await self._deliver(last, button=False, final=True)
         if note is not None:
-            self._shown = _Shown()
+            self._shown = self._next_message()
             await self._deliver(_with_note(None, note, italic) or Rendered(note, ()), button=False, final=True)
 
     async def _deliver(self, rendered: Rendered, *, button: bool, final: bool) -> None:
@@ -250,7 +263,7 @@ class TelegramReplySink:
             await self._bot.send_message_draft(self._target.chat_id, shown.draft_id, rendered.text,
                                                entities=list(rendered.entities))
         elif shown.message_id is None:
-            self._remember(await self._send(rendered, markup))
+            await self._remember(await self._send(rendered, markup))
         else:
             await self._bot.edit_message_text(rendered.text, self._target.chat_id, shown.message_id,
                                               entities=list(rendered.entities), reply_markup=markup)
@@ -266,9 +279,26 @@ class TelegramReplySink:
             message_thread_id=self._target.thread_id, reply_parameters=reply,
         )
 
-    def _remember(self, message: Message) -> None:
+    async def _remember(self, message: Message) -> None:
         self._shown.message_id = message.message_id
         self.message_ids.append(message.message_id)
+        if self._handover.record is not None:
+            await self._handover.record(list(self.message_ids))
+
+    def _next_message(self) -> _Shown:
+        """A new message, or the next one an earlier replica sent for this answer (edited, not sent again)."""
+        if not self._reuse:
+            return _Shown()
+        message_id = self._reuse.pop(0)
+        self.message_ids.append(message_id)
+        return _Shown(message_id=message_id)
+
+    async def _delete_unused(self) -> None:
+        """Messages an earlier replica sent that this (shorter) answer did not need."""
+        for message_id in self._reuse:
+            with contextlib.suppress(TelegramError):
+                await self._bot.delete_message(self._target.chat_id, message_id)
+        self._reuse.clear()
 
     def _first_visible(self) -> None:
         if self.first_visible_at is None:
@@ -306,31 +336,3 @@ def retry_after_seconds(error: RetryAfter) -> float:
         warnings.simplefilter("ignore")  # PTB 22 warns that the int will become a timedelta
         value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-@dataclass(frozen=True)
-class StopRequest:
-    """A running answer that its Stop button can cancel, and who may press it."""
-
-    event: asyncio.Event
-    chat_id: int
-    user_id: int
-
-
-class StopButtons:
-    """The answers streaming in this process, by the token in their Stop button."""
-
-    def __init__(self) -> None:
-        self._running: dict[str, StopRequest] = {}
-
-    def open(self, chat_id: int, user_id: int, event: asyncio.Event) -> str:
-        """Register a running answer; returns the token its button carries."""
-        token = f"{random.getrandbits(64):016x}"
-        self._running[token] = StopRequest(event, chat_id, user_id)
-        return token
-
-    def close(self, token: str) -> None:
-        self._running.pop(token, None)
-
-    def get(self, token: str) -> StopRequest | None:
-        return self._running.get(token)

@@ -44,6 +44,7 @@ class FakeBot:
         self.drafts: list[str] = []
         self.failures: list[tuple[str, TelegramError]] = []
         self.reject_entities = False
+        self.deleted: list[int] = []
 
     def fail_next(self, method: str, error: TelegramError) -> None:
         self.failures.append((method, error))
@@ -76,6 +77,12 @@ class FakeBot:
                              "exactly the same as a current content and reply markup of the message")
         sent.text, sent.entities, sent.markup = text, tuple(entities or ()), reply_markup
         sent.edits.append(self._clock())
+        return True
+
+    async def delete_message(self, chat_id: int, message_id: int) -> bool:
+        self._record("delete_message", chat_id)
+        self.messages[message_id - 1].text = ""
+        self.deleted.append(message_id)
         return True
 
     async def send_message_draft(self, chat_id: int, draft_id: int, text: str,

@@ -29,7 +29,7 @@ def env(redis_url: str) -> Iterator[World]:
 
 def slow_answers(body: dict[str, Any]) -> Behaviour:
     asked = body["messages"][-1]["content"]
-    return Reply(f"Answer to {asked}: {FILLER}", chunk=6, delay=0.05)
+    return Reply(f"Answer to {asked}: {FILLER}", chunk=6, delay=0.2)
 
 
 def complete_answers(w: World, chat: int) -> list[str]:
@@ -52,24 +52,49 @@ def test_the_same_update_posted_to_two_replicas_at_once_is_answered_once(env: Wo
 
 def test_a_replica_killed_mid_stream_loses_nothing_and_answers_nothing_twice(env: World) -> None:
     env.model.default = slow_answers
-    chats = list(range(1000, 1040))
+    chats = list(range(1000, 1100))
     settings = {"INGRESS_CLAIM_IDLE_SECONDS": "2", "STREAM_EDIT_INTERVAL": "0.5"}
     with env.bot(**settings) as victim, env.bot(**settings) as survivor:
         for index, chat in enumerate(chats):
             replica = victim if index % 2 else survivor
             assert replica.post(env.telegram.make_update(f"question {chat}", chat_id=chat)).status_code == 200
-        time.sleep(0.8)
+        # Kill once every first message is out and recorded: a message whose sendMessage was in flight when its
+        # replica died has an id that no replica ever learnt, so no replica could take it over.
+        wait_for(lambda: all(env.telegram.messages(c) for c in chats), timeout=30, what="every answer streaming")
+        time.sleep(0.5)
         victim.stop(signal.SIGKILL)
-        in_flight = [c for c in chats if not complete_answers(env, c)]
-        assert in_flight, "the kill should have happened mid-stream"
-        wait_for(lambda: all(complete_answers(env, c) for c in chats), timeout=60, what="every answer")
+        assert _streaming(env, chats), "the kill should have happened mid-stream"
+        wait_for(lambda: all(complete_answers(env, c) for c in chats), timeout=90, what="every answer")
         time.sleep(1.0)
         assert "abandoned by another replica" in survivor.log()
     lost = [c for c in chats if not complete_answers(env, c)]
     duplicated = [c for c in chats if len(complete_answers(env, c)) > 1]
     assert (lost, duplicated) == ([], [])
-    for chat in chats:
-        assert complete_answers(env, chat) == [f"Answer to question {chat}: {FILLER}"]
+    for chat in chats:  # the survivor went on in the dead replica's message: no stale half answer is left
+        assert env.telegram.texts(chat) == [f"Answer to question {chat}: {FILLER}"]
+        assert env.telegram.messages(chat)[0].reply_markup is None
+
+
+def _streaming(w: World, chats: list[int]) -> list[int]:
+    """Chats whose answer is visible and still streaming (its message shows the Stop button)."""
+    return [c for c in chats if any(m.reply_markup for m in w.telegram.messages(c))]
+
+
+def test_a_stop_pressed_on_another_replica_stops_the_answer(env: World) -> None:
+    env.model.script(Reply("word " * 400, chunk=5, delay=0.05))
+    with env.bot() as streaming, env.bot() as other:
+        streaming.post(env.telegram.make_update("talk forever", chat_id=800))
+        wait_for(lambda: env.telegram.messages(800) and env.telegram.messages(800)[0].reply_markup,
+                 what="the stop button")
+        markup = env.telegram.messages(800)[0].reply_markup
+        assert markup is not None
+        other.post(env.telegram.make_callback(markup["inline_keyboard"][0][0]["callback_data"], chat_id=800,
+                                              user_id=800, message_id=1))
+        wait_for(lambda: env.telegram.messages(800)[0].reply_markup is None, what="the stopped answer")
+        wait_for(lambda: env.telegram.calls_of("answerCallbackQuery"), what="the button answered")
+    assert env.telegram.calls_of("answerCallbackQuery")[0].params["text"] == "Stopped."
+    (message,) = env.telegram.messages(800)
+    assert message.text.endswith("⏹ stopped") and message.text.count("word") < 400
 
 
 def test_sigterm_drains_running_answers_and_reports_unready(env: World) -> None:

@@ -11,7 +11,7 @@ from telegram.error import BadRequest, RetryAfter
 from bot.conversation import Ending, Failure
 from bot.pacing import Pacer
 from bot.render import TELEGRAM_TEXT_LIMIT, render, utf16_len
-from bot.streaming import NOTES, Cadence, Target, TelegramReplySink
+from bot.streaming import NOTES, Cadence, Handover, Target, TelegramReplySink
 from tests.fake_bot import FakeBot
 from tests.virtual_clock import VirtualClock
 
@@ -20,10 +20,10 @@ GROUP = Target(-100, is_group=True, thread_id=7, reply_to=99)
 
 
 def make(clock: VirtualClock, target: Target = PRIVATE, *, mode: str = "edit", pacer: Pacer | None = None,
-         bot: FakeBot | None = None) -> tuple[TelegramReplySink, FakeBot]:
+         bot: FakeBot | None = None, handover: Handover | None = None) -> tuple[TelegramReplySink, FakeBot]:
     bot = bot or FakeBot(clock)
     sink = TelegramReplySink(cast(Bot, bot), target, pacer or Pacer(clock), Cadence(1.0, 3.0, mode),
-                             stop_token="abc", clock=clock, sleep=clock.sleep)
+                             stop_token="abc", clock=clock, sleep=clock.sleep, handover=handover)
     return sink, bot
 
 
@@ -241,3 +241,29 @@ async def test_one_chats_flood_wait_never_delays_another_chat() -> None:
     await asyncio.gather(stream(clock, slow, ["x"] * 5, every=0.5), stream(clock, fast, ["y"] * 5, every=0.5))
     first_for = {chat: min(c.at for c in bot.text_calls() if c.chat_id == chat) for chat in (1, 2)}
     assert first_for[2] < 1.0 <= 30 <= first_for[1]
+
+
+async def test_every_new_message_is_recorded_for_a_replica_that_may_take_over() -> None:
+    clock = VirtualClock()
+    recorded: list[list[int]] = []
+
+    async def record(ids: list[int]) -> None:
+        recorded.append(ids)
+
+    sink, bot = make(clock, handover=Handover(record=record))
+    await stream(clock, sink, ["long paragraph " * 150 + "\n\n"] * 3, every=1.0)
+    assert len(bot.messages) >= 2
+    assert recorded[-1] == [m.message_id for m in bot.messages]
+    assert [len(ids) for ids in recorded] == list(range(1, len(bot.messages) + 1))
+
+
+async def test_a_taken_over_answer_edits_the_messages_already_sent_and_deletes_the_spare_ones() -> None:
+    clock = VirtualClock()
+    bot = FakeBot(clock)
+    for part in ("first half, still streaming", "second part"):
+        await bot.send_message(42, part)
+    sink, _ = make(clock, bot=bot, handover=Handover(earlier=(1, 2)))
+    answer = await stream(clock, sink, ["A shorter ", "answer"], every=0.5)
+    assert [c.method for c in bot.text_calls()].count("send_message") == 2  # only the earlier replica's
+    assert bot.messages[0].text == answer and bot.messages[0].markup is None
+    assert bot.deleted == [2]
