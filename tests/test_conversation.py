@@ -20,6 +20,13 @@ KEYS = Keys("t:1")
 
 def conversation(redis: Redis, model: FakeModel, budget: int = 4000, *, budgets: Budgets | None = None,
                  moderated: bool = False, fail_closed: bool = False) -> tuple[Conversation, RedisHistory]:
+    conv, history, _ = parts(redis, model, budget, budgets=budgets, moderated=moderated, fail_closed=fail_closed)
+    return conv, history
+
+
+def parts(redis: Redis, model: FakeModel, budget: int = 4000, *, budgets: Budgets | None = None,
+          moderated: bool = False, fail_closed: bool = False) -> tuple[Conversation, RedisHistory, Summarizer]:
+    """A conversation over a store, with its summarizer (whose background folds a test may wait for)."""
     ledger = UsageLedger(redis, KEYS.prefix, budgets or Budgets())
     history = RedisHistory(redis, KEYS, ledger, 3600)
     counter = TokenCounter("gpt-4o-mini")
@@ -29,7 +36,7 @@ def conversation(redis: Redis, model: FakeModel, budget: int = 4000, *, budgets:
     conv = Conversation(history=history, ledger=ledger, model=model, lock=lock, counter=counter,
                         summarizer=summarizer, personas=PersonaCatalog.load(), options=options,
                         moderator=model if moderated else None)
-    return conv, history
+    return conv, history, summarizer
 
 
 async def turn(conv: Conversation, text: str, chat: str = "1") -> RecordingSink:
@@ -121,11 +128,11 @@ async def test_two_messages_to_one_chat_are_answered_in_order(redis: Redis) -> N
 
 async def test_a_long_conversation_is_summarised_off_the_reply_path(redis: Redis) -> None:
     model = FakeModel(*[Script(["word " * 60]) for _ in range(6)], summary="they counted words")
-    conv, history = conversation(redis, model, budget=300)
+    conv, history, summarizer = parts(redis, model, budget=300)
     for i in range(6):
         await turn(conv, f"question {i}")
         await asyncio.sleep(0)
-    await conv._summarizer.drain()
+    await summarizer.drain()
     transcript = await history.load("1")
     assert transcript.summary is not None and transcript.summary.text == "they counted words"
     assert transcript.history_tokens <= 300 + 200
