@@ -6,6 +6,7 @@ import logging
 import socket
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, Update
@@ -98,8 +99,18 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys.prefix, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
                           claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000),
-                          finished_keys=lambda update_id: [replies.key(update_id)])
+                          finished_keys=lambda update_id: [replies.key(update_id)],
+                          chat_of=_chat_of)
     return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies)
+
+
+def _chat_of(data: dict[str, Any]) -> str | None:
+    """The conversation of a new message, which waits for its earlier ones (button presses never wait)."""
+    message = data.get("message")
+    if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
+        return None
+    thread = message.get("message_thread_id") if message.get("is_topic_message") else None
+    return handlers.chat_key(int(message["chat"]["id"]), thread)
 
 
 def _redis(settings: Settings) -> Redis:

@@ -21,6 +21,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from bot.errors import StoreUnavailable
 from bot.metrics import Metrics
+from bot.order import LINE_TTL_SECONDS, ChatLines
 from bot.script import LuaScript
 
 logger = logging.getLogger(__name__)
@@ -30,10 +31,18 @@ CLAIM_IDLE_MS = 30_000
 STREAM_MAXLEN = 100_000
 GROUP = "bot"
 
-# KEYS: seen marker, stream. ARGV: ttl seconds, maxlen, payload. Returns the entry id, or false if seen.
+# KEYS: seen marker, stream[, the chat's line]. ARGV: ttl seconds, maxlen, payload[, line ttl].
+# Returns the entry id, or false if seen. The entry joins its chat's line in the same step, so the line's order
+# is exactly the stream's.
 _SUBMIT = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return false end
-return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'u', ARGV[3])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'u', ARGV[3])
+if KEYS[3] then
+  local millis, sequence = string.match(id, '(%d+)-(%d+)')
+  redis.call('ZADD', KEYS[3], tonumber(millis) * 1000 + math.min(tonumber(sequence), 999), id)
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
+end
+return id
 """
 
 # The update, and whether another replica had started it (and died).
@@ -45,7 +54,8 @@ class UpdateStream:
 
     def __init__(self, redis: Redis, prefix: str, consumer: str, metrics: Metrics, *,
                  concurrency: int = 256, claim_idle_ms: int = CLAIM_IDLE_MS,
-                 finished_keys: Callable[[int], list[str]] = lambda _: []) -> None:
+                 finished_keys: Callable[[int], list[str]] = lambda _: [],
+                 chat_of: Callable[[dict[str, Any]], str | None] = lambda _: None) -> None:
         self._redis = redis
         self._stream = f"{prefix}:{{updates}}"
         self._prefix = prefix
@@ -58,6 +68,8 @@ class UpdateStream:
         self._stopping = asyncio.Event()
         self._submit = LuaScript(redis, _SUBMIT)
         self._finished_keys = finished_keys
+        self._chat_of = chat_of
+        self._lines = ChatLines(redis)
 
     def seen_key(self, update_id: int) -> str:
         return f"{self._prefix}:{{updates}}:seen:{update_id}"
@@ -66,9 +78,10 @@ class UpdateStream:
         """Queue an update unless seen in the last 24 h; True when queued."""
         update_id = int(data["update_id"])
         payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        line = self._line(data)
         try:
-            entry = await self._submit([self.seen_key(update_id), self._stream],
-                                       [SEEN_TTL_SECONDS, STREAM_MAXLEN, payload])
+            entry = await self._submit([self.seen_key(update_id), self._stream, *([line] if line else [])],
+                                       [SEEN_TTL_SECONDS, STREAM_MAXLEN, payload, LINE_TTL_SECONDS])
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
         self._metrics.updates_received.inc()
@@ -107,6 +120,11 @@ class UpdateStream:
     @property
     def in_flight(self) -> int:
         return len(self._running)
+
+    def _line(self, data: dict[str, Any]) -> str | None:
+        """The key of the line in which an update waits for its chat's earlier ones (None: it never waits)."""
+        chat = self._chat_of(data)
+        return None if chat is None else f"{self._stream}:line:{chat}"
 
     async def _ensure_group(self) -> None:
         try:
@@ -149,6 +167,9 @@ class UpdateStream:
     async def _handle(self, entry_id: str, fields: dict[str, str], process: Process, reclaimed: bool) -> None:
         data = json.loads(fields["u"])
         self._metrics.ingress_lag.observe(max(0.0, time.time() - int(entry_id.split("-")[0]) / 1000))
+        line = self._line(data)
+        if line is not None:
+            await self._lines.wait_turn(line, entry_id)
         try:
             if reclaimed and await self._redis.exists(f"{self._prefix}:done:{data['update_id']}"):
                 logger.info("claimed update was already answered", extra={"update_id": data["update_id"]})
@@ -156,13 +177,15 @@ class UpdateStream:
                 await process(data, reclaimed)
         except Exception:  # a poisonous update must not block the stream: log it and let it go
             logger.exception("update could not be handled; dropped", extra={"update_id": data.get("update_id")})
-        await self._acknowledge(entry_id, int(data["update_id"]))
+        await self._acknowledge(entry_id, int(data["update_id"]), line)
 
-    async def _acknowledge(self, entry_id: str, update_id: int) -> None:
-        """Done with an update: off the stream, and what was kept for a takeover goes too."""
+    async def _acknowledge(self, entry_id: str, update_id: int, line: str | None) -> None:
+        """Done with an update: off the stream and its chat's line; what was kept for a takeover goes too."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.xack(self._stream, GROUP, entry_id)
         pipe.xdel(self._stream, entry_id)
+        if line is not None:
+            self._lines.leave(pipe, line, entry_id)
         for key in self._finished_keys(update_id):
             pipe.delete(key)
         await pipe.execute()

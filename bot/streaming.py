@@ -19,7 +19,8 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from bot.conversation import Ending, Failure
 from bot.metrics import Metrics
 from bot.pacing import Pacer
-from bot.render import TELEGRAM_TEXT_LIMIT, Rendered, render, render_partial, reopen_fence, split_markdown, utf16_len
+from bot.render import TELEGRAM_TEXT_LIMIT, Rendered, render, render_partial, utf16_len
+from bot.splitter import reopen_fence, split_markdown
 
 logger = logging.getLogger(__name__)
 

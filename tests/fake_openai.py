@@ -89,6 +89,7 @@ class FakeOpenAI:
         self.default: Default = _echo
         self.flag_words: set[str] = set()
         self.moderation_status = 200
+        self.slow_to_moderate: dict[str, float] = {}  # a word, and how many seconds checking a text with it takes
         self._log: list[tuple[str, dict[str, Any]]] = []
         self._script: list[Behaviour] = []
         self._disconnects = 0
@@ -171,6 +172,7 @@ class FakeOpenAI:
             return self._fail(problem)
         inputs = body.get("input", "")
         texts = [str(i) for i in inputs] if isinstance(inputs, list) else [str(inputs)]
+        await self._pause(max((self.slow_to_moderate.get(w, 0.0) for t in texts for w in t.split()), default=0.0))
         results = [wire.moderation(any(w.lower() in t.lower() for w in self.flag_words)) for t in texts]
         answer = {"id": f"modr-{next(self._ids)}", "model": body.get("model", "omni-moderation-latest"),
                   "results": results}
