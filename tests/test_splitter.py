@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.render import TELEGRAM_TEXT_LIMIT, render, utf16_len
 from bot.splitter import Segment, reopen_fence, split_markdown
-from tests.test_render import ANSWER, entity_text, outside_code, raw_markers
+from tests.markdown_samples import ANSWER, entity_text, outside_code, raw_markers
 
 
 def squeeze(text: str) -> str:
