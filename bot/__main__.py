@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from telegram.error import InvalidToken
+from redis.exceptions import RedisError
+from telegram.error import InvalidToken, TelegramError
 
 from bot import service
 from bot.app import build_runtime
@@ -14,6 +15,7 @@ from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.personas import PersonaCatalog, PersonaFileError
 
+EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 COMMANDS = ("run", "set-webhook", "delete-webhook")
 
@@ -38,6 +40,10 @@ def main(argv: list[str]) -> int:
         asyncio.run(_serve(command, settings, personas))
     except InvalidToken:
         return _config_error("TELEGRAM_BOT_TOKEN: rejected by the Bot API (check the token from @BotFather)")
+    except TelegramError as exc:
+        return _failure(f"the Telegram Bot API failed: {type(exc).__name__}: {exc}", _secrets(settings))
+    except (RedisError, OSError) as exc:
+        return _failure(f"Redis failed: {type(exc).__name__}: {exc}", _secrets(settings))
     except KeyboardInterrupt:
         pass
     return 0
@@ -60,6 +66,14 @@ def _secrets(settings: Settings) -> list[str]:
     if settings.redis_url and "@" in settings.redis_url:
         secrets.append(settings.redis_url.split("@", 1)[0].rsplit(":", 1)[-1])  # the password
     return secrets
+
+
+def _failure(line: str, secrets: list[str]) -> int:
+    """A start or deploy command that could not reach Telegram or Redis: one line, exit code 1."""
+    for secret in filter(None, secrets):
+        line = line.replace(secret, "***")
+    print(f"error: {line}", file=sys.stderr)
+    return EXIT_FAILURE
 
 
 def _config_error(line: str) -> int:

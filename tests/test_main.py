@@ -1,4 +1,4 @@
-"""Start-up of the real process: configuration errors are one line and exit code 2."""
+"""Start-up of the real process: configuration errors are one line and exit code 2; an unreachable API, 1."""
 
 from __future__ import annotations
 
@@ -34,3 +34,13 @@ def test_a_broken_persona_file_stops_the_start_naming_the_file(tmp_path: Path) -
     assert done.returncode == 2
     assert str(broken) in done.stderr and "invalid TOML" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [[], ["set-webhook"], ["delete-webhook"]])
+def test_an_unreachable_bot_api_at_start_is_one_line_and_exit_code_1(command: list[str]) -> None:
+    done = run_bot_once({**VALID, "TELEGRAM_API_URL": "http://127.0.0.1:9", "WEBHOOK_URL": "https://bot.example/hook"},
+                        *command)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if "WARNING" not in line]
+    assert len(errors) == 1 and "Telegram Bot API" in errors[0] and "Traceback" not in done.stderr
+    assert TOKEN not in done.stderr
