@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, Update
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
-INGRESS_CONCURRENCY = 2000
+INGRESS_CONCURRENCY = 1000
+REDIS_CONNECTIONS = 128
 
 
 @dataclass
@@ -115,8 +116,11 @@ def _chat_of(data: dict[str, Any]) -> str | None:
 
 def _redis(settings: Settings) -> Redis:
     if settings.redis_url:
-        return Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5,
-                              socket_timeout=15, health_check_interval=30)
+        # Blocking: under a burst, a command waits for a free connection instead of failing at the limit.
+        pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=20,
+                                               decode_responses=True, socket_connect_timeout=5, socket_timeout=15,
+                                               health_check_interval=30)
+        return Redis.from_pool(pool)
     import fakeredis
 
     logger.warning("REDIS_URL is not set: using an in-process store. History is LOST on restart and NOT "

@@ -167,11 +167,11 @@ class Conversation:
         reply_turn = Turn("assistant", answer.text, self._counter.count(answer.text))
         usage = self._usage(context, user_turn, reply_turn, answer.usage)
         record = UsageRecord(*usage, model=self._options.model, user_id=request.user_id)
+        lease.released = True  # by the commit, in its round trip (if that fails, the lock soon expires)
         await self._history.commit(request.chat, [user_turn, reply_turn], [record], release=lease,
                                    reservation=reservation, turn_id=request.turn_id)
         self._metrics.tokens.labels("in").inc(record.prompt_tokens)
         self._metrics.tokens.labels("out").inc(record.completion_tokens)
-        lease.released = True
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
         return TurnResult(ending=answer.ending, text=answer.text), stored
 

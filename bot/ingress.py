@@ -168,8 +168,12 @@ class UpdateStream:
         data = json.loads(fields["u"])
         self._metrics.ingress_lag.observe(max(0.0, time.time() - int(entry_id.split("-")[0]) / 1000))
         line = self._line(data)
-        if line is not None:
-            await self._lines.wait_turn(line, entry_id)
+        try:
+            if line is not None:
+                await self._lines.wait_turn(line, entry_id)
+        except (RedisError, OSError) as exc:  # left pending: this or another replica claims it again later
+            logger.warning("update stream unavailable (%s); update left for a retry", type(exc).__name__)
+            return
         try:
             if reclaimed and await self._redis.exists(f"{self._prefix}:done:{data['update_id']}"):
                 logger.info("claimed update was already answered", extra={"update_id": data["update_id"]})

@@ -88,7 +88,10 @@ class ChatLock:
     async def _keep_alive(self, lease: Lease) -> None:
         while True:
             await asyncio.sleep(self._ttl_ms / 3000)
-            if not await self._renew([lease.key], [lease.token, self._ttl_ms]):
+            renewed = lease.released or await self._renew([lease.key], [lease.token, self._ttl_ms])
+            if lease.released:  # the commit released it (maybe while this renewal was on its way)
+                return
+            if not renewed:
                 logger.warning("lost the lock %s while the turn was still running", lease.key)
                 return
 

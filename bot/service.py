@@ -41,8 +41,9 @@ async def run_webhook(runtime: Runtime) -> None:
         healthy=lambda: _healthy(runtime.redis, draining),
         metrics=runtime.metrics.render,
     )
+    # Keep-alive longer than any client's: a client must never send on a connection the server is closing.
     server = _Server(uvicorn.Config(web, host=settings.host, port=settings.port, log_config=None,
-                                    access_log=False, lifespan="off"))
+                                    access_log=False, lifespan="off", timeout_keep_alive=75))
     async with runtime.application:
         await _register_webhook(runtime)
         await sync_commands(runtime.application.bot)
