@@ -46,6 +46,7 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
 INGRESS_CONCURRENCY = 1000
 REDIS_CONNECTIONS = 128
+TELEGRAM_CONNECTIONS = 32
 
 
 @dataclass
@@ -137,9 +138,10 @@ def _application(settings: Settings, redis: Redis, prefix: str) -> BotApplicatio
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(RedisRateLimiter(redis, prefix, per_second=settings.telegram_messages_per_second))
+        .rate_limiter(RedisRateLimiter(redis, prefix, per_second=settings.telegram_messages_per_second,
+                                       max_in_flight=TELEGRAM_CONNECTIONS))
         .concurrent_updates(512)
-        .connection_pool_size(64)
+        .connection_pool_size(TELEGRAM_CONNECTIONS)
         .pool_timeout(10.0)
     )
     if settings.webhook_url:

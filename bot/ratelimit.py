@@ -2,13 +2,16 @@
 
 A PTB BaseRateLimiter whose counters live in Redis (fixed one-second and one-minute windows), so N replicas
 together send no more than one would. Calls over a limit wait for the next window; nothing is dropped here
-(the streaming sink already skips intermediate edits it cannot afford).
+(the streaming sink already skips intermediate edits it cannot afford). Waiting calls queue in the process,
+oldest first, and one dispatcher takes slots for all of them in a round trip a second: a thousand answers
+waiting to be sent cost Redis nothing more than one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -29,12 +32,17 @@ class RedisRateLimiter(BaseRateLimiter[None]):
     """Waits until both the global and the group window have room, then makes the call."""
 
     def __init__(self, redis: Redis, prefix: str, *, per_second: int = OVERALL_PER_SECOND,
-                 group_per_minute: int = GROUP_PER_MINUTE, clock: Callable[[], float] = time.time) -> None:
+                 group_per_minute: int = GROUP_PER_MINUTE, clock: Callable[[], float] = time.time,
+                 max_in_flight: int = 32) -> None:
         self._redis = redis
+        # Calls beyond the HTTP pool's size wait here, not in the pool, whose queue costs CPU per waiting call.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
         self._prefix = prefix
         self._per_second = per_second
         self._group_per_minute = group_per_minute
         self._clock = clock
+        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._dispatcher: asyncio.Task[None] | None = None
 
     async def initialize(self) -> None:
         """Nothing to set up: the counters expire by themselves."""
@@ -53,46 +61,76 @@ class RedisRateLimiter(BaseRateLimiter[None]):
     ) -> bool | JSONDict | list[JSONDict]:
         if endpoint in _COUNTED:
             chat_id = data.get("chat_id")
-            group = chat_id if endpoint in _GROUP_COUNTED and _is_group(chat_id) else None
-            await self._wait_for_room(group)
-        return await callback(*args, **kwargs)
+            if endpoint in _GROUP_COUNTED and _is_group(chat_id):
+                await self._group_slot(chat_id)
+            await self._overall_slot()
+        async with self._in_flight:
+            return await callback(*args, **kwargs)
 
-    async def _wait_for_room(self, group: int | str | None) -> None:
+    async def _group_slot(self, group: object) -> None:
         while True:
-            delay = await self._try_take(group)
+            delay = await self._try_group(group)
             if delay <= 0:
                 return
             await asyncio.sleep(delay)
 
-    async def _try_take(self, group: int | str | None) -> float:
-        """Take a slot in every window that applies; otherwise give them back and say how long to wait."""
+    async def _try_group(self, group: object) -> float:
+        """Take a slot in the group's minute, or say how long until the next minute."""
         now = self._clock()
-        second, minute = int(now), int(now // 60)
-        overall_key = f"{self._prefix}:tg-rate:all:{second}"
-        group_key = f"{self._prefix}:tg-rate:chat:{group}:{minute}"
+        minute = int(now // 60)
+        key = f"{self._prefix}:tg-rate:chat:{group}:{minute}"
         try:
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.incr(overall_key)
-            pipe.expire(overall_key, 2)
-            if group is not None:
-                pipe.incr(group_key)
-                pipe.expire(group_key, 61)
-            counts = await pipe.execute()
+            count = await self._count(key, 1, ttl=61)
+            if count <= self._group_per_minute:
+                return 0.0
+            await self._redis.decr(key)
         except (RedisError, OSError):
             return 0.0  # Redis down: Telegram's own 429s (handled by the sink) still protect us
-        overall_ok = counts[0] <= self._per_second
-        group_ok = group is None or counts[2] <= self._group_per_minute
-        if overall_ok and group_ok:
-            return 0.0
-        await self._give_back(overall_key, group_key if group is not None else None)
-        return (second + 1 - now) if not overall_ok else ((minute + 1) * 60 - now)
+        return (minute + 1) * 60 - now
 
-    async def _give_back(self, overall_key: str, group_key: str | None) -> None:
+    async def _overall_slot(self) -> None:
+        """Queue for a slot in this second's overall window; one dispatcher per process serves the queue."""
+        slot = asyncio.get_running_loop().create_future()
+        self._waiting.append(slot)
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch())
+        await slot
+
+    async def _dispatch(self) -> None:
+        """Each second, take as many slots as calls wait (in one round trip) and let them go oldest first."""
+        while self._still_waiting():
+            now = self._clock()
+            granted = await self._take(int(now), min(len(self._waiting), self._per_second))
+            while granted and self._waiting:
+                slot = self._waiting.popleft()
+                if not slot.done():
+                    slot.set_result(None)
+                    granted -= 1
+            if self._still_waiting():
+                await asyncio.sleep(int(now) + 1 - now)
+
+    def _still_waiting(self) -> int:
+        self._waiting = deque(slot for slot in self._waiting if not slot.done())
+        return len(self._waiting)
+
+    async def _take(self, second: int, wanted: int) -> int:
+        """Slots taken in ``second``'s shared window, at most ``wanted``; any taken beyond the limit go back."""
+        key = f"{self._prefix}:tg-rate:all:{second}"
+        try:
+            total = await self._count(key, wanted, ttl=2)
+            granted = max(0, min(wanted, self._per_second - (total - wanted)))
+            if granted < wanted:
+                await self._redis.decrby(key, wanted - granted)
+        except (RedisError, OSError):
+            return wanted
+        return granted
+
+    async def _count(self, key: str, amount: int, *, ttl: int) -> int:
         pipe = self._redis.pipeline(transaction=False)
-        pipe.decr(overall_key)
-        if group_key is not None:
-            pipe.decr(group_key)
-        await pipe.execute()
+        pipe.incrby(key, amount)
+        pipe.expire(key, ttl)
+        total, _ = await pipe.execute()
+        return int(total)
 
 
 def _is_group(chat_id: object) -> bool:
