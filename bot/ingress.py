@@ -66,6 +66,9 @@ class UpdateStream:
         self._claim_idle_ms = claim_idle_ms
         self._running: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
+        self._reading = False
+        self._reader_done = asyncio.Event()
+        self._stopped = asyncio.Event()
         self._submit = LuaScript(redis, _SUBMIT)
         self._finished_keys = finished_keys
         self._chat_of = chat_of
@@ -93,21 +96,39 @@ class UpdateStream:
     async def run(self, process: Process) -> None:
         """Consume until ``stop``: new entries, and entries abandoned by dead replicas."""
         await self._ensure_group()
+        self._reading = True
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
-            while not self._stopping.is_set():
-                try:
-                    await self._claim_abandoned(process)
-                    await self._read_new(process)
-                except (RedisError, OSError) as exc:
-                    logger.warning("update stream unavailable (%s); retrying", type(exc).__name__)
-                    await asyncio.sleep(1.0)
+            await self._consume(process)
+            self._reader_done.set()
+            await self._stopped.wait()  # the heartbeat keeps running entries ours while they finish
         finally:
+            self._reader_done.set()
             heartbeat.cancel()
 
     async def stop(self, grace: float) -> None:
         """Take no new entries; let running ones finish within ``grace``; the rest stay pending for others."""
+        deadline = time.monotonic() + grace
         self._stopping.set()
+        self._slot_freed.set()
+        if self._reading:  # a read in flight may still bring entries: they are ours, so they run too
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reader_done.wait(), timeout=grace)
+        try:
+            await self._finish_running(max(0.0, deadline - time.monotonic()))
+        finally:
+            self._stopped.set()
+
+    async def _consume(self, process: Process) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._claim_abandoned(process)
+                await self._read_new(process)
+            except (RedisError, OSError) as exc:
+                logger.warning("update stream unavailable (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(1.0)
+
+    async def _finish_running(self, grace: float) -> None:
         running = list(self._running.values())
         if running:
             _, late = await asyncio.wait(running, timeout=grace)
@@ -135,6 +156,8 @@ class UpdateStream:
 
     async def _read_new(self, process: Process) -> None:
         free = await self._free_slots()
+        if not free:
+            return
         batches: Any = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: ">"}, count=free, block=1000)
         for _, entries in batches or []:
             for entry_id, fields in entries:
@@ -142,6 +165,8 @@ class UpdateStream:
 
     async def _claim_abandoned(self, process: Process) -> None:
         free = await self._free_slots()
+        if not free:
+            return
         _, entries, *_ = await self._redis.xautoclaim(self._stream, GROUP, self._consumer,
                                                       min_idle_time=self._claim_idle_ms, count=free)
         for entry_id, fields in entries:
@@ -150,10 +175,11 @@ class UpdateStream:
                 self._start(entry_id, fields, process, reclaimed=True)
 
     async def _free_slots(self) -> int:
-        while len(self._running) >= self._capacity:
+        """How many more entries may start now (0 once stopping), waiting while every slot is taken."""
+        while len(self._running) >= self._capacity and not self._stopping.is_set():
             self._slot_freed.clear()
             await self._slot_freed.wait()
-        return self._capacity - len(self._running)
+        return 0 if self._stopping.is_set() else self._capacity - len(self._running)
 
     def _start(self, entry_id: str, fields: dict[str, str], process: Process, reclaimed: bool) -> None:
         task = asyncio.create_task(self._handle(entry_id, fields, process, reclaimed))
