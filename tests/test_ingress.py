@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import pytest
 from redis.asyncio import Redis
 
 from bot.ingress import GROUP, UpdateStream
