@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from redis.asyncio import Redis
+
 from bench.fakes import SHORT_TEXT, STREAM_TEXT
 from bench.httpwire import get
 from bench.loadgen import Outcome, Poster
@@ -49,6 +51,21 @@ class Run:
     poster: Poster
     timeout: float
     log: LogTail
+    redis: Redis
+    table: list[Row]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One phase's figures, for the table printed at the end."""
+
+    phase: str
+    acknowledged: str
+    overhead: str
+    complete: str
+    lag: str
+    redis: str
+    cpu: str
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,7 @@ class Reading:
     cpu: dict[str, float]
     lag: dict[float, float]
     calls: dict[str, int]
+    redis: tuple[int, int]
     at: float
 
 
@@ -87,7 +105,16 @@ async def fakes_json(run: Run, path: str) -> Any:
 async def read(run: Run) -> Reading:
     metrics = (await get(run.bot.port, "/metrics")).body.decode()
     calls = (await fakes_json(run, "/__stats?lo=0&hi=0"))["calls"]
-    return Reading(run.meter.read(), lag_buckets(metrics), calls, time.monotonic())
+    stats = await run.redis.info("stats")
+    # Reads of client sockets are round trips (a pipeline or script is one); commands count those inside scripts.
+    redis = int(stats["total_reads_processed"]), int(stats["total_commands_processed"])
+    return Reading(run.meter.read(), lag_buckets(metrics), calls, redis, time.monotonic())
+
+
+def redis_per(start: Reading, end: Reading, turns: int) -> str:
+    """Redis round trips and commands per turn between two readings (less this benchmark's own INFO calls)."""
+    trips, commands = (after - before for before, after in zip(start.redis, end.redis, strict=True))
+    return f"{trips / max(turns, 1):.1f} round trips ({commands / max(turns, 1):.0f} commands)"
 
 
 def lag_buckets(metrics: str) -> dict[float, float]:
@@ -147,19 +174,22 @@ async def ingress(run: Run, rate: int, seconds: int) -> None:
     stats = await fakes_json(run, f"/__stats?lo={chats.start}&hi={chats.stop}")
     overhead = [(stats["first"][str(c)] - t) * 1000 for c, t in outcome.sent.items() if str(c) in stats["first"]]
     answered = sum(1 for c in chats if stats["final"].get(str(c)) == SHORT_TEXT)
+    overhead_text = f"p50 {percentile(overhead, 0.5):.1f} ms, p99 {percentile(overhead, 0.99):.1f} ms"
+    cpu = f"{CpuMeter.used(start.cpu, done.cpu)['bot'] * 1000 / max(answered, 1):.1f} ms"
     print(f"\n(1) webhook ingress at {rate} updates/s for {seconds} s")
-    print_acks(outcome)
-    print(f"    overhead webhook → first Bot API call: p50 {percentile(overhead, 0.5):.1f} ms, "
-          f"p99 {percentile(overhead, 0.99):.1f} ms (n={len(overhead)})")
+    acknowledged = print_acks(outcome)
+    print(f"    overhead webhook → first Bot API call: {overhead_text} (n={len(overhead)})")
     print(f"    answered exactly: {answered}/{len(chats)} within {done.at - start.at:.1f} s {early}")
-    bot_cpu = CpuMeter.used(start.cpu, done.cpu)["bot"]
-    print(f"    bot CPU: {bot_cpu * 1000 / max(answered, 1):.1f} ms per answered update; "
-          f"event-loop lag p99 {lag_p99(start, posted)} while posting")
+    print(f"    bot CPU: {cpu} per answered update; event-loop lag p99 {lag_p99(start, posted)} while posting")
+    print(f"    Redis per answered update: {redis_per(start, done, answered)}")
     print_calls(start, done, outcome.acknowledged)
     await print_cpu(run, start, posted, "while posting")
+    run.table.append(Row(f"(1) ingress, {rate}/s for {seconds} s", acknowledged, overhead_text,
+                         f"{answered}/{len(chats)}", lag_p99(start, posted), redis_per(start, done, answered), cpu))
 
 
-def print_acks(outcome: Outcome) -> None:
+def print_acks(outcome: Outcome) -> str:
+    """Print how the webhook POSTs were answered; returns the acknowledged count and rate."""
     latency = [v * 1000 for v in outcome.latency.values()]
     print(f"    acknowledged: {outcome.acknowledged}/{len(outcome.sent)} "
           f"({outcome.acknowledged / outcome.elapsed:.0f} updates/s); ack latency p50 "
@@ -170,6 +200,7 @@ def print_acks(outcome: Outcome) -> None:
         reused = [idle for _, was_reused, idle in outcome.failures if was_reused]
         print(f"    not acknowledged: {others}; {len(reused)} on reused connections "
               f"(idle up to {max(reused, default=0.0):.2f} s)")
+    return f"{outcome.acknowledged}/{len(outcome.sent)} ({outcome.acknowledged / outcome.elapsed:.0f}/s)"
 
 
 def print_calls(start: Reading, end: Reading, updates: int) -> None:
@@ -196,14 +227,27 @@ async def streams(run: Run, count: int) -> None:
     done, early = await settle(run, chats.start, chats.stop, outcome.acknowledged)
     stats = await fakes_json(run, f"/__stats?lo={chats.start}&hi={chats.stop}")
     correct = sum(1 for c in chats if stats["final"].get(str(c)) == STREAM_TEXT.strip())
+    cpu = f"{CpuMeter.used(start.cpu, done.cpu)['bot'] * 1000 / max(correct, 1):.1f} ms"
     print(f"\n(2) {count} concurrent streaming chats on one process")
-    print_acks(outcome)
+    acknowledged = print_acks(outcome)
     print(f"    complete and exact: {correct}/{count} in {done.at - start.at:.1f} s {early}")
     print(f"    event-loop lag p99: {lag_p99(start, done)}")
-    bot_cpu = CpuMeter.used(start.cpu, done.cpu)["bot"]
-    print(f"    bot CPU: {bot_cpu * 1000 / max(correct, 1):.1f} ms per complete answer")
+    print(f"    bot CPU: {cpu} per complete answer")
+    print(f"    Redis per answer: {redis_per(start, done, correct)}")
     print_calls(start, done, outcome.acknowledged)
     await print_cpu(run, start, done, "until the last answer")
+    run.table.append(Row(f"(2) {count} streams at once", acknowledged, "", f"{correct}/{count}",
+                         lag_p99(start, done), redis_per(start, done, correct), cpu))
+
+
+def print_table(rows: list[Row]) -> None:
+    """The figures of every phase, as a Markdown table (targets: overhead p99 ≤ 20 ms, loop lag p99 ≤ 50 ms)."""
+    heads = ("phase", "acknowledged", "webhook → first Bot API call", "answers complete and exact",
+             "event-loop lag p99", "Redis per answer (3)", "bot CPU per answer")
+    print("\n| " + " | ".join(heads) + " |\n|" + "---|" * len(heads))
+    for row in rows:
+        print(f"| {row.phase} | {row.acknowledged} | {row.overhead or '–'} | {row.complete} | {row.lag} | "
+              f"{row.redis} | {row.cpu} |")
 
 
 def place(pids: dict[str, int], enabled: bool) -> str:
@@ -225,7 +269,7 @@ def bot_env(redis_url: str, fakes_port: int, messages_per_second: int) -> dict[s
             "TELEGRAM_MESSAGES_PER_SECOND": str(messages_per_second)}
 
 
-async def measure(bot: BotProcess, fakes: FakesProcess, args: argparse.Namespace) -> None:
+async def measure(bot: BotProcess, fakes: FakesProcess, redis: Redis, args: argparse.Namespace) -> None:
     assert bot.process is not None
     pids = {"bot": bot.process.pid, "fakes": fakes.pid, "redis": children("redis-server")[0],
             "load generator": os.getpid()}
@@ -233,7 +277,7 @@ async def measure(bot: BotProcess, fakes: FakesProcess, args: argparse.Namespace
     print(f"Telegram send limit: {args.messages_per_second} messages/s; at most {args.connections} webhook "
           "connections at once (the bot's max_connections)")
     poster = Poster(bot.port, WEBHOOK_PATH, bot.secret, connections=args.connections, keepalive=args.keepalive)
-    run = Run(bot, fakes.port, CpuMeter(pids), poster, args.timeout, LogTail(bot))
+    run = Run(bot, fakes.port, CpuMeter(pids), poster, args.timeout, LogTail(bot), redis, [])
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     await warm_up(run)
@@ -244,13 +288,18 @@ async def measure(bot: BotProcess, fakes: FakesProcess, args: argparse.Namespace
         with Profile(pids["bot"], args.profile and args.profile / "streams.txt"):
             await streams(run, args.streams)
     poster.close()
+    print_table(run.table)
 
 
 async def main_async(args: argparse.Namespace) -> None:
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with running_redis() as redis_url, FakesProcess(args.chunk, args.delay) as fakes, \
             BotProcess(bot_env(redis_url, fakes.port, args.messages_per_second)) as bot:
-        await measure(bot, fakes, args)
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        try:
+            await measure(bot, fakes, redis, args)
+        finally:
+            await redis.aclose()
 
 
 def main() -> None:

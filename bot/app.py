@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import uuid
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
 from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, Update
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -20,6 +22,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot import commands, handlers
 from bot.access import Allowlist, Gatekeeper
@@ -38,6 +41,7 @@ from bot.ratelimit import RedisRateLimiter
 from bot.replies import Replies
 from bot.streaming import STOP_PREFIX, Cadence
 from bot.summary import Summarizer
+from bot.telegram_http import AiohttpRequest
 from bot.usage import USAGE_TTL_SECONDS, Budgets, PriceTable, UsageLedger
 
 logger = logging.getLogger(__name__)
@@ -61,6 +65,16 @@ class Runtime:
     metrics: Metrics
     stream: UpdateStream
     replies: Replies
+    model: OpenAIModel
+    requests: tuple[BaseRequest, ...]
+
+    async def close(self) -> None:
+        """Close every client's connections (each close may run more than once)."""
+        await self.model.aclose()
+        for request in self.requests:
+            await request.shutdown()
+        with contextlib.suppress(RedisError, OSError):
+            await self.redis.aclose()
 
 
 def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
@@ -86,7 +100,9 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         moderator=model if settings.moderation else None, metrics=metrics,
     )
     cadence = Cadence(settings.stream_edit_interval, settings.stream_group_edit_interval, settings.stream_mode)
-    application = _application(settings, redis, keys.prefix)
+    requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0),
+                AiohttpRequest(connection_pool_size=1))
+    application = _application(settings, redis, keys.prefix, requests)
     replies = Replies(redis, keys.prefix)
     application.bot_data["services"] = Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(), cadence=cadence,
@@ -103,7 +119,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
                           claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000),
                           finished_keys=lambda update_id: [replies.key(update_id)],
                           chat_of=_chat_of)
-    return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies)
+    return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests)
 
 
 def _chat_of(data: dict[str, Any]) -> str | None:
@@ -130,7 +146,8 @@ def _redis(settings: Settings) -> Redis:
     return embedded
 
 
-def _application(settings: Settings, redis: Redis, prefix: str) -> BotApplication:
+def _application(settings: Settings, redis: Redis, prefix: str,
+                 requests: tuple[BaseRequest, BaseRequest]) -> BotApplication:
     api = settings.telegram_api_url
     builder = (
         Application.builder()
@@ -141,8 +158,8 @@ def _application(settings: Settings, redis: Redis, prefix: str) -> BotApplicatio
         .rate_limiter(RedisRateLimiter(redis, prefix, per_second=settings.telegram_messages_per_second,
                                        max_in_flight=TELEGRAM_CONNECTIONS))
         .concurrent_updates(512)
-        .connection_pool_size(TELEGRAM_CONNECTIONS)
-        .pool_timeout(10.0)
+        .request(requests[0])
+        .get_updates_request(requests[1])
     )
     if settings.webhook_url:
         builder = builder.updater(None)

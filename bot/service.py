@@ -170,5 +170,3 @@ def _on_signals(handler: Any) -> None:
 async def _shutdown(runtime: Runtime) -> None:
     await runtime.application.stop()
     await runtime.summarizer.drain()
-    with contextlib.suppress(RedisError, OSError):
-        await runtime.redis.aclose()
