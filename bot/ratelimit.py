@@ -97,17 +97,22 @@ class RedisRateLimiter(BaseRateLimiter[None]):
         await slot
 
     async def _dispatch(self) -> None:
-        """Each second, take as many slots as calls wait (in one round trip) and let them go oldest first."""
+        """Take as many slots as calls wait (in one round trip) and let them go oldest first; wait for the next
+        second only when this one's window is full (calls that queued during the round trip go at once)."""
         while self._still_waiting():
             now = self._clock()
-            granted = await self._take(int(now), min(len(self._waiting), self._per_second))
-            while granted and self._waiting:
-                slot = self._waiting.popleft()
-                if not slot.done():
-                    slot.set_result(None)
-                    granted -= 1
-            if self._still_waiting():
+            wanted = min(len(self._waiting), self._per_second)
+            granted = await self._take(int(now), wanted)
+            self._release(granted)
+            if granted < wanted and self._still_waiting():
                 await asyncio.sleep(int(now) + 1 - now)
+
+    def _release(self, granted: int) -> None:
+        while granted and self._waiting:
+            slot = self._waiting.popleft()
+            if not slot.done():
+                slot.set_result(None)
+                granted -= 1
 
     def _still_waiting(self) -> int:
         self._waiting = deque(slot for slot in self._waiting if not slot.done())

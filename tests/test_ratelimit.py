@@ -69,6 +69,17 @@ async def test_two_replicas_together_send_no_more_than_the_limit_per_second(redi
     assert counts == [5, 10, 12]
 
 
+async def test_calls_arriving_while_slots_are_taken_go_at_once_when_the_window_has_room(redis: Redis) -> None:
+    telegram = Telegram()
+    limiter = replicas(redis, Clock(1_000_000.0))[0]  # the start of a second: the next window is a second away
+    first = send(limiter, telegram, 7)
+    await asyncio.sleep(0)  # the first call's round trip to Redis is under way
+    later = [send(limiter, telegram, 100 + i) for i in range(5)]
+    async with asyncio.timeout(0.5):
+        await asyncio.gather(first, *later)
+    assert len(telegram.sent) == 6
+
+
 async def test_two_replicas_together_send_no_more_than_twenty_a_minute_to_one_group(redis: Redis) -> None:
     clock, telegram = Clock(MINUTE_END), Telegram()
     limiters = replicas(redis, clock, per_second=1000)
