@@ -4,8 +4,11 @@
 
 (1) Updates posted at --rate per second for --seconds: how many are acknowledged per second, and the bot's
     overhead from the webhook POST to its first Bot API call for that chat (the `typing` action), p50/p99.
-(2) --streams chats at once, each answer streaming for a few seconds: all answers complete and exact, and
-    the event-loop lag the bot measured meanwhile (p99, from its own /metrics histogram).
+(2) --streams chats at once, each answer streaming for a few seconds: all answers complete and exact, how
+    many streamed at once, and the event-loop lag the bot measured meanwhile (p99, from its own /metrics).
+(3) For both: Redis round trips per answer (the server's count of reads from client sockets: a pipeline or a
+    script is one) and commands (those inside scripts included), and the bot's CPU per answer.
+A Markdown table of all phases comes last.
 Everything runs on 127.0.0.1, each part in its own process: a real redis-server, the fake Bot API and OpenAI
 (python -m bench.fakes), the real `python -m bot`, and this process, which only generates load and reads the
 results. With 2+ cores the bot is pinned to the last core and everything else to the others, so the harness
@@ -76,6 +79,7 @@ class Reading:
     lag: dict[float, float]
     calls: dict[str, int]
     redis: tuple[int, int]
+    streaming: int
     at: float
 
 
@@ -108,7 +112,15 @@ async def read(run: Run) -> Reading:
     stats = await run.redis.info("stats")
     # Reads of client sockets are round trips (a pipeline or script is one); commands count those inside scripts.
     redis = int(stats["total_reads_processed"]), int(stats["total_commands_processed"])
-    return Reading(run.meter.read(), lag_buckets(metrics), calls, redis, time.monotonic())
+    return Reading(run.meter.read(), lag_buckets(metrics), calls, redis, streams_in_flight(metrics), time.monotonic())
+
+
+def streams_in_flight(metrics: str) -> int:
+    """The bot's bot_streams_in_flight gauge: answers streaming right now."""
+    for line in metrics.splitlines():
+        if line.startswith("bot_streams_in_flight "):
+            return int(float(line.split()[-1]))
+    return 0
 
 
 def redis_per(start: Reading, end: Reading, turns: int) -> str:
@@ -136,23 +148,26 @@ def lag_p99(before: Reading, after: Reading) -> str:
     return "n/a"
 
 
-async def settle(run: Run, lo: int, hi: int, expected: int) -> tuple[Reading, str]:
+async def settle(run: Run, lo: int, hi: int, expected: int) -> tuple[Reading, str, int]:
     """Wait until ``expected`` chats in [lo, hi) show a final answer, the timeout passes, or nothing has moved
-    for STALL_SECONDS; the reading taken when the last thing moved, and why the wait ended early (or "")."""
+    for STALL_SECONDS; the reading taken when the last thing moved, why the wait ended early (or ""), and the
+    most answers seen streaming at once."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + run.timeout
     last: dict[str, int] = {}
     moved = await read(run)
+    peak = moved.streaming
     while True:
         progress = await fakes_json(run, f"/__progress?lo={lo}&hi={hi}")
         if progress != last:
             last, moved = progress, await read(run)
+            peak = max(peak, moved.streaming)
         if progress["final"] >= expected:
-            return moved, ""
+            return moved, "", peak
         if loop.time() - moved.at > STALL_SECONDS:
-            return moved, f"stalled: no Bot API call for {STALL_SECONDS:.0f} s"
+            return moved, f"stalled: no Bot API call for {STALL_SECONDS:.0f} s", peak
         if loop.time() > deadline:
-            return moved, f"timed out after {run.timeout:.0f} s"
+            return moved, f"timed out after {run.timeout:.0f} s", peak
         await asyncio.sleep(0.5)
 
 
@@ -170,7 +185,7 @@ async def ingress(run: Run, rate: int, seconds: int) -> None:
     start = await read(run)
     outcome = await run.poster.paced(chats, "hello", rate)
     posted = await read(run)
-    done, early = await settle(run, chats.start, chats.stop, outcome.acknowledged)
+    done, early, _ = await settle(run, chats.start, chats.stop, outcome.acknowledged)
     stats = await fakes_json(run, f"/__stats?lo={chats.start}&hi={chats.stop}")
     overhead = [(stats["first"][str(c)] - t) * 1000 for c, t in outcome.sent.items() if str(c) in stats["first"]]
     answered = sum(1 for c in chats if stats["final"].get(str(c)) == SHORT_TEXT)
@@ -224,19 +239,20 @@ async def streams(run: Run, count: int) -> None:
     chats = range(STREAM_CHATS, STREAM_CHATS + count)
     start = await read(run)
     outcome = await run.poster.paced(chats, "go", 0)
-    done, early = await settle(run, chats.start, chats.stop, outcome.acknowledged)
+    done, early, peak = await settle(run, chats.start, chats.stop, outcome.acknowledged)
     stats = await fakes_json(run, f"/__stats?lo={chats.start}&hi={chats.stop}")
     correct = sum(1 for c in chats if stats["final"].get(str(c)) == STREAM_TEXT.strip())
     cpu = f"{CpuMeter.used(start.cpu, done.cpu)['bot'] * 1000 / max(correct, 1):.1f} ms"
     print(f"\n(2) {count} concurrent streaming chats on one process")
     acknowledged = print_acks(outcome)
     print(f"    complete and exact: {correct}/{count} in {done.at - start.at:.1f} s {early}")
+    print(f"    most answers streaming at once: {peak} (a replica takes no new update while its loop lags)")
     print(f"    event-loop lag p99: {lag_p99(start, done)}")
     print(f"    bot CPU: {cpu} per complete answer")
     print(f"    Redis per answer: {redis_per(start, done, correct)}")
     print_calls(start, done, outcome.acknowledged)
     await print_cpu(run, start, done, "until the last answer")
-    run.table.append(Row(f"(2) {count} streams at once", acknowledged, "", f"{correct}/{count}",
+    run.table.append(Row(f"(2) {count} streams at once (peak {peak} streaming)", acknowledged, "", f"{correct}/{count}",
                          lag_p99(start, done), redis_per(start, done, correct), cpu))
 
 

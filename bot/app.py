@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
 INGRESS_CONCURRENCY = 1000
+# Over this event-loop lag a replica takes no new updates until it catches up (the p99 target).
+BUSY_LOOP_LAG_SECONDS = 0.05
 REDIS_CONNECTIONS = 128
 TELEGRAM_CONNECTIONS = 32
 
@@ -118,7 +120,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     stream = UpdateStream(redis, keys.prefix, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
                           claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000),
                           finished_keys=lambda update_id: [replies.key(update_id)],
-                          chat_of=_chat_of)
+                          chat_of=_chat_of, busy=lambda: metrics.latest_loop_lag > BUSY_LOOP_LAG_SECONDS)
     return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests)
 
 

@@ -30,6 +30,9 @@ SEEN_TTL_SECONDS = 24 * 3600
 CLAIM_IDLE_MS = 30_000
 STREAM_MAXLEN = 100_000
 GROUP = "bot"
+# Entries taken per read: a burst is taken in steps, and a replica never hoards what idle ones could answer.
+READ_BATCH = 20
+BUSY_PAUSE_SECONDS = 0.05
 
 # KEYS: seen marker, stream[, the chat's line]. ARGV: ttl seconds, maxlen, payload[, line ttl].
 # Returns the entry id, or false if seen. The entry joins its chat's line in the same step, so the line's order
@@ -55,7 +58,8 @@ class UpdateStream:
     def __init__(self, redis: Redis, prefix: str, consumer: str, metrics: Metrics, *,
                  concurrency: int = 256, claim_idle_ms: int = CLAIM_IDLE_MS,
                  finished_keys: Callable[[int], list[str]] = lambda _: [],
-                 chat_of: Callable[[dict[str, Any]], str | None] = lambda _: None) -> None:
+                 chat_of: Callable[[dict[str, Any]], str | None] = lambda _: None,
+                 busy: Callable[[], bool] = lambda: False) -> None:
         self._redis = redis
         self._stream = f"{prefix}:{{updates}}"
         self._prefix = prefix
@@ -72,6 +76,7 @@ class UpdateStream:
         self._submit = LuaScript(redis, _SUBMIT)
         self._finished_keys = finished_keys
         self._chat_of = chat_of
+        self._busy = busy
         self._lines = ChatLines(redis)
 
     def seen_key(self, update_id: int) -> str:
@@ -121,6 +126,9 @@ class UpdateStream:
 
     async def _consume(self, process: Process) -> None:
         while not self._stopping.is_set():
+            if self._running and self._busy():  # leave new entries to idler replicas; running answers keep pace
+                await asyncio.sleep(BUSY_PAUSE_SECONDS)
+                continue
             try:
                 await self._claim_abandoned(process)
                 await self._read_new(process)
@@ -158,7 +166,8 @@ class UpdateStream:
         free = await self._free_slots()
         if not free:
             return
-        batches: Any = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: ">"}, count=free, block=1000)
+        batches: Any = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: ">"},
+                                                    count=min(free, READ_BATCH), block=1000)
         for _, entries in batches or []:
             for entry_id, fields in entries:
                 self._start(entry_id, fields, process, reclaimed=False)

@@ -39,6 +39,7 @@ class Metrics:
 
         self.loop_lag = Histogram("bot_event_loop_lag_seconds", "How late the event loop runs a timer",
                                   buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1), registry=registry)
+        self.latest_loop_lag = 0.0
 
     async def watch_loop(self, every: float = 0.1) -> None:
         """Measure event-loop lag: how much later than asked a short sleep wakes up."""
@@ -46,7 +47,8 @@ class Metrics:
         while True:
             started = loop.time()
             await asyncio.sleep(every)
-            self.loop_lag.observe(max(0.0, loop.time() - started - every))
+            self.latest_loop_lag = max(0.0, loop.time() - started - every)
+            self.loop_lag.observe(self.latest_loop_lag)
 
     def render(self) -> bytes:
         """The text exposition format."""

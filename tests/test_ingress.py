@@ -8,7 +8,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.ingress import GROUP, UpdateStream
+from bot.ingress import GROUP, READ_BATCH, UpdateStream
 from bot.metrics import Metrics
 
 STREAM = "t:{updates}"
@@ -244,3 +244,21 @@ async def test_after_stop_no_new_update_is_taken(real_redis: Redis) -> None:
     await asyncio.wait_for(running, timeout=5)
     await asyncio.sleep(0.1)
     assert process.calls == []
+
+
+async def test_a_busy_replica_takes_a_batch_and_leaves_the_rest_to_an_idle_one(real_redis: Redis) -> None:
+    submitter = update_stream(real_redis, "webhook")
+    for update_id in range(1, READ_BATCH + 11):
+        await submitter.submit({"update_id": update_id})
+    busy = UpdateStream(real_redis, "t", "busy", Metrics(), busy=lambda: True)
+    idle = UpdateStream(real_redis, "t", "idle", Metrics())
+    held, other = Recorder(hold=True), Recorder(hold=True)
+    async with consuming(busy, held):
+        await eventually(lambda: len(held.calls) == READ_BATCH)
+        async with consuming(idle, other):
+            await eventually(lambda: len(other.calls) == 10)
+            await asyncio.sleep(0.2)
+            assert len(held.calls) == READ_BATCH  # busy with what it has: took nothing more
+            held.release.set()
+            other.release.set()
+    assert sorted(held.finished + other.finished) == list(range(1, READ_BATCH + 11))
