@@ -7,6 +7,7 @@ what it spends. PTB still does everything else (timeouts, error mapping to teleg
 
 from __future__ import annotations
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from telegram.request import HTTPXRequest
@@ -18,5 +19,18 @@ class AiohttpRequest(HTTPXRequest):
     __slots__ = ()
 
     def _build_client(self) -> httpx.AsyncClient:
-        kwargs = self._client_kwargs | {"transport": AiohttpTransport(limits=self._client_kwargs["limits"])}
+        kwargs = self._client_kwargs | {"transport": _Transport(limits=self._client_kwargs["limits"])}
         return httpx.AsyncClient(**kwargs)
+
+
+class _Transport(AiohttpTransport):
+    """httpx-aiohttp reports a refused connection as a connect timeout; say what happened instead."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except httpx.ConnectTimeout as exc:
+            cause = exc.__cause__
+            if isinstance(cause, aiohttp.ClientConnectorError) and not isinstance(cause, TimeoutError):
+                raise httpx.ConnectError(str(cause), request=request) from cause
+            raise
