@@ -166,7 +166,8 @@ def _fingerprint(runtime: Runtime) -> str:
 
 def _freeze_heap() -> None:
     """Keep what start-up built (modules, clients: it lives as long as the process) out of the collector's
-    full passes, which otherwise stall the event loop for over 100 ms each (bench.load)."""
+    full passes, which otherwise stall the event loop for over 100 ms each (seen with a gc callback under
+    bench.load's traffic)."""
     gc.collect()
     gc.freeze()
 
