@@ -13,13 +13,16 @@ import asyncio
 import statistics
 
 from bench.roundtrips import counting_redis, reset
-from bot.context import TokenCounter
-from bot.conversation import Conversation, ReplyOptions, TurnRequest
-from bot.history import Keys, RedisHistory
-from bot.lock import ChatLock
-from bot.personas import PersonaCatalog
-from bot.summary import Summarizer
-from bot.usage import Budgets, UsageLedger
+from bot.domain.chat import ChatKey
+from bot.domain.conversation import Conversation, ReplyOptions, TurnRequest
+from bot.domain.personas import PersonaCatalog
+from bot.domain.summary import Summarizer
+from bot.domain.tokens import TokenCounter
+from bot.domain.usage import Budgets
+from bot.store.history import RedisHistory
+from bot.store.keys import Keys
+from bot.store.lock import ChatLock
+from bot.store.usage import UsageLedger
 from tests.fake_model import FakeModel, RecordingSink, Script
 from tests.redis_server import running_redis
 
@@ -42,11 +45,11 @@ async def run(url: str) -> None:
     model = FakeModel(*[Script(answer(t)) for t in range(TURNS)],
                       summary="Summary: the user asked about many topics; key facts kept. " * 6)
     keys = Keys("bench")
-    ledger = UsageLedger(redis, keys.prefix, Budgets())
+    ledger = UsageLedger(redis, keys, Budgets())
     history = RedisHistory(redis, keys, ledger, 3600)
     summarizer = Summarizer(history, ledger, model, counter, model_name="m", budget=BUDGET, max_tokens=400)
     conversation = Conversation(
-        history=history, ledger=ledger, model=model, lock=ChatLock(redis, lambda c: keys.chat(c, "lock")),
+        history=history, ledger=ledger, model=model, lock=ChatLock(redis, keys),
         counter=counter, summarizer=summarizer, personas=PersonaCatalog.load(),
         options=ReplyOptions("gpt-4o-mini", 0.7, 1024, BUDGET),
     )
@@ -56,7 +59,7 @@ async def run(url: str) -> None:
     for turn in range(TURNS):
         before = len(model.requests)
         reset()
-        await conversation.reply(TurnRequest("chat", 1, question(turn)), RecordingSink())
+        await conversation.reply(TurnRequest(ChatKey(1), 1, question(turn)), RecordingSink())
         trips.append(reset())
         await summarizer.drain()
         reset()

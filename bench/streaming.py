@@ -14,9 +14,10 @@ from typing import cast
 
 from telegram import Bot
 
-from bot.conversation import Ending
-from bot.pacing import Pacer
-from bot.streaming import Cadence, Target, TelegramReplySink
+from bot.domain.chat import ChatKey
+from bot.domain.outcome import Ending
+from bot.telegram.pacing import Pacer
+from bot.telegram.sink import Cadence, Target, TelegramReplySink
 from tests.fake_bot import FakeBot
 from tests.virtual_clock import VirtualClock
 
@@ -28,20 +29,20 @@ RATES = [30, 100]
 async def ours(tokens: int, rate: int, group: bool) -> tuple[int, float, int]:
     clock = VirtualClock()
     bot = FakeBot(clock)
-    target = Target(-1 if group else 1, is_group=group)
+    target = Target(ChatKey(-1 if group else 1), is_group=group)
     sink = TelegramReplySink(cast(Bot, bot), target, Pacer(clock), Cadence(1.0, 3.0), stop_token="t",
                              clock=clock, sleep=clock.sleep)
-    await sink.begin()
-    text = ""
-    for _ in range(tokens):
-        text += TOKEN_TEXT
-        await sink.show(text)
-        await clock.advance(1 / rate)
-    finish = asyncio.create_task(sink.finish(text, Ending.COMPLETE))
-    while not finish.done():
-        await clock.advance(0.5)
-    calls = len(bot.text_calls())
-    return calls, sink.first_visible_at or 0.0, len(bot.messages)
+    async with sink:
+        text = ""
+        for _ in range(tokens):
+            text += TOKEN_TEXT
+            await sink.show(text)
+            await clock.advance(1 / rate)
+        finish = asyncio.create_task(sink.finish(text, Ending.COMPLETE))
+        while not finish.done():
+            await clock.advance(0.5)
+        calls = len(bot.text_calls())
+        return calls, sink.first_visible_at or 0.0, len(bot.messages)
 
 
 def threshold(tokens: int, rate: int, every: int) -> tuple[int, float]:

@@ -10,12 +10,12 @@ from typing import Any
 from redis.exceptions import RedisError
 from telegram.error import InvalidToken, TelegramError
 
-from bot import service
-from bot.app import build_runtime
 from bot.config import Settings, load_settings, read_environment
+from bot.domain.personas import PersonaCatalog, PersonaFileError
 from bot.errors import ConfigError
+from bot.ingress import service
 from bot.logs import configure_logging
-from bot.personas import PersonaCatalog, PersonaFileError
+from bot.wiring import build_runtime
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -58,10 +58,8 @@ async def _serve(command: str, settings: Settings, personas: PersonaCatalog) -> 
             await service.set_webhook(runtime)
         elif command == "delete-webhook":
             await service.delete_webhook(runtime)
-        elif settings.webhook_url:
-            await service.run_webhook(runtime)
         else:
-            await service.run_polling(runtime)
+            await service.Service(runtime).run(polling=not settings.webhook_url)
     finally:
         await runtime.close()
 

@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
+# Over this event-loop lag a replica takes no new updates until it catches up (the p99 target of bench.load).
+BUSY_LOOP_LAG_SECONDS = 0.05
 _LATENCY = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60, 120)
 
 
@@ -49,6 +51,19 @@ class Metrics:
             await asyncio.sleep(every)
             self.latest_loop_lag = max(0.0, loop.time() - started - every)
             self.loop_lag.observe(self.latest_loop_lag)
+
+    def lagging(self) -> bool:
+        """Whether the event loop runs late: a replica then leaves new updates to idler ones."""
+        return self.latest_loop_lag > BUSY_LOOP_LAG_SECONDS
+
+    def tokens_used(self, prompt: int, completion: int) -> None:
+        """A turn's model tokens (TurnObserver)."""
+        self.tokens.labels("in").inc(prompt)
+        self.tokens.labels("out").inc(completion)
+
+    def summary_finished(self, result: str) -> None:
+        """A summary stored, dropped or failed (TurnObserver)."""
+        self.summaries.labels(result).inc()
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -10,7 +10,7 @@ from typing import Any
 from telegram import Chat, InlineKeyboardMarkup, Message, MessageEntity
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
-from bot.render import TELEGRAM_TEXT_LIMIT, utf16_len
+from bot.telegram.markdown.render import TELEGRAM_TEXT_LIMIT, utf16_len
 
 
 @dataclass

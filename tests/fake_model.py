@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from bot.conversation import Ending, Failure
+from bot.domain.outcome import Ending, Failure
+from bot.domain.ports import Completion, ModelRequest, Usage
 from bot.errors import StreamBroken
-from bot.llm import Completion, ModelRequest, Usage
 
 
 @dataclass
@@ -83,10 +83,6 @@ class RecordingSink:
     shown: list[str] = field(default_factory=list)
     finished: tuple[str, Ending] | None = None
     failed: Failure | None = None
-    began: bool = False
-
-    async def begin(self) -> None:
-        self.began = True
 
     async def show(self, text: str) -> None:
         self.shown.append(text)

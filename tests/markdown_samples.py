@@ -7,7 +7,7 @@ from itertools import accumulate
 
 from telegram import MessageEntity
 
-from bot.render import Rendered
+from bot.telegram.markdown.render import Rendered
 
 ANSWER = """# Installing the tool
 

@@ -7,7 +7,9 @@ from collections.abc import Iterable
 import pytest
 from redis.asyncio import Redis
 
-from bot.access import Allowlist, Gatekeeper
+from bot.domain.access import Allowlist
+from bot.store.gate import Gatekeeper
+from bot.store.keys import Keys
 
 ALICE, BOB, GROUP, OTHER_GROUP = 1, 2, -100, -200
 
@@ -25,7 +27,7 @@ class Admins:
 
 
 def gatekeeper(redis: Redis, admins: Admins | None = None) -> Gatekeeper:
-    return Gatekeeper(redis, "t", admins or Admins({}))
+    return Gatekeeper(redis, Keys("t"), admins or Admins({}))
 
 
 async def same_minute() -> None:

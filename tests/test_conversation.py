@@ -4,17 +4,22 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from bot.context import TokenCounter
-from bot.conversation import Conversation, Ending, Failure, ReplyOptions, TurnRequest
+from bot.domain.chat import ChatKey
+from bot.domain.conversation import Conversation, ReplyOptions, TurnRequest
+from bot.domain.outcome import Ending, Failure
+from bot.domain.personas import PersonaCatalog
+from bot.domain.ports import Usage
+from bot.domain.summary import Summarizer
+from bot.domain.tokens import TokenCounter
+from bot.domain.usage import Budgets
 from bot.errors import ContextTooLong, ModelRejected, ModelUnavailable
-from bot.history import Keys, RedisHistory
-from bot.llm import Usage
-from bot.lock import ChatLock
-from bot.personas import PersonaCatalog
-from bot.summary import Summarizer
-from bot.usage import Budgets, UsageLedger
+from bot.store.history import RedisHistory
+from bot.store.keys import Keys
+from bot.store.lock import ChatLock
+from bot.store.usage import UsageLedger
 from tests.fake_model import FakeModel, RecordingSink, Script
 
+CHAT = ChatKey(1)
 KEYS = Keys("t:1")
 
 
@@ -27,11 +32,11 @@ def conversation(redis: Redis, model: FakeModel, budget: int = 4000, *, budgets:
 def parts(redis: Redis, model: FakeModel, budget: int = 4000, *, budgets: Budgets | None = None,
           moderated: bool = False, fail_closed: bool = False) -> tuple[Conversation, RedisHistory, Summarizer]:
     """A conversation over a store, with its summarizer (whose background folds a test may wait for)."""
-    ledger = UsageLedger(redis, KEYS.prefix, budgets or Budgets())
+    ledger = UsageLedger(redis, KEYS, budgets or Budgets())
     history = RedisHistory(redis, KEYS, ledger, 3600)
     counter = TokenCounter("gpt-4o-mini")
     summarizer = Summarizer(history, ledger, model, counter, model_name="sum", budget=budget, max_tokens=100)
-    lock = ChatLock(redis, lambda chat: KEYS.chat(chat, "lock"), poll_seconds=0.01)
+    lock = ChatLock(redis, KEYS, poll_seconds=0.01)
     options = ReplyOptions("gpt-test", 0.7, 256, budget, moderation_fail_closed=fail_closed)
     conv = Conversation(history=history, ledger=ledger, model=model, lock=lock, counter=counter,
                         summarizer=summarizer, personas=PersonaCatalog.load(), options=options,
@@ -39,7 +44,7 @@ def parts(redis: Redis, model: FakeModel, budget: int = 4000, *, budgets: Budget
     return conv, history, summarizer
 
 
-async def turn(conv: Conversation, text: str, chat: str = "1") -> RecordingSink:
+async def turn(conv: Conversation, text: str, chat: ChatKey = CHAT) -> RecordingSink:
     sink = RecordingSink()
     await conv.reply(TurnRequest(chat, 7, text), sink)
     return sink
@@ -49,9 +54,9 @@ async def test_a_turn_streams_to_the_sink_and_is_stored(redis: Redis) -> None:
     model = FakeModel(Script(["Hel", "lo!"], usage=Usage(30, 2)))
     conv, history = conversation(redis, model)
     sink = await turn(conv, "hi")
-    assert sink.began and sink.shown == ["Hel", "Hello!"]
+    assert sink.shown == ["Hel", "Hello!"]
     assert sink.finished == ("Hello!", Ending.COMPLETE)
-    transcript = await history.load("1")
+    transcript = await history.load(ChatKey(1))
     assert [(t.role, t.content) for t in transcript.turns] == [("user", "hi"), ("assistant", "Hello!")]
     assert await redis.hgetall(next(iter([k async for k in redis.scan_iter("t:1:usage:7:*")]))) == {
         "gpt-test:prompt": "30", "gpt-test:completion": "2"}
@@ -72,8 +77,8 @@ async def test_a_failed_model_call_tells_the_user_and_stores_nothing(redis: Redi
     conv, history = conversation(redis, model)
     assert (await turn(conv, "hi")).failed is Failure.UNAVAILABLE
     assert (await turn(conv, "hi again")).failed is Failure.REJECTED
-    assert (await history.load("1")).turns == ()
-    assert await redis.get(KEYS.chat("1", "lock")) is None
+    assert (await history.load(ChatKey(1))).turns == ()
+    assert await redis.get(KEYS.lock(ChatKey(1))) is None
 
 
 async def test_a_broken_stream_keeps_the_text_and_history_stays_well_formed(redis: Redis) -> None:
@@ -82,7 +87,7 @@ async def test_a_broken_stream_keeps_the_text_and_history_stays_well_formed(redi
     sink = await turn(conv, "hi")
     assert sink.finished == ("partial answer", Ending.INTERRUPTED)
     await turn(conv, "again")
-    roles = [t.role for t in (await history.load("1")).turns]
+    roles = [t.role for t in (await history.load(ChatKey(1))).turns]
     assert roles == ["user", "assistant", "user", "assistant"]
 
 
@@ -104,7 +109,7 @@ async def test_context_too_long_retries_once_with_fewer_turns(redis: Redis) -> N
 async def test_stop_cancels_the_stream_and_keeps_the_text(redis: Redis) -> None:
     model = FakeModel(Script(["one ", "two ", "three ", "four"], delay=0.05))
     conv, history = conversation(redis, model)
-    request, sink = TurnRequest("1", 7, "count"), RecordingSink()
+    request, sink = TurnRequest(ChatKey(1), 7, "count"), RecordingSink()
     task = asyncio.create_task(conv.reply(request, sink))
     async with asyncio.timeout(5):
         while len(sink.shown) < 2:  # noqa: ASYNC110 - polling what the sink recorded
@@ -114,14 +119,14 @@ async def test_stop_cancels_the_stream_and_keeps_the_text(redis: Redis) -> None:
     assert sink.finished is not None and sink.finished[1] is Ending.STOPPED
     assert sink.finished[0] in ("one two ", "one two three ")
     assert model.streams[0].closed
-    assert (await history.load("1")).turns[-1].content == sink.finished[0]
+    assert (await history.load(ChatKey(1))).turns[-1].content == sink.finished[0]
 
 
 async def test_two_messages_to_one_chat_are_answered_in_order(redis: Redis) -> None:
     model = FakeModel(Script(["A"], delay=0.05), Script(["B"]))
     conv, history = conversation(redis, model)
     await asyncio.gather(turn(conv, "first"), turn(conv, "second"))
-    contents = [t.content for t in (await history.load("1")).turns]
+    contents = [t.content for t in (await history.load(ChatKey(1))).turns]
     assert contents == ["first", "A", "second", "B"]
     assert [m.content for m in model.requests[1].messages[1:]] == ["first", "A", "second"]
 
@@ -133,7 +138,7 @@ async def test_a_long_conversation_is_summarised_off_the_reply_path(redis: Redis
         await turn(conv, f"question {i}")
         await asyncio.sleep(0)
     await summarizer.drain()
-    transcript = await history.load("1")
+    transcript = await history.load(ChatKey(1))
     assert transcript.summary is not None and transcript.summary.text == "they counted words"
     assert transcript.history_tokens <= 300 + 200
     summary_request = next(r for r in model.requests if r.model == "sum")
@@ -146,7 +151,7 @@ async def test_a_flagged_message_is_refused_not_stored_and_never_reaches_the_mod
     model.flag_words = {"forbidden"}
     conv, history = conversation(redis, model, moderated=True)
     assert (await turn(conv, "something forbidden")).failed is Failure.FLAGGED
-    assert model.requests == [] and (await history.load("1")).turns == ()
+    assert model.requests == [] and (await history.load(ChatKey(1))).turns == ()
     assert (await turn(conv, "something fine")).finished is not None
     assert model.moderated == ["something forbidden", "something fine"]
 
@@ -157,7 +162,7 @@ async def test_a_failed_moderation_call_goes_on_unless_fail_closed(redis: Redis)
     open_conv, _ = conversation(redis, model, moderated=True)
     assert (await turn(open_conv, "hi")).finished is not None
     closed_conv, _ = conversation(redis, model, moderated=True, fail_closed=True)
-    assert (await turn(closed_conv, "hi", chat="2")).failed is Failure.MODERATION_UNAVAILABLE
+    assert (await turn(closed_conv, "hi", chat=ChatKey(2))).failed is Failure.MODERATION_UNAVAILABLE
     assert len(model.requests) == 1
 
 
@@ -166,7 +171,7 @@ async def test_a_spent_budget_makes_no_model_call(redis: Redis) -> None:
     conv, history = conversation(redis, model, budgets=Budgets(per_user=1000))
     assert (await turn(conv, "first")).finished is not None
     assert (await turn(conv, "second")).failed is Failure.USER_BUDGET
-    assert len(model.requests) == 1 and len((await history.load("1")).turns) == 2
+    assert len(model.requests) == 1 and len((await history.load(ChatKey(1))).turns) == 2
 
 
 async def test_admins_are_not_held_by_budgets(redis: Redis) -> None:

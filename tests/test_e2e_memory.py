@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from bot.context import TokenCounter
+from bot.domain.tokens import TokenCounter
 from tests.e2e import World, world
 from tests.fake_openai import Behaviour, Break, Reply
 from tests.http_fake import wait_for

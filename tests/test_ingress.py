@@ -8,16 +8,16 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.ingress import GROUP, READ_BATCH, UpdateStream
+from bot.ingress.stream import GROUP, READ_BATCH, UpdateStream
 from bot.metrics import Metrics
+from bot.store.keys import Keys
 
 STREAM = "t:{updates}"
 
 
-def update_stream(redis: Redis, consumer: str = "live", *, claim_idle_ms: int = 200, metrics: Metrics | None = None,
-                  finished_keys: Callable[[int], list[str]] = lambda _: []) -> UpdateStream:
-    return UpdateStream(redis, "t", consumer, metrics or Metrics(), claim_idle_ms=claim_idle_ms,
-                        finished_keys=finished_keys)
+def update_stream(redis: Redis, consumer: str = "live", *, claim_idle_ms: int = 200,
+                  metrics: Metrics | None = None) -> UpdateStream:
+    return UpdateStream(redis, Keys("t"), consumer, metrics or Metrics(), claim_idle_ms=claim_idle_ms)
 
 
 class Recorder:
@@ -97,7 +97,7 @@ async def test_an_update_is_queued_once_and_a_repeat_is_counted_as_duplicate(rea
 async def test_an_update_is_remembered_as_seen_for_a_day(real_redis: Redis) -> None:
     stream = update_stream(real_redis)
     await stream.submit({"update_id": 7})
-    assert 24 * 3600 - 60 < await real_redis.ttl(stream.seen_key(7)) <= 24 * 3600
+    assert 24 * 3600 - 60 < await real_redis.ttl(Keys("t").seen(7)) <= 24 * 3600
 
 
 async def test_each_update_is_processed_and_acknowledged_only_after_processing_returns(real_redis: Redis) -> None:
@@ -206,7 +206,7 @@ async def test_what_was_kept_for_a_takeover_is_deleted_with_the_acknowledgement(
     async def process(data: dict[str, Any], taken_over: bool) -> None:
         seen_while_running.append(await real_redis.exists(f"t:reply:{data['update_id']}"))
 
-    stream = update_stream(real_redis, finished_keys=lambda update_id: [f"t:reply:{update_id}"])
+    stream = update_stream(real_redis)
     await real_redis.set("t:reply:1", "kept")
     await real_redis.set("t:reply:2", "another update's")
     await stream.submit({"update_id": 1})
@@ -223,7 +223,7 @@ async def test_what_was_kept_for_a_takeover_is_deleted_with_the_acknowledgement(
 
 
 async def test_no_more_updates_run_at_once_than_the_concurrency_allows(real_redis: Redis) -> None:
-    stream, process = UpdateStream(real_redis, "t", "live", Metrics(), concurrency=2), Recorder(hold=True)
+    stream, process = UpdateStream(real_redis, Keys("t"), "live", Metrics(), concurrency=2), Recorder(hold=True)
     for update_id in range(1, 5):
         await stream.submit({"update_id": update_id})
     async with consuming(stream, process):
@@ -250,8 +250,10 @@ async def test_a_busy_replica_takes_a_batch_and_leaves_the_rest_to_an_idle_one(r
     submitter = update_stream(real_redis, "webhook")
     for update_id in range(1, READ_BATCH + 11):
         await submitter.submit({"update_id": update_id})
-    busy = UpdateStream(real_redis, "t", "busy", Metrics(), busy=lambda: True)
-    idle = UpdateStream(real_redis, "t", "idle", Metrics())
+    lagging = Metrics()
+    lagging.latest_loop_lag = 1.0
+    busy = UpdateStream(real_redis, Keys("t"), "busy", lagging)
+    idle = UpdateStream(real_redis, Keys("t"), "idle", Metrics())
     held, other = Recorder(hold=True), Recorder(hold=True)
     async with consuming(busy, held):
         await eventually(lambda: len(held.calls) == READ_BATCH)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.layout import fence_at, layout
+from bot.telegram.markdown.layout import fence_at, layout
 
 FENCED = "Intro\n\n```python\nprint(1)\nprint(2)\n```\n\nAfter `code` and **bold**.\n"
 

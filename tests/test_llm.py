@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from bot.domain.ports import ChatMessage, ModelRequest
 from bot.errors import ContextTooLong, ModelRejected, ModelUnavailable, StreamBroken
-from bot.llm import ChatMessage, Event, ModelRequest, OpenAIModel, RetryPolicy, build_client, server_sent_events
+from bot.model.openai_chat import OpenAIModel, RetryPolicy, build_client
+from bot.model.stream import Event, server_sent_events
 from tests.fake_openai import Break, Error, FakeOpenAI, Reply
 
 ASK = ModelRequest((ChatMessage("user", "hello"),), "gpt-4o-mini", 0.5, 100)

@@ -97,8 +97,8 @@ def test_configured_logging_writes_redacted_json_to_stderr_and_quiets_http_clien
         root_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO", "json", [TOKEN, API_KEY])
     logging.getLogger("httpx").info("HTTP Request: GET https://api.telegram.org/bot%s/getMe", TOKEN)
-    logging.getLogger("bot.web").debug("not at INFO")
-    logging.getLogger("bot.web").info("webhook set for %s", TOKEN, extra={"update_id": 9})
+    logging.getLogger("bot.ingress.web").debug("not at INFO")
+    logging.getLogger("bot.ingress.web").info("webhook set for %s", TOKEN, extra={"update_id": 9})
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
-    assert lines == [{"time": lines[0]["time"], "level": "INFO", "logger": "bot.web",
+    assert lines == [{"time": lines[0]["time"], "level": "INFO", "logger": "bot.ingress.web",
                       "message": "webhook set for ***", "update_id": 9}]

@@ -5,7 +5,7 @@ import time
 
 from redis.asyncio import Redis
 
-from bot.order import ChatLines, arrival
+from bot.store.lines import ChatLines, arrival
 
 LINE = "t:chat:{42}:line"
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.pacing import Pacer
+from bot.telegram.pacing import Pacer
 
 GROUP, OTHER_GROUP, PRIVATE = -100, -200, 7
 

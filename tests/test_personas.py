@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.personas import (
+from bot.domain.personas import (
     CUSTOM_PROMPT_LIMIT,
     PersonaCatalog,
     PersonaCommand,

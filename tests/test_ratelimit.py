@@ -6,7 +6,8 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from bot.ratelimit import RedisRateLimiter
+from bot.store.keys import Keys
+from bot.telegram.ratelimit import RedisRateLimiter
 from tests.redis_server import free_port
 
 # Just before a window ends, so a call that must wait for the next window polls every millisecond
@@ -38,7 +39,7 @@ class Telegram:
 
 
 def replicas(redis: Redis, clock: Clock, per_second: int = 30) -> list[RedisRateLimiter]:
-    return [RedisRateLimiter(redis, "t", per_second=per_second, clock=clock) for _ in range(2)]
+    return [RedisRateLimiter(redis, Keys("t"), per_second=per_second, clock=clock) for _ in range(2)]
 
 
 def send(limiter: RedisRateLimiter, telegram: Telegram, chat_id: int,
@@ -149,7 +150,7 @@ async def test_calls_that_are_not_messages_pass_even_when_the_window_is_full(red
 async def test_messages_still_go_out_when_redis_is_down() -> None:
     down: Redis = Redis(port=free_port(), retry=Retry(NoBackoff(), 0))
     telegram = Telegram()
-    limiter = RedisRateLimiter(down, "t", per_second=1, clock=Clock(SECOND))
+    limiter = RedisRateLimiter(down, Keys("t"), per_second=1, clock=Clock(SECOND))
     try:
         async with asyncio.timeout(10):
             await asyncio.gather(*(send(limiter, telegram, -100) for _ in range(3)))

@@ -5,7 +5,7 @@ import re
 import pytest
 from telegram import MessageEntity
 
-from bot.render import Rendered, plain, render, render_partial, utf16_len
+from bot.telegram.markdown.render import Rendered, render, render_partial, utf16_len
 from tests.markdown_samples import ANSWER, entity_text, outside_code, raw_markers
 
 
@@ -91,8 +91,6 @@ def test_same_kind_nested_entities_are_merged() -> None:
     assert [e.type for e in rendered.entities] == ["italic"]
 
 
-def test_plain_is_the_rendered_text() -> None:
-    assert plain("**a** `b` [c](https://x.io)") == "a b c"
 
 
 # --- render_partial -------------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render import TELEGRAM_TEXT_LIMIT, render, utf16_len
-from bot.splitter import Segment, reopen_fence, split_markdown
+from bot.telegram.markdown.render import TELEGRAM_TEXT_LIMIT, render, utf16_len
+from bot.telegram.markdown.splitter import Segment, reopen_fence, split_markdown
 from tests.markdown_samples import ANSWER, entity_text, outside_code, raw_markers
 
 

@@ -8,15 +8,17 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, RetryAfter
 
-from bot.conversation import Ending, Failure
-from bot.pacing import Pacer
-from bot.render import TELEGRAM_TEXT_LIMIT, render, utf16_len
-from bot.streaming import NOTES, Cadence, Handover, Target, TelegramReplySink
+from bot.domain.chat import ChatKey
+from bot.domain.outcome import Ending, Failure
+from bot.telegram.markdown.render import TELEGRAM_TEXT_LIMIT, render, utf16_len
+from bot.telegram.pacing import Pacer
+from bot.telegram.sink import Cadence, Handover, Target, TelegramReplySink
+from bot.telegram.texts import NOTES
 from tests.fake_bot import FakeBot
 from tests.virtual_clock import VirtualClock
 
-PRIVATE = Target(42)
-GROUP = Target(-100, is_group=True, thread_id=7, reply_to=99)
+PRIVATE = Target(ChatKey(42))
+GROUP = Target(ChatKey(-100, 7), is_group=True, reply_to=99)
 
 
 def make(clock: VirtualClock, target: Target = PRIVATE, *, mode: str = "edit", pacer: Pacer | None = None,
@@ -30,17 +32,17 @@ def make(clock: VirtualClock, target: Target = PRIVATE, *, mode: str = "edit", p
 async def stream(clock: VirtualClock, sink: TelegramReplySink, chunks: list[str], every: float,
                  ending: Ending = Ending.COMPLETE) -> str:
     """Feed chunks at a steady pace in virtual time, then finish; returns the whole answer."""
-    await sink.begin()
-    text = ""
-    for chunk in chunks:
-        text += chunk
-        await sink.show(text)
-        await clock.advance(every)
-    finish = asyncio.create_task(sink.finish(text, ending))
-    while not finish.done():
-        await clock.advance(0.5)
-    await finish
-    return text
+    async with sink:
+        text = ""
+        for chunk in chunks:
+            text += chunk
+            await sink.show(text)
+            await clock.advance(every)
+        finish = asyncio.create_task(sink.finish(text, ending))
+        while not finish.done():
+            await clock.advance(0.5)
+        await finish
+        return text
 
 
 def gaps(times: list[float]) -> list[float]:
@@ -62,13 +64,13 @@ async def test_private_edits_are_paced_by_time_and_end_exactly_as_written() -> N
 async def test_typing_shows_at_once_and_is_renewed_until_text_appears() -> None:
     clock = VirtualClock()
     sink, bot = make(clock)
-    await sink.begin()
-    await clock.advance(9)
-    actions = [c.at for c in bot.calls if c.method == "send_chat_action"]
-    assert actions == [0.0, 4.0, 8.0]
-    await sink.show("Hi")
-    await clock.advance(10)
-    assert len([c for c in bot.calls if c.method == "send_chat_action"]) == 3
+    async with sink:
+        await clock.advance(9)
+        actions = [c.at for c in bot.calls if c.method == "send_chat_action"]
+        assert actions == [0.0, 4.0, 8.0]
+        await sink.show("Hi")
+        await clock.advance(10)
+        assert len([c for c in bot.calls if c.method == "send_chat_action"]) == 3
 
 
 async def test_group_edits_every_three_seconds_within_twenty_calls_a_minute() -> None:
@@ -90,53 +92,53 @@ async def test_group_edits_every_three_seconds_within_twenty_calls_a_minute() ->
 async def test_a_flood_wait_mid_stream_skips_edits_and_the_final_text_still_arrives() -> None:
     clock = VirtualClock()
     sink, bot = make(clock)
-    await sink.begin()
-    await sink.show("one")
-    await clock.advance(0.1)
-    bot.fail_next("edit_message_text", RetryAfter(5))
-    answer = await stream(clock, sink, [" two", " three", " four"] * 10, every=0.2)
-    failed_at = next(c.at for c in bot.calls if c.method == "edit_message_text")
-    later = [c.at for c in bot.text_calls() if c.at > failed_at]
-    assert later and min(later) >= failed_at + 5
-    assert bot.messages[0].text == render("one" + answer).text or bot.messages[0].text == render(answer).text
+    async with sink:
+        await sink.show("one")
+        await clock.advance(0.1)
+        bot.fail_next("edit_message_text", RetryAfter(5))
+        answer = await stream(clock, sink, [" two", " three", " four"] * 10, every=0.2)
+        failed_at = next(c.at for c in bot.calls if c.method == "edit_message_text")
+        later = [c.at for c in bot.text_calls() if c.at > failed_at]
+        assert later and min(later) >= failed_at + 5
+        assert bot.messages[0].text == render("one" + answer).text or bot.messages[0].text == render(answer).text
 
 
 async def test_a_flood_wait_on_the_final_edit_is_waited_out_and_retried() -> None:
     clock = VirtualClock()
     sink, bot = make(clock)
-    await sink.begin()
-    await sink.show("almost")
-    await clock.advance(2)
-    bot.fail_next("edit_message_text", RetryAfter(7))
-    finish = asyncio.create_task(sink.finish("almost done", Ending.COMPLETE))
-    await clock.advance(20)
-    await finish
-    edits = [c.at for c in bot.calls if c.method == "edit_message_text"]
-    assert len(edits) == 2 and edits[1] - edits[0] >= 7
-    assert bot.messages[0].text == "almost done"
+    async with sink:
+        await sink.show("almost")
+        await clock.advance(2)
+        bot.fail_next("edit_message_text", RetryAfter(7))
+        finish = asyncio.create_task(sink.finish("almost done", Ending.COMPLETE))
+        await clock.advance(20)
+        await finish
+        edits = [c.at for c in bot.calls if c.method == "edit_message_text"]
+        assert len(edits) == 2 and edits[1] - edits[0] >= 7
+        assert bot.messages[0].text == "almost done"
 
 
 async def test_not_modified_is_never_an_error() -> None:
     clock = VirtualClock()
     sink, bot = make(clock)
-    await sink.begin()
-    await sink.show("same")
-    await clock.advance(2)
-    bot.fail_next("edit_message_text", BadRequest("Message is not modified"))
-    finish = asyncio.create_task(sink.finish("same", Ending.COMPLETE))
-    await clock.advance(5)
-    await finish
-    assert bot.messages[0].markup is None or bot.messages[0].text == "same"
+    async with sink:
+        await sink.show("same")
+        await clock.advance(2)
+        bot.fail_next("edit_message_text", BadRequest("Message is not modified"))
+        finish = asyncio.create_task(sink.finish("same", Ending.COMPLETE))
+        await clock.advance(5)
+        await finish
+        assert bot.messages[0].markup is None or bot.messages[0].text == "same"
 
 
 async def test_unchanged_text_is_not_sent_again() -> None:
     clock = VirtualClock()
     sink, bot = make(clock)
-    await sink.begin()
-    for _ in range(5):
-        await sink.show("steady")
-        await clock.advance(1.5)
-    assert [c.method for c in bot.text_calls()] == ["send_message"]
+    async with sink:
+        for _ in range(5):
+            await sink.show("steady")
+            await clock.advance(1.5)
+        assert [c.method for c in bot.text_calls()] == ["send_message"]
 
 
 @pytest.mark.parametrize("unit", ["😀", "漢", "a"])
@@ -183,17 +185,17 @@ async def test_rejected_formatting_falls_back_to_plain_text() -> None:
 async def test_the_stop_button_shows_while_streaming_and_goes_away_with_a_note() -> None:
     clock = VirtualClock()
     sink, bot = make(clock)
-    await sink.begin()
-    await sink.show("Partial")
-    await clock.advance(0.1)
-    markup = bot.messages[0].markup
-    assert markup is not None and markup.inline_keyboard[0][0].callback_data == "stop:abc"
-    finish = asyncio.create_task(sink.finish("Partial", Ending.STOPPED))
-    await clock.advance(3)
-    await finish
-    assert bot.messages[0].markup is None
-    assert bot.messages[0].text == f"Partial\n\n{NOTES[Ending.STOPPED]}"
-    assert bot.messages[0].entities[-1].type == "italic"
+    async with sink:
+        await sink.show("Partial")
+        await clock.advance(0.1)
+        markup = bot.messages[0].markup
+        assert markup is not None and markup.inline_keyboard[0][0].callback_data == "stop:abc"
+        finish = asyncio.create_task(sink.finish("Partial", Ending.STOPPED))
+        await clock.advance(3)
+        await finish
+        assert bot.messages[0].markup is None
+        assert bot.messages[0].text == f"Partial\n\n{NOTES[Ending.STOPPED]}"
+        assert bot.messages[0].entities[-1].type == "italic"
 
 
 @pytest.mark.parametrize("ending", [Ending.INTERRUPTED, Ending.LENGTH])
@@ -207,12 +209,12 @@ async def test_an_unfinished_answer_keeps_its_text_with_a_short_note(ending: End
 async def test_a_failure_is_one_short_friendly_message() -> None:
     clock = VirtualClock()
     sink, bot = make(clock)
-    await sink.begin()
-    failing = asyncio.create_task(sink.fail(Failure.UNAVAILABLE))
-    await clock.advance(1)
-    await failing
-    (message,) = bot.messages
-    assert message.text.startswith("Sorry") and "Error" not in message.text and message.markup is None
+    async with sink:
+        failing = asyncio.create_task(sink.fail(Failure.UNAVAILABLE))
+        await clock.advance(1)
+        await failing
+        (message,) = bot.messages
+        assert message.text.startswith("Sorry") and "Error" not in message.text and message.markup is None
 
 
 async def test_draft_mode_streams_drafts_and_ends_with_a_real_message() -> None:
@@ -235,8 +237,8 @@ async def test_groups_always_use_edits_even_in_draft_mode() -> None:
 async def test_one_chats_flood_wait_never_delays_another_chat() -> None:
     clock, pacer = VirtualClock(), None
     pacer = Pacer(clock)
-    slow, bot = make(clock, Target(1), pacer=pacer)
-    fast, _ = make(clock, Target(2), pacer=pacer, bot=bot)
+    slow, bot = make(clock, Target(ChatKey(1)), pacer=pacer)
+    fast, _ = make(clock, Target(ChatKey(2)), pacer=pacer, bot=bot)
     pacer.block(1, 30)
     await asyncio.gather(stream(clock, slow, ["x"] * 5, every=0.5), stream(clock, fast, ["y"] * 5, every=0.5))
     first_for = {chat: min(c.at for c in bot.text_calls() if c.chat_id == chat) for chat in (1, 2)}

@@ -4,7 +4,7 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from bot.telegram_http import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest
 from tests.fake_telegram import FakeTelegram
 from tests.redis_server import free_port
 

@@ -8,7 +8,7 @@ import pytest
 from telegram import Chat, Message, MessageEntity, User
 from telegram._forumtopic import ForumTopicCreated
 
-from bot.triggers import BotIdentity, addressed_to_bot, strip_mention
+from bot.telegram.triggers import BotIdentity, addressed_to_bot, strip_mention
 
 ME = BotIdentity(id=999, username="Test_Bot")
 BOT_USER = User(999, "Test", is_bot=True, username="Test_Bot")

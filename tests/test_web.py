@@ -7,7 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot.errors import StoreUnavailable
-from bot.web import MAX_BODY_BYTES, SECRET_HEADER, UpdateRejected, create_web_app
+from bot.ingress.web import MAX_BODY_BYTES, SECRET_HEADER, UpdateRejected, create_web_app
 
 SECRET = "s3cret_-X"
 

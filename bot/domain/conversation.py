@@ -1,0 +1,221 @@
+"""One turn of a conversation, start to end, in domain terms (no Telegram here)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from bot.domain.chat import ChatKey
+from bot.domain.context import Context, as_message, build_context
+from bot.domain.outcome import Ending, Failure
+from bot.domain.personas import PersonaCatalog
+from bot.domain.ports import (
+    ChatModel,
+    History,
+    Ledger,
+    Lock,
+    LockLease,
+    ModelRequest,
+    Moderator,
+    NoObserver,
+    ReplySink,
+    ReplyStream,
+    TurnObserver,
+    Usage,
+)
+from bot.domain.summary import Summarizer
+from bot.domain.tokens import TokenCounter
+from bot.domain.transcript import Transcript, Turn
+from bot.domain.usage import UsageRecord
+from bot.errors import ContextTooLong, ModelError, ModelRejected, StreamBroken
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """A user's message to answer, in plain values."""
+
+    chat: ChatKey
+    user_id: int
+    text: str
+    speaker: str | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    turn_id: str | None = None  # marks the turn done in the store (the Telegram update that asked)
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What became of a turn."""
+
+    ending: Ending | None = None
+    failure: Failure | None = None
+    text: str = ""
+
+    @property
+    def outcome(self) -> str:
+        return self.ending.value if self.ending else f"failed:{self.failure.value if self.failure else '?'}"
+
+
+@dataclass(frozen=True)
+class ReplyOptions:
+    """Model settings of a reply (a persona may override the temperature) and the moderation rule."""
+
+    model: str
+    temperature: float
+    max_tokens: int
+    context_max_tokens: int
+    moderation_fail_closed: bool = False
+
+
+@dataclass
+class _Answer:
+    text: str = ""
+    ending: Ending = Ending.COMPLETE
+    usage: Usage | None = None
+
+
+class Conversation:
+    """Answers messages: one turn at a time per chat, history in, answer out, turn stored."""
+
+    def __init__(self, history: History, ledger: Ledger, model: ChatModel, lock: Lock,
+                 counter: TokenCounter, summarizer: Summarizer, personas: PersonaCatalog, options: ReplyOptions,
+                 moderator: Moderator | None = None, observer: TurnObserver | None = None) -> None:
+        self._history = history
+        self._observer = observer or NoObserver()
+        self._ledger = ledger
+        self._moderator = moderator
+        self._model = model
+        self._lock = lock
+        self._counter = counter
+        self._summarizer = summarizer
+        self._personas = personas
+        self._options = options
+
+    async def reply(self, request: TurnRequest, sink: ReplySink) -> TurnResult:
+        """Answer one message through the sink; the chat's next turn waits until this one is stored."""
+        refusal = await self._moderate(request.text)
+        if refusal is not None:
+            await sink.fail(refusal)
+            return TurnResult(failure=refusal)
+        async with self._lock.hold(request.chat) as lease:
+            result, history_tokens = await self._turn(request, sink, lease)
+        if self._summarizer.needed(history_tokens):
+            self._summarizer.schedule(request.chat)
+        return result
+
+    async def reset(self, chat: ChatKey) -> None:
+        """Forget a chat's history and summary."""
+        await self._history.reset(chat)
+
+    async def _moderate(self, text: str) -> Failure | None:
+        if self._moderator is None:
+            return None
+        try:
+            return Failure.FLAGGED if await self._moderator.flagged(text) else None
+        except ModelError as exc:
+            logger.warning("moderation failed (%s); %s", exc,
+                           "refusing the message" if self._options.moderation_fail_closed else "going on")
+            return Failure.MODERATION_UNAVAILABLE if self._options.moderation_fail_closed else None
+
+    async def _turn(self, request: TurnRequest, sink: ReplySink, lease: LockLease) -> tuple[TurnResult, int]:
+        transcript = await self._history.load(request.chat)
+        user_turn = Turn("user", request.text, self._counter.count(request.text), name=request.speaker)
+        expected = transcript.history_tokens + user_turn.tokens + self._options.max_tokens
+        reservation = await self._ledger.reserve(request.user_id, request.chat, expected)
+        if reservation.refused:
+            failure = Failure.USER_BUDGET if reservation.refused == "user" else Failure.CHAT_BUDGET
+            await sink.fail(failure)
+            return TurnResult(failure=failure), transcript.history_tokens
+        try:
+            context, answer = await self._answer(request, transcript, user_turn, sink)
+        except ModelError as exc:
+            await self._ledger.release(reservation)
+            failure = Failure.REJECTED if isinstance(exc, ModelRejected) else Failure.UNAVAILABLE
+            logger.warning("model call failed for a turn: %s", exc, exc_info=logger.isEnabledFor(logging.DEBUG))
+            await sink.fail(failure)
+            return TurnResult(failure=failure), transcript.history_tokens
+        if not answer.text.strip() and answer.ending is not Ending.STOPPED:
+            await self._ledger.release(reservation)
+            await sink.fail(Failure.EMPTY)
+            return TurnResult(failure=Failure.EMPTY), transcript.history_tokens
+        await sink.finish(answer.text, answer.ending)
+        if not answer.text.strip():
+            await self._ledger.release(reservation)
+            return TurnResult(ending=answer.ending), transcript.history_tokens
+        reply_turn = Turn("assistant", answer.text, self._counter.count(answer.text))
+        usage = self._usage(context, user_turn, reply_turn, answer.usage)
+        record = UsageRecord(*usage, model=self._options.model, user_id=request.user_id)
+        lease.released = True  # by the commit, in its round trip (if that fails, the lock soon expires)
+        await self._history.commit(request.chat, [user_turn, reply_turn], [record], release=lease,
+                                   reservation=reservation, turn_id=request.turn_id)
+        self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
+        stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
+        return TurnResult(ending=answer.ending, text=answer.text), stored
+
+    async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn,
+                      sink: ReplySink) -> tuple[Context, _Answer]:
+        persona = self._personas.resolve(transcript.persona)
+        budget = self._options.context_max_tokens
+        context = build_context(persona.prompt, transcript, as_message(user_turn), budget)
+        try:
+            stream = await self._model.stream(self._request(context, persona.temperature))
+        except ContextTooLong:
+            logger.info("context too long for the model; retrying with half the earlier turns")
+            context = build_context(persona.prompt, transcript, as_message(user_turn), budget // 2,
+                                    max_turns=context.turns_used // 2)
+            stream = await self._model.stream(self._request(context, persona.temperature))
+        return context, await self._relay(stream, sink, request.stop)
+
+    def _request(self, context: Context, temperature: float | None) -> ModelRequest:
+        return ModelRequest(
+            messages=context.messages, model=self._options.model,
+            temperature=self._options.temperature if temperature is None else temperature,
+            max_tokens=self._options.max_tokens,
+        )
+
+    async def _relay(self, stream: ReplyStream, sink: ReplySink, stop: asyncio.Event) -> _Answer:
+        """Pass the stream to the sink until it ends, breaks, or the user presses Stop."""
+        answer = _Answer()
+        consumer = asyncio.create_task(self._consume(stream, sink, answer))
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when the turn itself is cancelled: neither task outlives it
+            stopper.cancel()
+            stopped = not consumer.done()
+            if stopped:
+                consumer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await consumer
+                await stream.aclose()
+        if stopped:
+            answer.ending = Ending.STOPPED
+            return answer
+        consumer.result()
+        return answer
+
+    async def _consume(self, stream: ReplyStream, sink: ReplySink, answer: _Answer) -> None:
+        try:
+            async for delta in stream:
+                answer.text += delta
+                await sink.show(answer.text)
+        except StreamBroken as exc:
+            logger.warning("reply interrupted: %s", exc)
+            answer.ending = Ending.INTERRUPTED
+            await stream.aclose()
+            return
+        completion = stream.completion
+        answer.usage = completion.usage if completion else None
+        if completion and completion.finish_reason == "length":
+            answer.ending = Ending.LENGTH
+
+    def _usage(self, context: Context, user_turn: Turn, reply_turn: Turn, reported: Usage | None) -> tuple[int, int]:
+        if reported is not None:
+            return reported.prompt_tokens, reported.completion_tokens
+        system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
+        return system_tokens + context.history_tokens + user_turn.tokens, reply_turn.tokens
+
+

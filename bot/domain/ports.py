@@ -1,0 +1,133 @@
+"""What the domain needs from the outside, as Protocols, and the plain values that cross them.
+
+Adapters implement these: model/ (ChatModel, Moderator), store/ (History, Ledger, Lock), telegram/ (ReplySink),
+metrics (TurnObserver). Nothing here imports an SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.domain.chat import ChatKey
+from bot.domain.outcome import Ending, Failure
+from bot.domain.transcript import Summary, Transcript, Turn
+from bot.domain.usage import Reservation, UsageRecord
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message of a request, in the model's terms."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """What to ask the model and how."""
+
+    messages: tuple[ChatMessage, ...]
+    model: str
+    temperature: float
+    max_tokens: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens a call used, as the server reported them."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    """How a stream ended: the finish reason ("stop", "length"…) and the reported usage, if any."""
+
+    finish_reason: str | None
+    usage: Usage | None
+
+
+class ReplyStream(Protocol):
+    """Text deltas of an answer; ``completion`` is set once the stream is exhausted."""
+
+    completion: Completion | None
+
+    def __aiter__(self) -> AsyncIterator[str]: ...
+    async def aclose(self) -> None: ...
+
+
+class ChatModel(Protocol):
+    """A model that streams answers and writes summaries."""
+
+    async def stream(self, request: ModelRequest) -> ReplyStream: ...
+    async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]: ...
+
+
+class Moderator(Protocol):
+    """Classifies a user's message before the model sees it."""
+
+    async def flagged(self, text: str) -> bool: ...
+
+
+class LockLease(Protocol):
+    """A held per-chat lock that the commit may release in the same round trip."""
+
+    key: str
+    token: str
+    released: bool
+
+
+class Lock(Protocol):
+    """One turn at a time per chat, across replicas."""
+
+    def hold(self, chat: ChatKey) -> AbstractAsyncContextManager[LockLease]: ...
+
+
+class History(Protocol):
+    """The conversation store the domain depends on."""
+
+    async def load(self, chat: ChatKey) -> Transcript: ...
+    async def commit(self, chat: ChatKey, turns: Sequence[Turn], usage: Sequence[UsageRecord],
+                     release: LockLease | None = None, reservation: Reservation | None = None,
+                     turn_id: str | None = None) -> None: ...
+    async def reset(self, chat: ChatKey) -> None: ...
+    async def set_persona(self, chat: ChatKey, choice: str | None) -> None: ...
+    async def persona(self, chat: ChatKey) -> str | None: ...
+    async def fold(self, chat: ChatKey, folded: Sequence[Turn], summary: Summary) -> bool: ...
+
+
+class Ledger(Protocol):
+    """Token budgets: reserve before a model call, give back when none was made, count calls outside turns."""
+
+    async def reserve(self, user_id: int, chat: ChatKey, tokens: int) -> Reservation: ...
+    async def release(self, reservation: Reservation) -> None: ...
+    async def record(self, chat: ChatKey, records: Sequence[UsageRecord]) -> None: ...
+
+
+class ReplySink(Protocol):
+    """Where an answer goes while it is written: the Telegram side implements it."""
+
+    async def show(self, text: str) -> None: ...
+    async def finish(self, text: str, ending: Ending) -> None: ...
+    async def fail(self, failure: Failure) -> None: ...
+
+
+class TurnObserver(Protocol):
+    """Counts what the domain did, for /metrics."""
+
+    def tokens_used(self, prompt: int, completion: int) -> None: ...
+    def summary_finished(self, result: str) -> None: ...
+
+
+class NoObserver:
+    """A TurnObserver that counts nothing (tests, tools)."""
+
+    def tokens_used(self, prompt: int, completion: int) -> None:
+        """Nothing to count."""
+
+    def summary_finished(self, result: str) -> None:
+        """Nothing to count."""

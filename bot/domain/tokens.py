@@ -1,0 +1,42 @@
+"""Token counting with tiktoken: exact for the model's encoding, about 4 characters a token without one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import tiktoken
+
+logger = logging.getLogger(__name__)
+
+# Chat formats wrap every message in a few tokens of markup (role, separators).
+MESSAGE_OVERHEAD = 4
+_FALLBACK_ENCODING = "o200k_base"
+
+
+class TokenCounter:
+    """tiktoken for the model, o200k_base for models it does not know, ~4 characters a token offline."""
+
+    def __init__(self, model: str, loader: Callable[[str], tiktoken.Encoding | None] | None = None) -> None:
+        self._encoding = (loader or _load_encoding)(model)
+
+    def count(self, text: str) -> int:
+        """Tokens of one message's text, including the per-message overhead."""
+        if self._encoding is None:
+            return MESSAGE_OVERHEAD + (len(text) + 3) // 4
+        return MESSAGE_OVERHEAD + len(self._encoding.encode(text, disallowed_special=()))
+
+
+def _load_encoding(model: str) -> tiktoken.Encoding | None:
+    try:
+        return tiktoken.encoding_for_model(model)
+    except KeyError:
+        pass
+    except Exception as exc:  # tiktoken downloads encodings; offline that fails in many ways
+        logger.warning("no tiktoken encoding for %s (%s); counting about 4 characters a token", model, exc)
+        return None
+    try:
+        return tiktoken.get_encoding(_FALLBACK_ENCODING)
+    except Exception as exc:
+        logger.warning("no tiktoken encoding %s (%s); counting about 4 characters a token", _FALLBACK_ENCODING, exc)
+        return None

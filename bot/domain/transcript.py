@@ -1,0 +1,61 @@
+"""What a conversation consists of: turns with their token counts, the running summary, the persona choice."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One stored message of a conversation, with its token count measured once when it was stored."""
+
+    role: Role
+    content: str
+    tokens: int
+    name: str | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> Turn:
+        data: dict[str, Any] = json.loads(raw)
+        return cls(role=data["role"], content=data["content"], tokens=int(data["tokens"]),
+                   name=data.get("name"), id=data["id"])
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The running summary of the turns folded out of the history."""
+
+    text: str
+    tokens: int
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> Summary | None:
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return cls(text=data["text"], tokens=int(data["tokens"]))
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What the store knows of one chat."""
+
+    turns: tuple[Turn, ...] = ()
+    summary: Summary | None = None
+    persona: str | None = None
+
+    @property
+    def history_tokens(self) -> int:
+        return sum(t.tokens for t in self.turns) + (self.summary.tokens if self.summary else 0)

@@ -1,0 +1,99 @@
+"""Token accounting in plain values: usage records, daily budgets, reservations, spending and prices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+# USD per 1M tokens (input, output), as published by OpenAI.
+BUILTIN_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-5": (1.25, 10.00),
+    "gpt-5-mini": (0.25, 2.00),
+    "gpt-5-nano": (0.05, 0.40),
+    "o3-mini": (1.10, 4.40),
+    "o4-mini": (1.10, 4.40),
+    "gpt-4-turbo": (10.00, 30.00),
+    "gpt-3.5-turbo": (0.50, 1.50),
+}
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """Tokens one model call used, charged to a chat and (unless a summary) a user."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    model: str
+    user_id: int | None = None
+
+    @property
+    def total(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Daily token budgets (0 = unlimited) and who is exempt."""
+
+    per_user: int = 0
+    per_chat: int = 0
+    exempt_users: frozenset[int] = frozenset()
+
+
+@dataclass
+class Reservation:
+    """Tokens set aside for a turn, on the budget counters that apply to it."""
+
+    tokens: int
+    keys: list[str] = field(default_factory=list)
+    refused: str | None = None  # "user" or "chat" when a budget is spent
+
+
+@dataclass(frozen=True)
+class ModelTokens:
+    """Tokens in and out of one model over a period."""
+
+    model: str
+    prompt: int
+    completion: int
+
+
+@dataclass(frozen=True)
+class Spending:
+    """Usage of one user or chat today and this month."""
+
+    today: tuple[ModelTokens, ...]
+    month: tuple[ModelTokens, ...]
+
+
+class PriceTable:
+    """USD per 1M tokens by model, the built-in table overridden by MODEL_PRICES."""
+
+    def __init__(self, overrides: Iterable[tuple[str, float, float]] = ()) -> None:
+        self._prices = dict(BUILTIN_PRICES) | {model: (i, o) for model, i, o in overrides}
+
+    def cost(self, usage: Sequence[ModelTokens]) -> float | None:
+        """Estimated USD; None when a model of the usage has no price."""
+        total = 0.0
+        for item in usage:
+            price = self._price(item.model)
+            if price is None:
+                return None
+            total += (item.prompt * price[0] + item.completion * price[1]) / 1_000_000
+        return total
+
+    def _price(self, model: str) -> tuple[float, float] | None:
+        if model in self._prices:
+            return self._prices[model]
+        dated = model.rsplit("-", 3)[0]  # "gpt-4o-mini-2024-07-18" is priced as "gpt-4o-mini"
+        return self._prices.get(dated)
+
+
+def next_midnight(now: datetime) -> datetime:
+    """When the daily budgets start afresh: the UTC midnight after ``now``."""
+    return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)

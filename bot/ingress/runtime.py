@@ -1,0 +1,49 @@
+"""What one process runs: the parts the service starts, serves with and closes."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.domain.summary import Summarizer
+from bot.ingress.stream import UpdateStream
+from bot.metrics import Metrics
+from bot.store.keys import Keys
+from bot.store.replies import Replies
+from bot.telegram.handlers import BotApplication
+
+
+class Closeable(Protocol):
+    """A client with connections to close (the model's)."""
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass
+class Runtime:
+    """Everything one process runs, as bot/wiring.py built it; service.py starts and stops it in order."""
+
+    settings: Settings
+    redis: Redis
+    keys: Keys
+    application: BotApplication
+    summarizer: Summarizer
+    metrics: Metrics
+    stream: UpdateStream
+    replies: Replies
+    model: Closeable
+    requests: tuple[BaseRequest, ...]
+
+    async def close(self) -> None:
+        """Close every client's connections (each close may run more than once)."""
+        await self.model.aclose()
+        for request in self.requests:
+            await request.shutdown()
+        with contextlib.suppress(RedisError, OSError):
+            await self.redis.aclose()

@@ -1,0 +1,179 @@
+"""How the process runs, in start and stop order: the HTTP server (webhook in webhook mode, /healthz and /metrics
+in both), the update stream's consumer, the Stop relay, the event-loop watcher, and in polling mode the poller.
+
+SIGTERM drains: /healthz answers 503, no new updates are taken, running turns finish within the grace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+from collections.abc import Generator
+from typing import Any
+
+import uvicorn
+from redis.exceptions import RedisError
+from telegram import Update
+
+from bot.ingress.poller import Poller
+from bot.ingress.runtime import Runtime
+from bot.ingress.web import UpdateRejected, create_web_app
+from bot.ingress.webhook import WebhookRegistration
+from bot.telegram.menus import sync_commands
+
+logger = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: SIGTERM starts our drain instead of an immediate exit."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+class Service:
+    """One process of the bot, in webhook or polling mode; every task it starts, it stops."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._bot = runtime.application.bot
+        self._registration = WebhookRegistration(self._bot, runtime.redis, runtime.keys, runtime.settings)
+        self._draining = asyncio.Event()
+        self._server = self._http_server()
+        self._poller: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
+        self._drain_task: asyncio.Task[None] | None = None
+
+    @property
+    def registration(self) -> WebhookRegistration:
+        return self._registration
+
+    async def run(self, *, polling: bool) -> None:
+        """Serve until SIGTERM/SIGINT (or a fatal polling error), then drain and stop everything."""
+        runtime = self._runtime
+        async with runtime.application:
+            await (self._registration.delete() if polling else self._registration.ensure())
+            await sync_commands(self._bot)
+            await runtime.application.start()
+            tasks = [asyncio.create_task(runtime.stream.run(self.process)),
+                     asyncio.create_task(runtime.metrics.watch_loop()),
+                     asyncio.create_task(runtime.replies.listen())]
+            if polling:
+                self._poller = self._watched(asyncio.create_task(Poller(self._bot, self.submit).run()))
+                tasks.append(self._poller)
+            _on_signals(self._on_signal)
+            _freeze_heap()
+            self._log_mode(polling)
+            try:
+                await self._server.serve()
+            finally:
+                await _cancel(tasks)
+                await runtime.application.stop()
+                await runtime.summarizer.drain()
+        if self._failure is not None:
+            raise self._failure
+
+    async def submit(self, data: dict[str, Any]) -> bool:
+        """An update from the webhook or the poller into the stream; True when new."""
+        try:
+            Update.de_json(data, self._bot)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UpdateRejected(type(exc).__name__) from exc
+        return await self._runtime.stream.submit(data)
+
+    async def process(self, data: dict[str, Any], taken_over: bool) -> None:
+        """One update from the stream through the handlers (``taken_over``: a dead replica had started it)."""
+        update = Update.de_json(data, self._bot)
+        replies = self._runtime.replies
+        if taken_over:
+            replies.taken_over(update.update_id)
+        try:
+            await self._runtime.application.process_update(update)
+        finally:
+            replies.close(update.update_id)
+
+    async def healthy(self) -> bool:
+        """Ready for traffic: not draining, and Redis answers within a second."""
+        if self._draining.is_set():
+            return False
+        try:
+            return bool(await asyncio.wait_for(self._runtime.redis.ping(), timeout=1.0))
+        except (RedisError, OSError, TimeoutError):
+            return False
+
+    def _http_server(self) -> _Server:
+        settings = self._runtime.settings
+        web = create_web_app(path=settings.webhook_path if settings.webhook_url else None,
+                             secret=settings.webhook_secret, submit=self.submit, healthy=self.healthy,
+                             metrics=self._runtime.metrics.render)
+        # Keep-alive longer than any client's: a client must never send on a connection the server is closing.
+        return _Server(uvicorn.Config(web, host=settings.host, port=settings.port, log_config=None,
+                                      access_log=False, lifespan="off", timeout_keep_alive=75))
+
+    def _watched(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
+        """A task whose failure ends the process (the poller's InvalidToken, say)."""
+        def done(finished: asyncio.Task[None]) -> None:
+            if not finished.cancelled() and finished.exception() is not None:
+                self._failure = finished.exception()
+                self._server.should_exit = True
+        task.add_done_callback(done)
+        return task
+
+    def _on_signal(self) -> None:
+        if self._draining.is_set():
+            self._server.force_exit = True
+            return
+        self._draining.set()
+        self._drain_task = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        stream, grace = self._runtime.stream, self._runtime.settings.shutdown_grace_seconds
+        logger.info("shutting down: finishing %d running update(s) within %.0fs", stream.in_flight, grace)
+        if self._poller is not None:
+            await _cancel([self._poller])
+        await stream.stop(grace)
+        self._server.should_exit = True
+
+    def _log_mode(self, polling: bool) -> None:
+        settings = self._runtime.settings
+        if polling:
+            logger.info("polling mode (WEBHOOK_URL is unset): for local development; /healthz and /metrics on "
+                        "%s:%d", settings.host, settings.port)
+        else:
+            logger.info("webhook mode: listening on %s:%d%s", settings.host, settings.port, settings.webhook_path)
+
+
+async def set_webhook(runtime: Runtime) -> None:
+    """`python -m bot set-webhook`: point Telegram at WEBHOOK_URL (for a deploy job)."""
+    async with runtime.application:
+        await Service(runtime).registration.set()
+
+
+async def delete_webhook(runtime: Runtime) -> None:
+    """`python -m bot delete-webhook`."""
+    async with runtime.application:
+        await Service(runtime).registration.delete()
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _freeze_heap() -> None:
+    """Keep what start-up built (modules, clients: it lives as long as the process) out of the collector's
+    full passes, which otherwise stall the event loop for over 100 ms each (seen with a gc callback under
+    bench.load's traffic)."""
+    gc.collect()
+    gc.freeze()
+
+
+def _on_signals(handler: Any) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, handler)

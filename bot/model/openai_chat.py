@@ -1,0 +1,167 @@
+"""The chat model: a small interface and its OpenAI-compatible adapter (streaming, retries, error mapping)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx2
+import openai
+
+from bot.domain.ports import ModelRequest, Usage
+from bot.errors import ContextTooLong, ModelError, ModelRejected, ModelUnavailable
+from bot.metrics import Metrics
+from bot.model.stream import BadStream, OpenAIStream, server_sent_events
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """At most ``attempts`` tries within ``deadline`` seconds, exponential backoff with full jitter."""
+
+    attempts: int = 3
+    deadline: float = 90.0
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def backoff(self, attempt: int, retry_after: float | None) -> float:
+        jittered = random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+        return max(jittered, retry_after or 0.0)
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class OpenAIModel:
+    """ChatModel on the OpenAI API or any compatible server; owns the only retry loop."""
+
+    def __init__(self, client: openai.AsyncOpenAI, policy: RetryPolicy | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 clock: Callable[[], float] = time.monotonic, metrics: Metrics | None = None) -> None:
+        self._client = client
+        self._metrics = metrics or Metrics()
+        self._policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+
+    async def aclose(self) -> None:
+        """Close the client's connections."""
+        await self._client.close()
+
+    async def stream(self, request: ModelRequest) -> OpenAIStream:
+        """Open a stream, retrying transient failures until its first text arrives."""
+        return await self._retrying(lambda: self._open(request))
+
+    async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
+        """A whole answer at once (used for summaries)."""
+        return await self._retrying(lambda: self._complete(request))
+
+    async def flagged(self, text: str) -> bool:
+        """Whether the moderation endpoint flags the text (raises ModelError when it cannot tell)."""
+        return await self._retrying(lambda: self._moderate(text))
+
+    async def _moderate(self, text: str) -> bool:
+        response = await self._client.moderations.create(input=text)
+        return any(result.flagged for result in response.results)
+
+    async def _open(self, request: ModelRequest) -> OpenAIStream:
+        response_context = self._client.chat.completions.with_streaming_response.create(
+            **_arguments(request), stream=True, stream_options={"include_usage": True},
+        )
+        exits = contextlib.AsyncExitStack()
+        response = await exits.enter_async_context(response_context)
+        stream = OpenAIStream(server_sent_events(response.iter_lines()), exits.aclose)
+        try:
+            await stream.prime()
+        except BaseException:
+            await stream.aclose()
+            raise
+        return stream
+
+    async def _complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
+        response = await self._client.chat.completions.create(**_arguments(request))
+        text = response.choices[0].message.content or "" if response.choices else ""
+        usage = response.usage
+        return text, Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        started = self._clock()
+        for attempt in range(self._policy.attempts):
+            try:
+                return await _translated(call)
+            except ModelError as exc:
+                self._metrics.model_errors.labels(type(exc).__name__).inc()
+                raise
+            except _Retryable as exc:
+                self._metrics.model_errors.labels(str(exc).replace(" ", "_")).inc()
+                delay = self._policy.backoff(attempt, exc.retry_after)
+                last = attempt + 1 == self._policy.attempts
+                if last or self._clock() - started + delay > self._policy.deadline:
+                    raise ModelUnavailable(f"gave up after {attempt + 1} attempt(s): {exc}") from exc
+                logger.warning("model call failed (%s); retry %d in %.1fs", exc, attempt + 1, delay)
+                await self._sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def _arguments(request: ModelRequest) -> dict[str, Any]:
+    return {
+        "model": request.model,
+        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+    }
+
+
+async def _translated(call: Callable[[], Awaitable[T]]) -> T:
+    """Run a call, turning SDK errors into ours: transient ones into _Retryable."""
+    try:
+        return await call()
+    except openai.APIStatusError as exc:
+        raise _status_error(exc) from exc
+    except (openai.APIConnectionError, openai.APIError, httpx2.HTTPError, BadStream, OSError) as exc:
+        raise _Retryable(type(exc).__name__) from exc
+
+
+def _status_error(exc: openai.APIStatusError) -> Exception:
+    status = exc.status_code
+    if status == 429 or status >= 500 or status == 408:
+        return _Retryable(f"HTTP {status}", _retry_after(exc))
+    if status == 400 and _is_context_length(exc):
+        return ContextTooLong(f"HTTP {status}: context length exceeded")
+    return ModelRejected(f"HTTP {status}: {exc.code or type(exc).__name__}")
+
+
+def _is_context_length(exc: openai.APIStatusError) -> bool:
+    return exc.code == "context_length_exceeded" or "context length" in str(exc.message).lower()
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    headers = exc.response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                continue
+    return None
+
+
+def build_client(api_key: str, base_url: str | None, timeout_seconds: float) -> openai.AsyncOpenAI:
+    """The SDK client with its own retries off: OpenAIModel is the only place that retries."""
+    timeout = openai.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds))
+    # The SDK's aiohttp transport: half the CPU per request of its default one (see bot/telegram_http.py).
+    return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout,
+                              http_client=openai.DefaultAioHttpClient(timeout=timeout))

@@ -1,0 +1,114 @@
+"""The Redis store of conversations: turns with their token counts, the running summary, the persona.
+
+Keys of one chat share a hash tag (store/keys.py), so every script and MULTI below touches one Redis Cluster slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+
+from bot.domain.chat import ChatKey
+from bot.domain.ports import LockLease
+from bot.domain.transcript import Summary, Transcript, Turn
+from bot.domain.usage import Reservation, UsageRecord
+from bot.store.keys import Keys
+from bot.store.script import Arg, LuaScript
+from bot.store.usage import UsageLedger
+
+DONE_TTL_SECONDS = 24 * 3600
+
+# Appends the new turns, renews the chat's TTLs (the persona's too: it is in use); releases the turn's lock
+# in the same round trip.
+_APPEND = """
+local ttl = tonumber(ARGV[1])
+for i = 4, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+if KEYS[4] and redis.call('GET', KEYS[4]) == ARGV[2] then redis.call('DEL', KEYS[4]) end
+return redis.call('LLEN', KEYS[1])
+"""
+
+# Folds the oldest turns into the summary only if they are still the oldest ones (a /reset or another
+# summariser may have changed the list meanwhile); turns appended meanwhile are untouched.
+_FOLD = """
+local n = tonumber(ARGV[1])
+if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[2] or redis.call('LINDEX', KEYS[1], n - 1) ~= ARGV[3] then
+  return 0
+end
+redis.call('LTRIM', KEYS[1], n, -1)
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+class RedisHistory:
+    """History on Redis: turns, summary and persona per chat, renewed on every write."""
+
+    def __init__(self, redis: Redis, keys: Keys, ledger: UsageLedger, ttl_seconds: int,
+                 settings_ttl_seconds: int = 90 * 86400) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._ledger = ledger
+        self._ttl_ms = ttl_seconds * 1000
+        self._settings_ttl_ms = settings_ttl_seconds * 1000
+        self._append = LuaScript(redis, _APPEND)
+        self._fold = LuaScript(redis, _FOLD)
+
+    async def load(self, chat: ChatKey) -> Transcript:
+        """Turns, summary and persona of a chat in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.lrange(self._keys.turns(chat), 0, -1)
+        pipe.get(self._keys.summary(chat))
+        pipe.get(self._keys.persona(chat))
+        raw_turns, raw_summary, raw_persona = await pipe.execute()
+        return Transcript(
+            turns=tuple(Turn.from_json(t) for t in raw_turns),
+            summary=Summary.from_json(raw_summary),
+            persona=raw_persona,
+        )
+
+    async def commit(self, chat: ChatKey, turns: Sequence[Turn], usage: Sequence[UsageRecord],
+                     release: LockLease | None = None, reservation: Reservation | None = None,
+                     turn_id: str | None = None) -> None:
+        """Append a finished turn and its usage atomically, renew the TTL, release the lock: one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        keys = [self._keys.turns(chat), self._keys.summary(chat), self._keys.persona(chat)]
+        if release is not None:
+            keys.append(release.key)
+        token = release.token if release is not None else ""
+        args: list[Arg] = [self._ttl_ms, token, self._settings_ttl_ms, *(t.to_json() for t in turns)]
+        self._append.queue(pipe, keys, args)
+        self._ledger.queue(pipe, chat, usage, reservation)
+        if turn_id is not None:
+            pipe.set(self._keys.done(turn_id), 1, ex=DONE_TTL_SECONDS)
+        results = await pipe.execute(raise_on_error=False)
+        await self._append.settle(results[0], keys, args)
+
+    async def reset(self, chat: ChatKey) -> None:
+        """Forget the chat's turns and summary; the persona stays."""
+        await self._redis.delete(self._keys.turns(chat), self._keys.summary(chat))
+
+    async def set_persona(self, chat: ChatKey, choice: str | None) -> None:
+        """Store the chat's persona choice (None: back to the default); kept across /reset."""
+        key = self._keys.persona(chat)
+        if choice is None:
+            await self._redis.delete(key)
+        else:
+            await self._redis.set(key, choice, px=self._settings_ttl_ms)
+
+    async def persona(self, chat: ChatKey) -> str | None:
+        """The chat's stored persona choice, if any."""
+        value = await self._redis.get(self._keys.persona(chat))
+        return None if value is None else str(value)
+
+    async def fold(self, chat: ChatKey, folded: Sequence[Turn], summary: Summary) -> bool:
+        """Replace the oldest turns by a summary, unless they are no longer the oldest; True when done."""
+        if not folded:
+            return False
+        keys = [self._keys.turns(chat), self._keys.summary(chat)]
+        args: list[Arg] = [len(folded), folded[0].to_json(), folded[-1].to_json(), summary.to_json(), self._ttl_ms]
+        return bool(await self._fold(keys, args))

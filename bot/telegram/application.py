@@ -1,0 +1,74 @@
+"""The PTB Application: built with its transport and rate limiter, every handler registered in one block."""
+
+from __future__ import annotations
+
+from telegram import Bot, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.telegram import commands, handlers
+from bot.telegram.handlers import BotApplication, BotContext, Services
+from bot.telegram.ratelimit import RedisRateLimiter
+from bot.telegram.sink import STOP_PREFIX
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# Updates PTB runs at once (each is one turn waiting on the model most of its time).
+CONCURRENT_UPDATES = 512
+
+
+def build_application(token: str, api_url: str, requests: tuple[BaseRequest, BaseRequest],
+                      rate_limiter: RedisRateLimiter) -> BotApplication:
+    """The Application, never polling itself: updates reach it from the ingress stream (both modes)."""
+    application: BotApplication = (
+        Application.builder()
+        .token(token)
+        .base_url(f"{api_url}/bot")
+        .base_file_url(f"{api_url}/file/bot")
+        .context_types(ContextTypes(context=BotContext))
+        .rate_limiter(rate_limiter)
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .request(requests[0])
+        .get_updates_request(requests[1])
+        .updater(None)
+        .build()
+    )
+    return application
+
+
+def register(application: BotApplication, services: Services) -> None:
+    """Every handler, in one place; the gate runs first for every update."""
+    application.bot_data["services"] = services
+    private, groups, fresh = filters.ChatType.PRIVATE, filters.ChatType.GROUPS, filters.UpdateType.MESSAGE
+    words = filters.TEXT | filters.CAPTION
+    application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
+    application.add_handler(CommandHandler("start", commands.start, filters=fresh))
+    application.add_handler(CommandHandler("help", commands.help_command, filters=fresh))
+    application.add_handler(CommandHandler("reset", commands.reset, filters=fresh))
+    application.add_handler(CommandHandler("persona", commands.persona, filters=fresh))
+    application.add_handler(CommandHandler("usage", commands.usage, filters=fresh))
+    application.add_handler(CommandHandler("privacy", commands.privacy, filters=fresh))
+    application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
+    application.add_handler(MessageHandler(fresh & private & words & ~filters.COMMAND, handlers.text_message))
+    application.add_handler(MessageHandler(fresh & groups & words & ~filters.COMMAND, handlers.group_message))
+    application.add_handler(MessageHandler(
+        fresh & private & ~words & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.not_text))
+    application.add_error_handler(handlers.on_error)
+
+
+class GroupAdmins:
+    """A group's administrators as the Bot API lists them (the Gatekeeper caches them)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def __call__(self, chat_id: int) -> list[int]:
+        return [member.user.id for member in await self._bot.get_chat_administrators(chat_id)]

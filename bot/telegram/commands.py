@@ -1,0 +1,141 @@
+"""Command callbacks: /start, /help, /reset, /persona (and its keyboard), /usage, /privacy."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+
+from bot.domain.chat import ChatKey
+from bot.domain.personas import (
+    CUSTOM,
+    CUSTOM_PROMPT_LIMIT,
+    DEFAULT,
+    Persona,
+    PersonaCatalog,
+    PersonaCommand,
+    encode_choice,
+    parse_persona_command,
+)
+from bot.domain.usage import PriceTable, Spending
+from bot.telegram import texts
+from bot.telegram.handlers import PERSONA_PREFIX, BotContext, Services, may_change_settings, quote
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """/start: a greeting and what the bot can do."""
+    if update.effective_message:
+        await update.effective_message.reply_text(texts.START, do_quote=quote(update))
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """/help: the commands."""
+    if update.effective_message:
+        await update.effective_message.reply_text(texts.HELP, do_quote=quote(update))
+
+
+async def reset(update: Update, context: BotContext) -> None:
+    """/reset: forget this chat's history (the persona stays)."""
+    message = update.effective_message
+    if message is None or not await may_change_settings(update, context):
+        return
+    await context.services.conversation.reset(ChatKey.of(message))
+    await message.reply_text(texts.RESET, do_quote=quote(update))
+
+
+async def persona(update: Update, context: BotContext) -> None:
+    """/persona [NAME | your own instructions]: show, switch, or set a custom system prompt."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    services = context.services
+    command = parse_persona_command(_arguments(message), services.personas)
+    if command.action == "show":
+        current = services.personas.resolve(await services.history.persona(ChatKey.of(message)))
+        await message.reply_text(_persona_overview(current, services.personas),
+                                 reply_markup=_persona_keyboard(current, services.personas), do_quote=quote(update))
+        return
+    if command.action in ("switch", "custom") and not await may_change_settings(update, context):
+        return
+    await message.reply_text(await _apply_persona(command, ChatKey.of(message), services), do_quote=quote(update))
+
+
+async def persona_button(update: Update, context: BotContext) -> None:
+    """A tap on the /persona keyboard switches to that persona."""
+    query = update.callback_query
+    if query is None or query.data is None or not isinstance(query.message, Message):
+        return
+    if not await may_change_settings(update, context):
+        return
+    command = parse_persona_command(query.data.removeprefix(PERSONA_PREFIX), context.services.personas)
+    confirmation = await _apply_persona(command, ChatKey.of(query.message), context.services)
+    await query.answer()
+    await query.edit_message_text(confirmation)
+
+
+async def _apply_persona(command: PersonaCommand, chat: ChatKey, services: Services) -> str:
+    catalog = services.personas
+    if command.action == "unknown":
+        return texts.unknown_persona(command.value, _persona_list(catalog))
+    if command.action == "too_long":
+        return texts.persona_too_long(command.value, CUSTOM_PROMPT_LIMIT)
+    if command.action == "custom":
+        await services.history.set_persona(chat, encode_choice(CUSTOM, command.value))
+        return texts.custom_persona_set()
+    choice = None if command.value == DEFAULT else encode_choice("name", command.value)
+    await services.history.set_persona(chat, choice)
+    return texts.persona_switched(command.value)
+
+
+def _persona_overview(current: Persona, catalog: PersonaCatalog) -> str:
+    if current.name == CUSTOM:
+        head = texts.current_custom_persona(current.prompt)
+    else:
+        head = texts.current_persona(current.name, current.description)
+    return f"{head}\n\n{_persona_list(catalog)}\n\n{texts.PERSONA_TAP}"
+
+
+def _persona_list(catalog: PersonaCatalog) -> str:
+    return texts.persona_list([(p.name, p.description) for p in catalog])
+
+
+def _persona_keyboard(current: Persona, catalog: PersonaCatalog) -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(("✓ " if p.name == current.name else "") + p.name,
+                                    callback_data=PERSONA_PREFIX + p.name) for p in catalog]
+    return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+
+
+def _arguments(message: Message) -> str:
+    """The text after the command, with its own line breaks and spacing."""
+    text = message.text or ""
+    command = next((e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None)
+    return text[command.length:] if command else text.partition(" ")[2]  # a command is ASCII: units = chars
+
+
+async def usage(update: Update, context: BotContext) -> None:
+    """/usage: the user's tokens today and this month with an estimated cost; in groups the chat's too."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    services = context.services
+    parts = [_spending_text(texts.YOUR_USAGE, await services.ledger.spending(user_id=user.id), services.prices)]
+    if message.chat.type != "private":
+        chat = await services.ledger.spending(chat=ChatKey.of(message))
+        parts.append(_spending_text(texts.CHAT_USAGE, chat, services.prices))
+    await message.reply_text("\n\n".join(parts), do_quote=quote(update))
+
+
+async def privacy(update: Update, context: BotContext) -> None:
+    """/privacy: what the bot stores, for how long, and how to delete it."""
+    if update.effective_message is None:
+        return
+    retention = context.services.retention
+    text = texts.privacy(texts.duration(retention.history_seconds), texts.duration(retention.settings_seconds),
+                         texts.duration(retention.usage_seconds))
+    await update.effective_message.reply_text(text, do_quote=quote(update))
+
+
+def _spending_text(title: str, spending: Spending, prices: PriceTable) -> str:
+    lines = [title + ":"]
+    for label, period in zip(texts.USAGE_PERIODS, (spending.today, spending.month), strict=True):
+        tokens_in, tokens_out = sum(m.prompt for m in period), sum(m.completion for m in period)
+        lines.append(texts.usage_line(label, tokens_in, tokens_out, prices.cost(period)))
+    return "\n".join(lines)

@@ -1,0 +1,240 @@
+"""PTB callbacks: translate Telegram updates into plain values, call the domain, hand output back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Chat, ReplyParameters, Update
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
+
+from bot.domain.access import Allowlist
+from bot.domain.chat import ChatKey
+from bot.domain.conversation import Conversation, TurnRequest
+from bot.domain.personas import PersonaCatalog
+from bot.domain.ports import History
+from bot.domain.usage import PriceTable
+from bot.metrics import Metrics
+from bot.store.gate import Gatekeeper
+from bot.store.replies import Owner, Replies
+from bot.store.usage import UsageLedger
+from bot.telegram import texts
+from bot.telegram.pacing import Pacer
+from bot.telegram.sink import STOP_PREFIX, Cadence, Handover, Target, TelegramReplySink
+from bot.telegram.triggers import BotIdentity, addressed_to_bot, display_name
+
+logger = logging.getLogger(__name__)
+
+PERSONA_PREFIX = "persona:"
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the callbacks need, built once in app.py."""
+
+    conversation: Conversation
+    history: History
+    personas: PersonaCatalog
+    pacer: Pacer
+    cadence: Cadence
+    replies: Replies
+    allowlist: Allowlist
+    gatekeeper: Gatekeeper
+    group_settings_admin_only: bool
+    ledger: UsageLedger
+    prices: PriceTable
+    retention: Retention
+    messages_per_minute: int
+    admins: frozenset[int]
+    metrics: Metrics
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each kind of data is kept, in seconds (for /privacy)."""
+
+    history_seconds: int
+    settings_seconds: int
+    usage_seconds: int
+
+
+class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The callback context with typed access to the services."""
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.application.bot_data["services"]
+        return services
+
+    @property
+    def me(self) -> BotIdentity:
+        return BotIdentity(self.bot.id, self.bot.username)
+
+
+BotApplication = Application[ExtBot[Any], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+async def gate(update: Update, context: BotContext) -> None:
+    """Runs before every handler: updates from users or chats not allowed go no further."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or context.services.allowlist.permits(user.id if user else None, chat.id):
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer(texts.NOT_ALLOWED, show_alert=True)
+    elif chat.type == Chat.PRIVATE and user is not None and await context.services.gatekeeper.first_refusal(user.id):
+        await context.bot.send_message(chat.id, texts.NOT_ALLOWED)
+    raise ApplicationHandlerStop
+
+
+async def text_message(update: Update, context: BotContext) -> None:
+    """A message in a private chat: answer its text (or a photo's caption), streaming."""
+    message, user = update.effective_message, update.effective_user
+    text = (message.text or message.caption) if message else None
+    if message is None or user is None:
+        return
+    if not text:
+        await message.reply_text(texts.TEXT_ONLY)
+        return
+    target = Target(ChatKey.of(message))
+    await answer(context, target, user.id, text, speaker=None, update_id=update.update_id)
+
+
+async def group_message(update: Update, context: BotContext) -> None:
+    """A group message: answered only when it mentions or replies to the bot, in its topic, quoting it."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    addressed = addressed_to_bot(message, context.me)
+    if addressed is None:
+        return
+    target = Target(ChatKey.of(message), is_group=True, reply_to=message.message_id)
+    await answer(context, target, user.id, addressed.text, speaker=display_name(user), update_id=update.update_id)
+
+
+async def answer(context: BotContext, target: Target, user_id: int, text: str, *, speaker: str | None,
+                 update_id: int) -> None:
+    """Run one turn into a streaming Telegram reply (unless the user is sending too fast)."""
+    services = context.services
+    if await _slowed_down(context, target, user_id):
+        return
+    request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id))
+    sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, request.stop)
+    started = time.monotonic()
+    services.metrics.streams_in_flight.inc()
+    try:
+        async with sink:  # typing and the edit pump stop however the turn ends
+            result = await services.conversation.reply(request, sink)
+    finally:
+        services.metrics.streams_in_flight.dec()
+        services.replies.close(update_id)
+    _observe(services, result.outcome, started, sink.first_visible_at, update_id, target.chat)
+
+
+async def _sink(context: BotContext, target: Target, owner: Owner, update_id: int,
+                stop: asyncio.Event) -> TelegramReplySink:
+    """The reply's sink, continuing the messages of a replica that died mid-answer, if one did."""
+    services = context.services
+    earlier = await services.replies.adopt(update_id)
+    if earlier is not None and earlier.stopped:
+        stop.set()
+    services.replies.open(update_id, owner, stop)
+    handover = Handover(earlier.message_ids if earlier else (),
+                        lambda ids: services.replies.remember(update_id, owner, ids))
+    return TelegramReplySink(context.bot, target, services.pacer, services.cadence, stop_token=str(update_id),
+                             metrics=services.metrics, handover=handover)
+
+
+def _observe(services: Services, outcome: str, started: float, first_visible: float | None, update_id: int,
+             chat: ChatKey) -> None:
+    duration = time.monotonic() - started
+    services.metrics.turns.labels(outcome).inc()
+    services.metrics.turn_duration.observe(duration)
+    fields: dict[str, object] = {"update_id": update_id, "chat": str(chat), "outcome": outcome,
+                                 "duration_ms": round(duration * 1000)}
+    if first_visible is not None:
+        services.metrics.first_text.observe(first_visible - started)
+        fields["first_text_ms"] = round((first_visible - started) * 1000)
+    logger.info("turn finished: %s", outcome, extra=fields)
+
+
+async def _slowed_down(context: BotContext, target: Target, user_id: int) -> bool:
+    services = context.services
+    if not services.messages_per_minute or user_id in services.admins:
+        return False
+    limited, tell = await services.gatekeeper.too_fast(user_id, services.messages_per_minute)
+    if tell:
+        await context.bot.send_message(target.chat_id, texts.SLOW_DOWN, message_thread_id=target.thread_id,
+                                       reply_parameters=_reply_to(target))
+    return limited
+
+
+def _reply_to(target: Target) -> ReplyParameters | None:
+    if target.reply_to is None:
+        return None
+    return ReplyParameters(target.reply_to, allow_sending_without_reply=True)
+
+
+async def stop_button(update: Update, context: BotContext) -> None:
+    """The ⏹ Stop button: only the asker (or, in groups, an admin) may stop an answer."""
+    query = update.callback_query
+    if query is None or not query.data:
+        return
+    replies = context.services.replies
+    update_id = _as_int(query.data.removeprefix(STOP_PREFIX))
+    running = await replies.find(update_id)
+    if running is None:
+        await query.answer(texts.ALREADY_FINISHED)
+        return
+    asker = query.from_user.id == running.user_id
+    if not asker and not (running.chat_id < 0 and await context.services.gatekeeper.is_admin(
+            running.chat_id, query.from_user.id)):
+        await query.answer(texts.ONLY_ASKER_STOPS, show_alert=True)
+        return
+    await replies.stop(update_id)
+    await query.answer(texts.STOPPED)
+
+
+def _as_int(text: str) -> int:
+    return int(text) if text.isdigit() else -1
+
+
+async def may_change_settings(update: Update, context: BotContext) -> bool:
+    """In groups (when GROUP_SETTINGS_ADMIN_ONLY), only administrators; refuses others briefly."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return False
+    if chat.type == Chat.PRIVATE or not context.services.group_settings_admin_only:
+        return True
+    if await context.services.gatekeeper.is_admin(chat.id, user.id):
+        return True
+    if update.callback_query is not None:
+        await update.callback_query.answer(texts.ADMINS_ONLY, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(texts.ADMINS_ONLY, do_quote=True)
+    return False
+
+
+async def not_text(update: Update, context: BotContext) -> None:
+    """Stickers, voice, photos without a caption in a private chat."""
+    if update.effective_message:
+        await update.effective_message.reply_text(texts.TEXT_ONLY)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log what failed with its (redacted) traceback, and tell the user briefly, without any details."""
+    error = context.error
+    logger.error("update failed: %s", type(error).__name__, exc_info=error)
+    if isinstance(update, Update) and update.effective_chat and update.effective_message:
+        try:
+            await context.bot.send_message(update.effective_chat.id, texts.SORRY,
+                                           message_thread_id=ChatKey.of(update.effective_message).thread_id)
+        except Exception as exc:  # Telegram itself may be what failed
+            logger.warning("could not tell the user about the failure: %s", type(exc).__name__)
+
+
+def quote(update: Update) -> bool:
+    """Quote the command in groups, where several people talk; not in private chats."""
+    return update.effective_chat is not None and update.effective_chat.type != Chat.PRIVATE

@@ -1,0 +1,149 @@
+"""Every sentence the bot itself sends to users, in one place (the model's answers are not here).
+
+Texts with values are functions; the rest are constants. Nothing else in the code writes user-facing prose.
+"""
+
+from __future__ import annotations
+
+from bot.domain.outcome import Ending, Failure
+
+START = (
+    "Hi! I'm an AI assistant. Send me a message and I'll answer as I write — you'll see the reply grow.\n\n"
+    "I remember our conversation for a while, so you can ask follow-up questions. In groups, mention me or "
+    "reply to one of my messages. Send /help to see what else I can do."
+)
+
+HELP = (
+    "Just write to me — I keep the context of our chat.\n\n"
+    "/start — what I can do\n"
+    "/help — this list\n"
+    "/reset — forget our conversation and start afresh\n"
+    "/persona — see or change how I answer\n"
+    "/persona NAME — switch to a persona from the list\n"
+    "/persona <your own instructions> — a custom persona for this chat\n"
+    "/usage — the tokens you used today and this month\n"
+    "/privacy — what I store and for how long\n\n"
+    "While I'm answering, tap ⏹ Stop to cut me short. In groups I answer when mentioned or replied to."
+)
+
+RESET = "Done — I've forgotten our conversation. Your persona stays as it is."
+SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
+NOT_ALLOWED = "Sorry, this bot is private and you're not on its list of users."
+TEXT_ONLY = "I can read text only for now — please send your question as a message."
+ADMINS_ONLY = "Only the group's administrators can change my settings here."
+SLOW_DOWN = "You're sending messages faster than I can answer — please slow down a little."
+
+STOP_BUTTON = "⏹ Stop"
+STOPPED = "Stopped."
+ALREADY_FINISHED = "This answer has already finished."
+ONLY_ASKER_STOPS = "Only the person who asked can stop this answer."
+
+# Notes after an answer that did not end normally.
+NOTES = {
+    Ending.LENGTH: "✂️ cut at the length limit",
+    Ending.INTERRUPTED: "⚠️ reply interrupted",
+    Ending.STOPPED: "⏹ stopped",
+}
+
+# Why there is no answer; budget texts take the time left until midnight UTC.
+FAILURES = {
+    Failure.UNAVAILABLE: "Sorry, I can't reach the language model right now. Please try again in a minute.",
+    Failure.REJECTED: "Sorry, the model couldn't answer that. Try rephrasing it, or /reset to start afresh.",
+    Failure.EMPTY: "Sorry, the model returned an empty answer. Please try again.",
+    Failure.FLAGGED: "Sorry, I can't help with that message. Please rephrase it.",
+    Failure.MODERATION_UNAVAILABLE: "Sorry, I can't check messages right now, so I can't answer. Please try later.",
+    Failure.USER_BUDGET: "You've used today's token budget. It resets at 00:00 UTC{until}.",
+    Failure.CHAT_BUDGET: "This chat has used today's token budget. It resets at 00:00 UTC{until}.",
+}
+
+# The command menus: (command, description).
+PRIVATE_MENU = (
+    ("start", "What I can do"),
+    ("help", "The commands"),
+    ("reset", "Forget our conversation"),
+    ("persona", "See or change how I answer"),
+    ("usage", "Tokens used today and this month"),
+    ("privacy", "What I store and for how long"),
+)
+GROUP_MENU = (
+    ("help", "The commands"),
+    ("reset", "Forget this chat's conversation (admins)"),
+    ("persona", "See or change how I answer (admins)"),
+    ("usage", "Tokens used today and this month"),
+)
+
+KEPT_HISTORY = "Our conversation so far is kept; the new persona applies from my next reply."
+PERSONA_TAP = "Tap one to switch, or send /persona <your own instructions>."
+YOUR_USAGE = "Your usage"
+CHAT_USAGE = "This chat"
+
+
+def failure(kind: Failure, until: str) -> str:
+    """Why there is no answer (``until``: " (in 3 h 5 min)", for the budget texts)."""
+    return FAILURES[kind].replace("{until}", until)
+
+
+def until(hours: int, minutes: int) -> str:
+    """How long until the budgets reset, as the budget texts show it."""
+    return f" (in {hours} h {minutes} min)" if hours else f" (in {minutes} min)"
+
+
+def unknown_persona(name: str, listing: str) -> str:
+    return f"Unknown persona “{name}”.\n\n{listing}"
+
+
+def persona_too_long(length: str, limit: int) -> str:
+    return f"That custom persona is {length} characters long; the limit is {limit}. Please shorten it."
+
+
+def custom_persona_set() -> str:
+    return f"Custom persona set. {KEPT_HISTORY}"
+
+
+def persona_switched(name: str) -> str:
+    return f"Persona switched to “{name}”. {KEPT_HISTORY}"
+
+
+def current_custom_persona(prompt: str) -> str:
+    return f"Current persona: custom — “{prompt[:200]}”"
+
+
+def current_persona(name: str, description: str) -> str:
+    return f"Current persona: {name} — {description}"
+
+
+def persona_list(entries: list[tuple[str, str]]) -> str:
+    return "Personas:\n" + "\n".join(f"• {name} — {description}" for name, description in entries)
+
+
+def usage_line(label: str, tokens_in: int, tokens_out: int, cost: float | None) -> str:
+    price = f" · ≈ ${cost:.4f}" if cost is not None else ""
+    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{price}"
+
+
+USAGE_PERIODS = ("Today", "This month")
+
+
+def privacy(history: str, settings: str, usage: str) -> str:
+    """/privacy, with each kind of data's retention as a duration."""
+    return (
+        "What I store, and for how long:\n"
+        f"• The messages of this chat and my answers, so I can keep the context: deleted after "
+        f"{history} without new messages. Older messages are condensed into a short summary, kept just as long.\n"
+        f"• Your persona choice: deleted after {settings} unused.\n"
+        f"• Token counts (no text) for /usage and daily limits: {usage}.\n\n"
+        "/reset deletes this chat's history and summary right now.\n"
+        "Your messages are sent to the language model provider to write the answers. I keep no photos, "
+        "voice messages or files."
+    )
+
+
+def duration(seconds: int) -> str:
+    """A retention period in words: days, hours, or seconds."""
+    days, rest = divmod(seconds, 86400)
+    if days and not rest:
+        return f"{days} day{'s' if days != 1 else ''}"
+    hours = seconds // 3600
+    if hours and seconds % 3600 == 0:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{seconds} seconds"

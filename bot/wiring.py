@@ -1,0 +1,101 @@
+"""The composition root: builds every client and component once, passes them down, owns the close order."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from bot.config import Settings
+from bot.domain.access import Allowlist
+from bot.domain.conversation import Conversation, ReplyOptions
+from bot.domain.personas import PersonaCatalog
+from bot.domain.summary import Summarizer
+from bot.domain.tokens import TokenCounter
+from bot.domain.usage import Budgets, PriceTable
+from bot.ingress.runtime import Runtime
+from bot.ingress.stream import UpdateStream
+from bot.metrics import Metrics
+from bot.model.openai_chat import OpenAIModel, build_client
+from bot.store.gate import Gatekeeper
+from bot.store.history import RedisHistory
+from bot.store.keys import Keys
+from bot.store.lock import ChatLock
+from bot.store.replies import Replies
+from bot.store.usage import USAGE_TTL_SECONDS, UsageLedger
+from bot.telegram.application import GroupAdmins, build_application, register
+from bot.telegram.handlers import Retention, Services
+from bot.telegram.pacing import Pacer
+from bot.telegram.ratelimit import RedisRateLimiter
+from bot.telegram.sink import Cadence
+from bot.telegram.transport import AiohttpRequest
+
+logger = logging.getLogger(__name__)
+
+# Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
+INGRESS_CONCURRENCY = 1000
+REDIS_CONNECTIONS = 128
+TELEGRAM_CONNECTIONS = 32
+
+
+def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
+    """Build clients, domain and the PTB Application; nothing is connected yet."""
+    redis = _redis(settings)
+    keys = Keys(f"tg:{settings.bot_id}")
+    metrics = Metrics()
+    model = OpenAIModel(build_client(settings.openai_api_key, settings.openai_base_url,
+                                     settings.openai_timeout_seconds), metrics=metrics)
+    ledger = UsageLedger(redis, keys, Budgets(settings.daily_token_budget_per_user,
+                                              settings.daily_token_budget_per_chat, settings.admin_user_ids))
+    history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
+    counter = TokenCounter(settings.openai_model)
+    summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
+                            budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
+                            observer=metrics)
+    conversation = Conversation(
+        history=history, ledger=ledger, model=model, lock=ChatLock(redis, keys), counter=counter,
+        summarizer=summarizer, personas=personas, options=_reply_options(settings),
+        moderator=model if settings.moderation else None, observer=metrics,
+    )
+    requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0),
+                AiohttpRequest(connection_pool_size=1))
+    limiter = RedisRateLimiter(redis, keys, per_second=settings.telegram_messages_per_second,
+                               max_in_flight=TELEGRAM_CONNECTIONS)
+    application = build_application(settings.telegram_bot_token, settings.telegram_api_url, requests, limiter)
+    replies = Replies(redis, keys)
+    register(application, Services(
+        conversation=conversation, history=history, personas=personas, pacer=Pacer(),
+        cadence=Cadence(settings.stream_edit_interval, settings.stream_group_edit_interval, settings.stream_mode),
+        replies=replies, allowlist=Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids),
+        gatekeeper=Gatekeeper(redis, keys, GroupAdmins(application.bot)),
+        group_settings_admin_only=settings.group_settings_admin_only, ledger=ledger,
+        prices=PriceTable(settings.model_prices),
+        retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
+        messages_per_minute=settings.user_messages_per_minute, admins=settings.admin_user_ids, metrics=metrics,
+    ))
+    consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+    stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
+                          claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
+    return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests)
+
+
+def _reply_options(settings: Settings) -> ReplyOptions:
+    return ReplyOptions(settings.openai_model, settings.temperature, settings.max_reply_tokens,
+                        settings.context_max_tokens, settings.moderation_fail_closed)
+
+
+def _redis(settings: Settings) -> Redis:
+    if settings.redis_url:
+        # Blocking: under a burst, a command waits for a free connection instead of failing at the limit.
+        pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=20,
+                                               decode_responses=True, socket_connect_timeout=5, socket_timeout=15,
+                                               health_check_interval=30)
+        return Redis.from_pool(pool)
+    import fakeredis
+
+    logger.warning("REDIS_URL is not set: using an in-process store. History is LOST on restart and NOT "
+                   "shared between replicas. Set REDIS_URL for anything but local development.")
+    embedded: Redis = fakeredis.FakeAsyncRedis(decode_responses=True)
+    return embedded
