@@ -1,4 +1,4 @@
-"""Telegram's flood control: how long a RetryAfter asks us to wait."""
+"""Telegram's flood control: its per-group message limit, and how long a RetryAfter asks us to wait."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from telegram.error import RetryAfter
 
+# Telegram's limit for one group: about 20 messages (sends and edits) a minute.
+GROUP_MESSAGES_PER_MINUTE = 20
 
 def retry_after_seconds(error: RetryAfter) -> float:
     """RetryAfter's wait in seconds, whichever type this PTB version gives it."""

@@ -10,7 +10,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-GROUP_CALLS_PER_MINUTE = 20
+from bot.telegram.flood import GROUP_MESSAGES_PER_MINUTE
+
 _WINDOW = 60.0
 
 
@@ -18,7 +19,7 @@ class Pacer:
     """Per-chat flood waits (from RetryAfter) and a sliding one-minute call budget for groups."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 group_calls_per_minute: int = GROUP_CALLS_PER_MINUTE) -> None:
+                 group_calls_per_minute: int = GROUP_MESSAGES_PER_MINUTE) -> None:
         self._clock = clock
         self._per_minute = group_calls_per_minute
         self._blocked: dict[int, float] = {}

@@ -1,4 +1,4 @@
-"""Telegram's rate limits shared by every replica: 30 messages a second overall, 20 a minute per group.
+"""Telegram's rate limits shared by every replica: TELEGRAM_MESSAGES_PER_SECOND overall, 20 a minute per group.
 
 A PTB BaseRateLimiter whose counters live in Redis (fixed one-second and one-minute windows), so N replicas
 together send no more than one would. Calls over a limit wait for the next window; nothing is dropped here
@@ -21,9 +21,8 @@ from telegram._utils.types import JSONDict
 from telegram.ext import BaseRateLimiter
 
 from bot.store.keys import Keys
+from bot.telegram.flood import GROUP_MESSAGES_PER_MINUTE
 
-OVERALL_PER_SECOND = 30
-GROUP_PER_MINUTE = 20
 # Messages count; chat actions and callback answers are not messages and must not queue behind them.
 _COUNTED = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendMessageDraft", "deleteMessage",
             "sendPhoto", "sendDocument"}
@@ -33,8 +32,8 @@ _GROUP_COUNTED = {"sendMessage", "editMessageText", "sendPhoto", "sendDocument"}
 class RedisRateLimiter(BaseRateLimiter[None]):
     """Waits until both the global and the group window have room, then makes the call."""
 
-    def __init__(self, redis: Redis, keys: Keys, *, per_second: int = OVERALL_PER_SECOND,
-                 group_per_minute: int = GROUP_PER_MINUTE, clock: Callable[[], float] = time.time,
+    def __init__(self, redis: Redis, keys: Keys, *, per_second: int,
+                 group_per_minute: int = GROUP_MESSAGES_PER_MINUTE, clock: Callable[[], float] = time.time,
                  max_in_flight: int = 32) -> None:
         self._redis = redis
         # Calls beyond the HTTP pool's size wait here, not in the pool, whose queue costs CPU per waiting call.
