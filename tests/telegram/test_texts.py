@@ -1,4 +1,4 @@
-"""Every sentence the bot sends comes from telegram/texts.py, so it can be read, reviewed and translated in one place."""
+"""Every sentence the bot sends comes from telegram/texts.py, to be read, reviewed and translated in one place."""
 
 from __future__ import annotations
 
