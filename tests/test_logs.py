@@ -102,3 +102,16 @@ def test_configured_logging_writes_redacted_json_to_stderr_and_quiets_http_clien
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert lines == [{"time": lines[0]["time"], "level": "INFO", "logger": "bot.ingress.web",
                       "message": "webhook set for ***", "update_id": 9}]
+
+
+def test_an_unexpected_error_is_logged_with_its_traceback_and_no_secret() -> None:
+    stream = io.StringIO()
+    logger = logger_to(stream, logging.Formatter("%(levelname)s %(message)s"), [TOKEN])
+    try:
+        raise RuntimeError(f"POST https://api.telegram.org/bot{TOKEN}/sendMessage failed")
+    except RuntimeError as exc:
+        logger.error("update failed: %s", type(exc).__name__, exc_info=exc)
+    text = stream.getvalue()
+    assert text.startswith("ERROR update failed: RuntimeError\nTraceback (most recent call last):")
+    assert "raise RuntimeError" in text and "/bot***/sendMessage" in text
+    assert TOKEN not in text
