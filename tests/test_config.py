@@ -84,6 +84,7 @@ def test_allowlists_tolerate_spaces_and_empty_means_everyone() -> None:
     ("MODERATION", "maybe", "MODERATION: expected true or false, got 'maybe'"),
     ("ADMIN_USER_IDS", "1,x", "ADMIN_USER_IDS: expected comma-separated numeric ids, got '1,x'"),
     ("REDIS_URL", "http://:pw@host", "REDIS_URL: expected a redis:// or rediss:// or unix:// URL"),
+    ("WEBHOOK_URL", "https://[::1/hook", "WEBHOOK_URL: expected a http:// or https:// URL"),
     ("WEBHOOK_SECRET", "has space", "WEBHOOK_SECRET: expected 1-256 characters of A-Z a-z 0-9 _ -"),
     ("MODEL_PRICES", '{"m": 1}',
      'MODEL_PRICES: expected JSON like {"gpt-4o-mini": {"input": 0.15, "output": 0.6}} (USD per 1M tokens)'),
