@@ -74,3 +74,71 @@ def test_allowlists_tolerate_spaces_and_empty_means_everyone() -> None:
     assert settings.allowed_user_ids == {1, 22, 333}
     assert settings.allowed_chat_ids == frozenset()
     assert load_settings({**BASE, "ALLOWED_CHAT_IDS": "-1001234"}).allowed_chat_ids == {-1001234}
+
+
+@pytest.mark.parametrize(("name", "value", "line"), [
+    ("PORT", "abc", "PORT: expected an integer from 1 to 65535, got 'abc'"),
+    ("TEMPERATURE", "3", "TEMPERATURE: expected a number from 0 to 2, got '3'"),
+    ("STREAM_EDIT_INTERVAL", "nan", "STREAM_EDIT_INTERVAL: expected a number >= 0.05, got 'nan'"),
+    ("LOG_LEVEL", "loud", "LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'loud'"),
+    ("MODERATION", "maybe", "MODERATION: expected true or false, got 'maybe'"),
+    ("ADMIN_USER_IDS", "1,x", "ADMIN_USER_IDS: expected comma-separated numeric ids, got '1,x'"),
+    ("REDIS_URL", "http://:pw@host", "REDIS_URL: expected a redis:// or rediss:// or unix:// URL"),
+    ("WEBHOOK_URL", "https://[::1/hook", "WEBHOOK_URL: expected a http:// or https:// URL"),
+    ("WEBHOOK_SECRET", "has space", "WEBHOOK_SECRET: expected 1-256 characters of A-Z a-z 0-9 _ -"),
+    ("MODEL_PRICES", '{"m": 1}',
+     'MODEL_PRICES: expected JSON like {"gpt-4o-mini": {"input": 0.15, "output": 0.6}} (USD per 1M tokens)'),
+])
+def test_the_error_line_says_what_is_expected_and_quotes_only_harmless_values(name: str, value: str, line: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, name: value})
+    assert str(caught.value) == line
+
+
+def test_a_missing_token_says_what_one_looks_like() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"OPENAI_API_KEY": "sk-test", "TELEGRAM_BOT_TOKEN": "  "})
+    assert str(caught.value) == "TELEGRAM_BOT_TOKEN: is required (a bot token like 123456:ABC-DEF)"
+
+
+def test_a_number_too_large_for_a_float_is_a_config_error_not_a_crash() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, "PORT": "9" * 400})
+    assert caught.value.variable == "PORT"
+
+
+def test_blank_values_count_as_unset() -> None:
+    blank = load_settings({**BASE, "PORT": " ", "LOG_LEVEL": "", "SUMMARY_MODEL": "\t", "WEBHOOK_SECRET": ""})
+    assert blank == load_settings(BASE)
+
+
+def test_choices_and_flags_are_read_in_any_case_and_spelling() -> None:
+    settings = load_settings({**BASE, "LOG_LEVEL": "debug", "STREAM_MODE": "Draft", "LOG_FORMAT": "JSON",
+                              "MODERATION": "Yes", "MODERATION_FAIL_CLOSED": "on", "GROUP_SETTINGS_ADMIN_ONLY": "OFF"})
+    assert (settings.log_level, settings.stream_mode, settings.log_format) == ("DEBUG", "draft", "json")
+    assert (settings.moderation, settings.moderation_fail_closed, settings.group_settings_admin_only) == (
+        True, True, False)
+
+
+def test_summary_model_follows_openai_model_unless_set() -> None:
+    assert load_settings({**BASE, "OPENAI_MODEL": "llama3"}).summary_model == "llama3"
+    assert load_settings({**BASE, "OPENAI_MODEL": "llama3", "SUMMARY_MODEL": "small"}).summary_model == "small"
+
+
+def test_http_urls_lose_trailing_slashes_and_redis_urls_are_kept_as_given() -> None:
+    settings = load_settings({**BASE, "OPENAI_BASE_URL": "http://localhost:11434/v1/",
+                              "TELEGRAM_API_URL": "https://tg.example//", "REDIS_URL": "unix:///run/redis.sock"})
+    assert (settings.openai_base_url, settings.telegram_api_url) == ("http://localhost:11434/v1", "https://tg.example")
+    assert settings.redis_url == "unix:///run/redis.sock"
+
+
+def test_model_prices_are_read_from_json() -> None:
+    settings = load_settings({**BASE, "MODEL_PRICES": '{"m": {"input": 1, "output": 2.5}}'})
+    assert settings.model_prices == (("m", 1.0, 2.5),)
+
+
+def test_settings_are_frozen_and_know_the_bot_id() -> None:
+    settings = load_settings(BASE)
+    assert settings.bot_id == "123456"
+    with pytest.raises(AttributeError):
+        settings.port = 1  # type: ignore[misc]
