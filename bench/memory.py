@@ -46,7 +46,7 @@ async def run(url: str) -> None:
                       summary="Summary: the user asked about many topics; key facts kept. " * 6)
     keys = Keys("bench")
     ledger = UsageLedger(redis, keys, Budgets())
-    history = RedisHistory(redis, keys, ledger, 3600)
+    history = RedisHistory(redis, keys, ledger, 3600, 3600)
     summarizer = Summarizer(history, ledger, model, counter, model_name="m", budget=BUDGET, max_tokens=400)
     conversation = Conversation(
         history=history, ledger=ledger, model=model, lock=ChatLock(redis, keys),

@@ -49,7 +49,7 @@ class RedisHistory:
     """History on Redis: turns, summary and persona per chat, renewed on every write."""
 
     def __init__(self, redis: Redis, keys: Keys, ledger: UsageLedger, ttl_seconds: int,
-                 settings_ttl_seconds: int = 90 * 86400) -> None:
+                 settings_ttl_seconds: int) -> None:
         self._redis = redis
         self._keys = keys
         self._ledger = ledger

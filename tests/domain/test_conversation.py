@@ -33,7 +33,7 @@ def parts(redis: Redis, model: FakeModel, budget: int = 4000, *, budgets: Budget
           moderated: bool = False, fail_closed: bool = False) -> tuple[Conversation, RedisHistory, Summarizer]:
     """A conversation over a store, with its summarizer (whose background folds a test may wait for)."""
     ledger = UsageLedger(redis, KEYS, budgets or Budgets())
-    history = RedisHistory(redis, KEYS, ledger, 3600)
+    history = RedisHistory(redis, KEYS, ledger, 3600, 3600)
     counter = TokenCounter("gpt-4o-mini")
     summarizer = Summarizer(history, ledger, model, counter, model_name="sum", budget=budget, max_tokens=100)
     lock = ChatLock(redis, KEYS, poll_seconds=0.01)
