@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Chat, InlineKeyboardMarkup, Message, MessageEntity
-from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.telegram.markdown.render import TELEGRAM_TEXT_LIMIT, utf16_len
 
@@ -45,6 +45,7 @@ class FakeBot:
         self.failures: list[tuple[str, TelegramError]] = []
         self.reject_entities = False
         self.deleted: list[int] = []
+        self.blocked = False  # the user blocked the bot: every call is answered 403
 
     def fail_next(self, method: str, error: TelegramError) -> None:
         self.failures.append((method, error))
@@ -94,6 +95,8 @@ class FakeBot:
 
     def _record(self, method: str, chat_id: int, text: str | None = None) -> None:
         self.calls.append(Call(method, self._clock(), chat_id, text))
+        if self.blocked:
+            raise Forbidden("Forbidden: bot was blocked by the user")
         for index, (failing, error) in enumerate(self.failures):
             if failing == method:
                 del self.failures[index]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,8 @@ class Services:
     messages_per_minute: int
     admins: frozenset[int]
     metrics: Metrics
+    clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str, *
         return
     request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id))
     sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, request.stop)
-    started = time.monotonic()
+    started = services.clock()
     services.metrics.streams_in_flight.inc()
     try:
         async with sink:  # typing and the edit pump stop however the turn ends
@@ -144,12 +147,12 @@ async def _sink(context: BotContext, target: Target, owner: Owner, update_id: in
     handover = Handover(earlier.message_ids if earlier else (),
                         lambda ids: services.replies.remember(update_id, owner, ids))
     return TelegramReplySink(context.bot, target, services.pacer, services.cadence, stop_token=str(update_id),
-                             metrics=services.metrics, handover=handover)
+                             clock=services.clock, sleep=services.sleep, metrics=services.metrics, handover=handover)
 
 
 def _observe(services: Services, outcome: str, started: float, first_visible: float | None, update_id: int,
              chat: ChatKey) -> None:
-    duration = time.monotonic() - started
+    duration = services.clock() - started
     services.metrics.turns.labels(outcome).inc()
     services.metrics.turn_duration.observe(duration)
     fields: dict[str, object] = {"update_id": update_id, "chat": str(chat), "outcome": outcome,

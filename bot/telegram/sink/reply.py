@@ -1,0 +1,135 @@
+"""The reply sink: an answer shown as it grows (paced partial edits), its final text with a note, or a short
+failure message; the Stop button while it streams. Typing and the pump stop however the turn ends."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
+
+from bot.domain.outcome import Ending, Failure
+from bot.domain.usage import next_midnight
+from bot.metrics import Metrics
+from bot.telegram import texts
+from bot.telegram.markdown.render import TELEGRAM_TEXT_LIMIT, Rendered, render, render_partial, utf16_len
+from bot.telegram.pacing import Pacer
+from bot.telegram.sink.message import MessageWriter
+from bot.telegram.sink.pages import Handover, Pages
+from bot.telegram.sink.pump import Pump
+from bot.telegram.sink.schedule import Cadence, Schedule
+from bot.telegram.sink.target import Target
+from bot.telegram.sink.typing import Typing
+
+STOP_PREFIX = "stop:"
+
+
+class TelegramReplySink:
+    """A ReplySink that shows the answer as it grows, edited by time, never tripping flood control."""
+
+    def __init__(self, bot: Bot, target: Target, pacer: Pacer, cadence: Cadence, *,
+                 stop_token: str | None = None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, metrics: Metrics | None = None,
+                 handover: Handover | None = None) -> None:
+        schedule = Schedule(target, pacer, cadence.interval(target), clock, sleep)
+        draft = cadence.drafts(target)
+        self._bot = bot
+        self._target = target
+        self._clock = clock
+        self._stop_token = None if draft else stop_token
+        self._pages = Pages(handover or Handover())
+        self._typing = Typing(bot, target, schedule)
+        self._pump = Pump(schedule, self._publish_partial)
+        self._message = MessageWriter(bot, target, schedule, self._pages, draft=draft, metrics=metrics,
+                                      on_visible=self._first_visible)
+        self.first_visible_at: float | None = None
+
+    async def __aenter__(self) -> TelegramReplySink:
+        """Show `typing` now and every few seconds until the first words are visible."""
+        self._typing.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        """However the turn ended, nothing of this answer calls Telegram any more."""
+        self._pump.halt()  # first: while typing is awaited below, a pump waking up must not publish
+        await self._typing.close()
+        await self._pump.close()
+
+    async def show(self, text: str) -> None:
+        """The answer so far; only the newest state is ever sent."""
+        self._pages.source = text
+        self._pump.changed()
+
+    async def finish(self, text: str, ending: Ending) -> None:
+        """Deliver the complete answer exactly, with a note when it did not end normally."""
+        await self._quiesce()
+        self._pages.source = text
+        await self._roll_over(final=True)
+        markdown = self._pages.markdown()
+        last = render(markdown) if markdown.strip() else None
+        await self._deliver_last(last, texts.NOTES.get(ending))
+        await self._pages.delete_unused(self._bot, self._target.chat_id)
+
+    async def fail(self, failure: Failure) -> None:
+        """Tell the user, briefly, that no answer could be given."""
+        await self._quiesce()
+        text = texts.failure(failure, _until_midnight(datetime.now(UTC)))
+        await self._deliver_last(None, text, italic=False)
+        await self._pages.delete_unused(self._bot, self._target.chat_id)
+
+    async def _quiesce(self) -> None:
+        await self._pump.drain()
+        self._typing.stop()
+
+    async def _publish_partial(self) -> None:
+        await self._roll_over(final=False)
+        rendered = render_partial(self._pages.markdown())
+        if rendered.text.strip():
+            await self._message.deliver(rendered, self._stop_button(), final=False)
+
+    async def _roll_over(self, final: bool) -> None:
+        """Close full messages and continue the answer in a new one, at a good boundary."""
+        while (overflow := self._pages.overflow(final)) is not None:
+            await self._message.deliver(render(overflow.head.markdown), None, final=True)
+            self._pages.turn(overflow)
+
+    async def _deliver_last(self, last: Rendered | None, note: str | None, italic: bool = True) -> None:
+        """The last message; a note goes under it, or in a message of its own when both do not fit in one."""
+        noted = _noted(last, note, italic) if note is not None else None
+        if noted is not None and noted.utf16_len() <= TELEGRAM_TEXT_LIMIT:
+            await self._message.deliver(noted, None, final=True)
+            return
+        if last is not None:
+            await self._message.deliver(last, None, final=True)
+        if note is not None:
+            self._pages.advance()
+            await self._message.deliver(_noted(None, note, italic), None, final=True)
+
+    def _first_visible(self) -> None:
+        if self.first_visible_at is None:
+            self.first_visible_at = self._clock()
+            self._typing.stop()
+
+    def _stop_button(self) -> InlineKeyboardMarkup | None:
+        if self._stop_token is None:
+            return None
+        button = InlineKeyboardButton(texts.STOP_BUTTON, callback_data=STOP_PREFIX + self._stop_token)
+        return InlineKeyboardMarkup([[button]])
+
+
+def _noted(rendered: Rendered | None, note: str, italic: bool) -> Rendered:
+    """The text with a short note after it, in italics (unless ``italic`` is false)."""
+    text = rendered.text if rendered else ""
+    entities = tuple(rendered.entities) if rendered else ()
+    separator = "\n\n" if text else ""
+    offset = utf16_len(text + separator)
+    styled = (MessageEntity(MessageEntity.ITALIC, offset, utf16_len(note)),) if italic else ()
+    return Rendered(text + separator + note, entities + styled)
+
+
+def _until_midnight(now: datetime) -> str:
+    left = int((next_midnight(now) - now).total_seconds())
+    hours, minutes = divmod(max(60, left) // 60, 60)
+    return texts.until(hours, minutes)
