@@ -75,7 +75,7 @@ class BreakingModel:
 def services(redis: Redis, model: ChatModel, clock: VirtualClock, *, history_redis: Redis | None = None) -> Services:
     """The turn's real parts over an in-memory Redis (the history on its own one, which a test may break)."""
     ledger = UsageLedger(redis, KEYS, Budgets())
-    history = RedisHistory(history_redis or redis, KEYS, ledger, 3600)
+    history = RedisHistory(history_redis or redis, KEYS, ledger, 3600, 3600)
     counter = TokenCounter("gpt-4o-mini")
     conversation = Conversation(
         history=history, ledger=ledger, model=model, lock=ChatLock(redis, KEYS), counter=counter,
