@@ -26,7 +26,9 @@ from bot.telegram.application import ALLOWED_UPDATES
 
 logger = logging.getLogger(__name__)
 
-MARK_SECONDS = 3600
+# The mark only tells a changed secret apart (Telegram never shows it); renewed at every check, and a lost one
+# costs one more setWebhook.
+MARK_SECONDS = 7 * 24 * 3600
 LOCK_SECONDS = 30
 MAX_CONNECTIONS = 100
 
@@ -61,6 +63,7 @@ class WebhookRegistration:
         """`python -m bot set-webhook`: point Telegram at WEBHOOK_URL."""
         await self._bot.set_webhook(self._url, secret_token=self._settings.webhook_secret,
                                     allowed_updates=ALLOWED_UPDATES, max_connections=MAX_CONNECTIONS)
+        await self._remember()
         logger.info("webhook set")
 
     async def delete(self) -> None:
@@ -95,10 +98,10 @@ class WebhookRegistration:
         reason, level = self._why_set(info, await self._marked())
         if reason is None:
             logger.info("webhook already registered with Telegram")
+            await self._remember()
         else:
             logger.log(level, "setting the webhook: %s", reason)
             await self.set()
-        await self._remember()
 
     async def _info(self) -> WebhookInfo | None:
         try:
@@ -120,7 +123,7 @@ class WebhookRegistration:
             # Telegram lost what we had set: someone else deleted or changed it, which an operator should know.
             return differs, logging.WARNING if ours else logging.INFO
         if not ours:
-            return "the configuration (URL, secret or update types) is not the one last set", logging.INFO
+            return "this configuration (URL, secret, update types) is not the one recorded as set", logging.INFO
         return None, logging.INFO
 
     def _difference(self, info: WebhookInfo) -> str | None:

@@ -199,3 +199,9 @@ async def test_delete_forgets_the_configuration(bot: WebhookBot, redis: Redis) -
 
 def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_after_set_webhook_from_a_deploy_job_replicas_only_check(bot: WebhookBot, redis: Redis) -> None:
+    await registration(bot, redis).set()
+    await registration(bot, redis).ensure()
+    assert bot.calls == ["set_webhook", "get_webhook_info"]
