@@ -55,11 +55,9 @@ def test_an_unchanged_webhook_is_checked_and_not_set_again(env: World) -> None:
 
 
 def test_telegrams_delivery_errors_and_backlog_are_logged_as_warnings(env: World) -> None:
-    with env.bot() as bot:
-        secret = bot.secret
     env.telegram.webhook_trouble("Wrong response from the webhook: 502 Bad Gateway", pending_update_count=12)
     with env.bot() as bot:
-        log = bot.log()
+        secret, log = bot.secret, bot.log()
     (line,) = [line for line in log.splitlines() if "Telegram reports on the webhook" in line]
     assert " WARNING bot.ingress.webhook: " in line
     assert "12 update(s) waiting for delivery" in line and "Wrong response from the webhook: 502 Bad Gateway" in line
