@@ -92,6 +92,21 @@ class FakeTelegram(BotApiState):
         with self.lock:
             self.admins[chat_id] = list(user_ids)
 
+    def set_webhook_elsewhere(self, url: str = "", **params: Any) -> None:
+        """Someone else with the token changes the webhook (``url`` empty: deleteWebhook, as a laptop that
+        long-polls does); not recorded among the bot's calls."""
+        with self.lock:
+            self.handle("setWebhook" if url else "deleteWebhook", {**params, "url": url})
+
+    def webhook_trouble(self, last_error_message: str | None = None, *, last_error_date: int | None = None,
+                        pending_update_count: int | None = None) -> None:
+        """What getWebhookInfo reports about deliveries: the last failed one (now unless ``last_error_date``)
+        and how many updates Telegram is holding."""
+        with self.lock:
+            self.webhook_error = None if last_error_message is None else (
+                last_error_date or int(time.time()), last_error_message)
+            self.webhook_pending = pending_update_count
+
     def queue_update(self, update: dict[str, Any]) -> None:
         """Deliver ``update`` through getUpdates (polling mode)."""
         with self.lock:

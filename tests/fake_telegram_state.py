@@ -71,6 +71,10 @@ class BotApiState:
         self.first_name = first_name
         self.admins: dict[int, list[int]] = {}
         self.webhook: dict[str, Any] = {"url": ""}
+        # What getWebhookInfo reports about deliveries: Telegram's last failed one, and a backlog size that
+        # overrides the count of queued getUpdates updates (webhook deliveries are not modelled).
+        self.webhook_error: tuple[int, str] | None = None
+        self.webhook_pending: int | None = None
         self.lock = threading.RLock()
         self._shown: dict[int, dict[int, BotMessage]] = {}
         self._incoming: dict[tuple[int, int], dict[str, Any]] = {}
@@ -110,9 +114,16 @@ class BotApiState:
             self._updates.clear()
 
     def _api_getWebhookInfo(self, params: dict[str, Any]) -> Any:  # noqa: N802
-        kept = {k: v for k, v in self.webhook.items() if k in ("allowed_updates", "max_connections", "ip_address")}
-        return {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
-                "pending_update_count": len(self._updates), **kept}
+        url = self.webhook.get("url", "")
+        pending = len(self._updates) if self.webhook_pending is None else self.webhook_pending
+        info: dict[str, Any] = {"url": url, "has_custom_certificate": bool(self.webhook.get("certificate")),
+                                "pending_update_count": pending}
+        if url:  # Telegram leaves these out without a webhook (getUpdates mode)
+            info["max_connections"] = self.webhook.get("max_connections") or 40
+            info |= {k: v for k, v in self.webhook.items() if k in ("allowed_updates", "ip_address")}
+        if self.webhook_error:
+            info["last_error_date"], info["last_error_message"] = self.webhook_error
+        return info
 
     def _api_setMyCommands(self, params: dict[str, Any]) -> Any:  # noqa: N802
         commands = params.get("commands") or []

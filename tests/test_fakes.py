@@ -293,3 +293,22 @@ async def test_moderations_and_models(fo: FakeOpenAI, client: openai.AsyncOpenAI
         await client.moderations.create(input="x")
     assert len(fo.moderation_requests()) == 2 and fo.chat_requests() == []
     await asyncio.sleep(0)
+
+
+async def test_get_webhook_info_answers_like_telegram(tg: FakeTelegram, bot: Bot) -> None:
+    tg.queue_update(tg.make_update("waiting"))
+    bare = await bot.get_webhook_info()
+    assert (bare.url, bare.pending_update_count, bare.max_connections, bare.last_error_message) == ("", 1, None, None)
+    await bot.set_webhook("https://example.org/hook", allowed_updates=["message"])
+    tg.webhook_trouble("Connection timed out", last_error_date=1_700_000_000, pending_update_count=5)
+    info = await bot.get_webhook_info()
+    assert (info.url, info.allowed_updates, info.max_connections, info.has_custom_certificate) == (
+        "https://example.org/hook", ("message",), 40, False)
+    assert (info.pending_update_count, info.last_error_message) == (5, "Connection timed out")
+    assert info.last_error_date is not None and info.last_error_date.timestamp() == 1_700_000_000
+    tg.set_webhook_elsewhere("https://elsewhere.example.org/hook")
+    assert (await bot.get_webhook_info()).url == "https://elsewhere.example.org/hook"
+    tg.set_webhook_elsewhere("")
+    assert (await bot.get_webhook_info()).url == ""
+    assert [c.method for c in tg.calls if "Webhook" in c.method] == ["getWebhookInfo", "setWebhook", "getWebhookInfo",
+                                                                     "getWebhookInfo", "getWebhookInfo"]

@@ -1,51 +1,69 @@
-"""Registering the webhook with Telegram: once per configuration, however many replicas start at once."""
+"""Registering the webhook with Telegram: checked at every start, set when Telegram's differs from ours.
+
+The webhook can go behind the bot's back (the same token long-polled on a laptop deletes it, a deploy job runs
+delete-webhook, another URL is set), so at start one replica asks getWebhookInfo and sets the webhook when the
+URL or the update types differ, or when our configuration changed since it was last set (a fingerprint in
+Redis: Telegram never shows the secret). A lock makes it one replica per start wave; the others go on serving.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import logging
+import uuid
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from telegram import Bot
+from telegram import Bot, WebhookInfo
+from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
 from bot.store.keys import Keys
+from bot.store.script import LuaScript
 from bot.telegram.application import ALLOWED_UPDATES
 
 logger = logging.getLogger(__name__)
 
-MARK_SECONDS = 3600
+# The mark only tells a changed secret apart (Telegram never shows it); renewed at every check, and a lost one
+# costs one more setWebhook.
+MARK_SECONDS = 7 * 24 * 3600
 LOCK_SECONDS = 30
+MAX_CONNECTIONS = 100
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class WebhookRegistration:
-    """setWebhook and deleteWebhook, with a fingerprint in Redis so replicas skip what is already set."""
+    """setWebhook and deleteWebhook, and the start-up check that keeps Telegram's webhook pointed at us."""
 
     def __init__(self, bot: Bot, redis: Redis, keys: Keys, settings: Settings) -> None:
         self._bot = bot
         self._redis = redis
         self._keys = keys
         self._settings = settings
+        self._release = LuaScript(redis, _RELEASE)
 
     async def ensure(self) -> None:
-        """Set the webhook unless this configuration is already set (or another replica is setting it)."""
+        """At start: set the webhook unless Telegram already has this configuration (or another replica is
+        checking it right now)."""
+        token = await self._claim()
+        if token is None:
+            return
         try:
-            if await self._redis.get(self._keys.webhook) == self._fingerprint():
-                return
-            if not await self._redis.set(self._keys.webhook_lock, 1, nx=True, ex=LOCK_SECONDS):
-                return
-        except (RedisError, OSError):
-            pass  # no Redis at start: set it anyway, it is idempotent
-        await self.set()
-        with contextlib.suppress(RedisError, OSError):
-            await self._redis.set(self._keys.webhook, self._fingerprint(), ex=MARK_SECONDS)
+            await self._reconcile()
+        finally:
+            await self._unclaim(token)
 
     async def set(self) -> None:
         """`python -m bot set-webhook`: point Telegram at WEBHOOK_URL."""
-        await self._bot.set_webhook(self._settings.webhook_url or "", secret_token=self._settings.webhook_secret,
-                                    allowed_updates=ALLOWED_UPDATES, max_connections=100)
+        await self._bot.set_webhook(self._url, secret_token=self._settings.webhook_secret,
+                                    allowed_updates=ALLOWED_UPDATES, max_connections=MAX_CONNECTIONS)
+        await self._remember()
         logger.info("webhook set")
 
     async def delete(self) -> None:
@@ -55,7 +73,97 @@ class WebhookRegistration:
             await self._redis.delete(self._keys.webhook)
         logger.info("webhook deleted")
 
+    @property
+    def _url(self) -> str:
+        return self._settings.webhook_url or ""
+
+    async def _claim(self) -> str | None:
+        """A token when this replica is to check; None while another replica checks."""
+        token = uuid.uuid4().hex
+        try:
+            claimed = await self._redis.set(self._keys.webhook_lock, token, nx=True, ex=LOCK_SECONDS)
+        except (RedisError, OSError):
+            return token  # no Redis at start: check anyway, setWebhook is idempotent
+        return token if claimed else None
+
+    async def _unclaim(self, token: str) -> None:
+        # Released at once, so a restart right after this one (say, after a deleteWebhook) checks again.
+        with contextlib.suppress(RedisError, OSError):
+            await self._release([self._keys.webhook_lock], [token])
+
+    async def _reconcile(self) -> None:
+        info = await self._info()
+        if info is not None:
+            _report(info)
+        reason, level = self._why_set(info, await self._marked())
+        if reason is None:
+            logger.info("webhook already registered with Telegram")
+            await self._remember()
+        else:
+            logger.log(level, "setting the webhook: %s", reason)
+            await self.set()
+
+    async def _info(self) -> WebhookInfo | None:
+        try:
+            return await self._bot.get_webhook_info()
+        except InvalidToken:
+            raise
+        except TelegramError as exc:
+            logger.warning("getWebhookInfo failed (%s: %s); setting the webhook without checking",
+                           type(exc).__name__, exc)
+            return None
+
+    def _why_set(self, info: WebhookInfo | None, ours: bool) -> tuple[str | None, int]:
+        """Why the webhook must be set (None: it need not), and how loud to say it; ``ours``: this
+        configuration is the one last set."""
+        if info is None:
+            return "Telegram's webhook is unknown", logging.INFO
+        differs = self._difference(info)
+        if differs is not None:
+            # Telegram lost what we had set: someone else deleted or changed it, which an operator should know.
+            return differs, logging.WARNING if ours else logging.INFO
+        if not ours:
+            return "this configuration (URL, secret, update types) is not the one recorded as set", logging.INFO
+        return None, logging.INFO
+
+    def _difference(self, info: WebhookInfo) -> str | None:
+        if not info.url:
+            return "Telegram has no webhook (deleted, or the token was used for getUpdates)"
+        if info.url != self._url:
+            return f"Telegram's webhook points elsewhere ({_where(info.url)})"
+        if set(info.allowed_updates or ()) != set(ALLOWED_UPDATES):
+            return f"Telegram's webhook takes other update types ({', '.join(info.allowed_updates or ('all',))})"
+        return None
+
+    async def _marked(self) -> bool:
+        """This configuration is the one last set (unknown without Redis: then it is set again)."""
+        try:
+            return bool(await self._redis.get(self._keys.webhook) == self._fingerprint())
+        except (RedisError, OSError):
+            return False
+
+    async def _remember(self) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.set(self._keys.webhook, self._fingerprint(), ex=MARK_SECONDS)
+
     def _fingerprint(self) -> str:
         settings = self._settings
         material = f"{settings.webhook_url}|{settings.webhook_secret}|{','.join(ALLOWED_UPDATES)}"
         return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _report(info: WebhookInfo) -> None:
+    """Telegram's word on deliveries: its last failed one, and the updates it is holding for us."""
+    problems = []
+    if info.pending_update_count > 0:
+        problems.append(f"{info.pending_update_count} update(s) waiting for delivery")
+    if info.last_error_message:
+        when = f" at {info.last_error_date:%Y-%m-%d %H:%M:%S %Z}" if info.last_error_date else ""
+        problems.append(f"last delivery failed{when}: {info.last_error_message}")
+    if problems:
+        logger.warning("Telegram reports on the webhook: %s", "; ".join(problems))
+
+
+def _where(url: str) -> str:
+    """Where a foreign webhook points, without its path or credentials (either may hold a secret)."""
+    return urlsplit(url).hostname or "an unparsable URL"
