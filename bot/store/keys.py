@@ -108,5 +108,5 @@ class Keys:
 
     @property
     def webhook_lock(self) -> str:
-        """Held by the one replica setting the webhook right now."""
+        """Held by the one replica checking (and if needed setting) the webhook at start."""
         return f"{self.webhook}:lock"
