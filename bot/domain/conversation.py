@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from bot import lifetime
 from bot.domain.chat import ChatKey
 from bot.domain.context import Context, as_message, build_context
 from bot.domain.outcome import Ending, Failure
@@ -184,12 +184,10 @@ class Conversation:
         try:
             await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:  # also when the turn itself is cancelled: neither task outlives it
-            stopper.cancel()
+            await lifetime.stop(stopper)
             stopped = not consumer.done()
             if stopped:
-                consumer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await consumer
+                await lifetime.stop(consumer)
                 await stream.aclose()
         if stopped:
             answer.ending = Ending.STOPPED

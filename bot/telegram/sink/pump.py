@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
+from bot.lifetime import stop
 from bot.telegram.sink.schedule import Schedule
 
 
@@ -39,11 +39,7 @@ class Pump:
     async def close(self) -> None:
         """Halt, and cancel a publication under way."""
         self.halt()
-        task = self._task
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop(self._task)
 
     async def _run(self) -> None:
         while True:

@@ -9,6 +9,7 @@ from telegram import Bot
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
+from bot.lifetime import stop
 from bot.telegram.sink.schedule import Schedule
 from bot.telegram.sink.target import Target
 
@@ -37,10 +38,7 @@ class Typing:
     async def close(self) -> None:
         """Stop, and wait until the task has ended (a call under way is abandoned)."""
         task, self._task = self._task, None
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop(task)
 
     async def _keep_typing(self) -> None:
         while True:
