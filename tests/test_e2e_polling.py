@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,7 +17,7 @@ from redis import Redis
 
 from bot.domain.chat import ChatKey
 from bot.store.keys import Keys
-from tests.bot_process import TOKEN, WEBHOOK_PATH, BotProcess
+from tests.bot_process import ROOT, TOKEN, WEBHOOK_PATH, BotProcess, base_environment
 from tests.e2e import World, world
 from tests.fake_openai import Behaviour, Reply
 from tests.http_fake import wait_for
@@ -111,6 +115,27 @@ def test_a_process_killed_mid_answer_answers_once_after_a_restart(env: World) ->
     assert "abandoned by another replica" in log
 
 
+def test_sigterm_finishes_the_running_answer_and_leaves_later_updates_for_the_next_start(env: World) -> None:
+    # On the embedded store, whatever the poller took during the drain would die with the process.
+    env.model.default = slow_answer
+    with polling_bot(env, {"SHUTDOWN_GRACE_SECONDS": "20"}, embedded=True) as bot:
+        env.telegram.queue_update(env.telegram.make_update("drain me", chat_id=600))
+        wait_for(lambda: env.telegram.messages(600), what="the answer streaming")
+        assert bot.process is not None
+        bot.process.send_signal(signal.SIGTERM)
+        wait_for(lambda: "shutting down" in bot.log(), what="the drain")
+        env.telegram.queue_update(env.telegram.make_update("too late", chat_id=601))
+        assert bot.process.wait(timeout=30) == 0
+        drained = bot.log()
+    assert final_answers(env, 600) == [f"Answer to drain me: {FILLER}"]
+    assert env.telegram.messages(601) == [] and drained.count("turn finished") == 1
+    env.model.script(Reply("Late, but here."))
+    with polling_bot(env, embedded=True):
+        wait_for(lambda: final_answers(env, 601), what="the later update answered by the next start")
+    assert final_answers(env, 600) == [f"Answer to drain me: {FILLER}"]
+    assert final_answers(env, 601) == ["Late, but here."]
+
+
 def test_without_redis_url_a_polled_message_is_answered_from_the_embedded_store(env: World) -> None:
     env.model.script(Reply("First answer."), Reply("Second answer."))
     with polling_bot(env, embedded=True) as bot:
@@ -127,3 +152,23 @@ def test_without_redis_url_a_polled_message_is_answered_from_the_embedded_store(
     assert [m["content"] for m in second[1:]] == ["remember me", "First answer.", "and now?"]
     assert health.status_code == 200
     assert "in-process store" in log and "Traceback" not in log
+
+
+def docker_healthcheck(port: int) -> int:
+    """Run the Dockerfile's HEALTHCHECK command as the container would, against ``port``; its exit code."""
+    dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    match = re.search(r"^HEALTHCHECK .*? CMD (.+)$", dockerfile, re.MULTILINE)
+    assert match, "the Dockerfile has no HEALTHCHECK"
+    path = f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}"  # `python` as in the image
+    environment = base_environment() | {"PATH": path, "PORT": str(port)}
+    return subprocess.run(["sh", "-c", match.group(1)], env=environment, capture_output=True, timeout=10).returncode
+
+
+@pytest.mark.parametrize("polling", [True, False], ids=["polling", "webhook"])
+def test_the_docker_healthcheck_passes_in_both_modes(env: World, polling: bool) -> None:
+    with BotProcess(env.env(), polling=polling) as bot:
+        healthy = docker_healthcheck(bot.port)
+        assert bot.process is not None
+        bot.process.send_signal(signal.SIGTERM)
+        wait_for(lambda: docker_healthcheck(bot.port) != 0, what="the check failing while draining")
+    assert healthy == 0
