@@ -2,7 +2,8 @@
 
 An update is confirmed to Telegram (the next offset) only once it is in the stream, so a process killed at
 any moment loses nothing: Telegram delivers unconfirmed updates again, and the stream's seen-set drops the
-ones it already has.
+ones it already has. A stop confirms what the stream already holds (one last, short getUpdates), so that the
+next start, which may have lost the embedded store's stream and seen-set, is not given it again.
 """
 
 from __future__ import annotations
