@@ -25,13 +25,14 @@ WEBHOOK_PATH = "/telegram/webhook"
 
 
 class BotProcess:
-    """Starts the bot in webhook mode on a free port and waits until /healthz answers."""
+    """Starts the bot on a free port, in webhook mode unless ``polling``, and waits until /healthz answers."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(self, env: dict[str, str], port: int | None = None, *, polling: bool = False) -> None:
         self.port = port or free_port()
+        webhook = {} if polling else {"WEBHOOK_URL": f"https://bot.example.test{WEBHOOK_PATH}"}
         self.env = {
             "TELEGRAM_BOT_TOKEN": TOKEN, "OPENAI_API_KEY": API_KEY, "HOST": "127.0.0.1", "PORT": str(self.port),
-            "WEBHOOK_URL": f"https://bot.example.test{WEBHOOK_PATH}", "LOG_LEVEL": "INFO", **env,
+            **webhook, "LOG_LEVEL": "INFO", **env,
         }
         self.secret = self.env.get("WEBHOOK_SECRET") or derive_webhook_secret(self.env["TELEGRAM_BOT_TOKEN"])
         self._log = tempfile.NamedTemporaryFile(prefix="bot-", suffix=".log", delete=False)  # noqa: SIM115
