@@ -49,10 +49,19 @@ class BotProcess:
         self.http.close()
 
     def start(self) -> None:
+        self.launch()
+        self.wait_healthy()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (to start several replicas at once)."""
         # A scratch working directory, so a developer's .env never leaks into a test.
         self.process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=tempfile.gettempdir(),
                                         env=base_environment() | self.env,
                                         stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_healthy(self) -> None:
+        """Wait until /healthz answers 200; fail with the log if the process exits or takes over 30 s."""
+        assert self.process is not None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

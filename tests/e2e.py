@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 
+from redis import Redis
+
+from bot.store.keys import Keys
 from tests.bot_process import API_KEY, TOKEN, BotProcess
 from tests.fake_openai import FakeOpenAI
 from tests.fake_telegram import FakeTelegram
+
+KEYS = Keys(f"tg:{TOKEN.split(':')[0]}")  # the bot's own prefix (tg:<bot id>)
 
 
 @dataclass
@@ -18,6 +24,10 @@ class World:
     telegram: FakeTelegram
     model: FakeOpenAI
     redis_url: str
+    store: Redis = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.store = Redis.from_url(self.redis_url, decode_responses=True)
 
     def env(self, **overrides: str) -> dict[str, str]:
         return {"TELEGRAM_API_URL": self.telegram.url, "OPENAI_BASE_URL": self.model.url,
@@ -29,8 +39,42 @@ class World:
         with BotProcess(self.env(**overrides)) as process:
             yield process
 
+    @contextmanager
+    def bots(self, count: int, **overrides: str) -> Iterator[list[BotProcess]]:
+        """``count`` replicas started at the same moment (all launched, then all waited for)."""
+        replicas = [BotProcess(self.env(**overrides)) for _ in range(count)]
+        with ExitStack() as stack:
+            for replica in replicas:
+                stack.push(replica.__exit__)
+                replica.launch()
+            for replica in replicas:
+                replica.wait_healthy()
+            stack.callback(_stop_together, replicas)
+            yield replicas
+
+    def unacknowledged(self) -> int:
+        """Updates in the stream not yet fully handled (an acknowledged entry is deleted)."""
+        return int(self.store.xlen(KEYS.stream))
+
+    def recorded_messages(self, update_id: int) -> str:
+        """The message ids Redis holds for an answer in flight (what a replica taking it over would edit)."""
+        return str(self.store.hget(KEYS.reply(update_id), "messages") or "")
+
+
+def _stop_together(replicas: list[BotProcess]) -> None:
+    """SIGTERM to every replica at once, then wait for each (as an orchestrator stops a deployment)."""
+    running = [r.process for r in replicas if r.process is not None and r.process.poll() is None]
+    for process in running:
+        process.send_signal(signal.SIGTERM)
+    for process in running:
+        process.wait(timeout=30)
+
 
 @contextmanager
 def world(redis_url: str) -> Iterator[World]:
     with FakeTelegram(TOKEN) as telegram, FakeOpenAI(API_KEY) as model:
-        yield World(telegram, model, redis_url)
+        w = World(telegram, model, redis_url)
+        try:
+            yield w
+        finally:
+            w.store.close()

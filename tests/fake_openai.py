@@ -25,7 +25,10 @@ from tests.http_fake import ThreadedServer
 
 @dataclass(frozen=True)
 class Reply:
-    """An answer sent ``chunk_size`` characters per chunk, ``delay`` seconds apart; usage counts may be fixed."""
+    """An answer sent ``chunk_size`` characters per chunk, ``delay`` seconds apart; usage counts may be fixed.
+
+    With a ``gate``, the chunks after the first ``gated_after`` wait until the test sets it.
+    """
 
     text: str
     chunk_size: int = 4
@@ -35,6 +38,8 @@ class Reply:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     chunk: InitVar[int | None] = None
+    gate: threading.Event | None = None
+    gated_after: int = 1
 
     def __post_init__(self, chunk: int | None) -> None:
         if chunk is not None:  # the older spelling of chunk_size
@@ -222,6 +227,8 @@ class FakeOpenAI:
         for index, piece in enumerate(_pieces(behaviour)):
             if isinstance(behaviour, Break) and index >= behaviour.after_chunks:
                 raise wire.Cut
+            if isinstance(behaviour, Reply) and index == behaviour.gated_after:
+                await self._opened(behaviour.gate)
             await self._pause(behaviour.delay)
             yield wire.sse(chunk({"content": piece}, None))
         if isinstance(behaviour, Break):
@@ -248,6 +255,11 @@ class FakeOpenAI:
             if self._closing.is_set():
                 return
             await asyncio.sleep(seconds / steps)
+
+    async def _opened(self, gate: threading.Event | None) -> None:
+        """Wait until the test sets ``gate`` (or the fake closes)."""
+        while gate is not None and not gate.is_set() and not self._closing.is_set():  # noqa: ASYNC110 - a thread's Event
+            await asyncio.sleep(0.02)
 
     def _fail(self, error: Error, wait: float = 0.0) -> Response:
         body = wire.error_body(error.status, error.message, error.code, error.type, error.param)

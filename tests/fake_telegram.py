@@ -52,6 +52,10 @@ class FakeTelegram(BotApiState):
         self._flood: dict[int, int] = {}
         self._flood_log: dict[int, list[float]] = {}
         self._polls = 0
+        self._barriers: dict[str, int] = {}
+        self._arrivals: dict[str, int] = {}
+        self._everyone: dict[str, asyncio.Event] = {}
+        self._latency: dict[str, float] = {}
         self._update_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._server = ThreadedServer(Starlette(routes=[
@@ -86,6 +90,17 @@ class FakeTelegram(BotApiState):
         """Answer 429 once the bot sends or edits more than ``per_minute`` messages a minute in the chat."""
         with self.lock:
             self._flood[chat_id] = per_minute
+
+    def barrier(self, method: str, parties: int) -> None:
+        """Hold calls of ``method`` until ``parties`` of them have arrived, then answer them all at once (so
+        replicas launched together reach the next step of their start-up at the same moment)."""
+        with self.lock:
+            self._barriers[method.lower()] = parties
+
+    def slow_down(self, method: str, seconds: float) -> None:
+        """Answer calls of ``method`` only after ``seconds``, as a Bot API under load would."""
+        with self.lock:
+            self._latency[method.lower()] = seconds
 
     def set_admins(self, chat_id: int, *user_ids: int) -> None:
         """The administrators getChatAdministrators lists for a group."""
@@ -197,11 +212,23 @@ class FakeTelegram(BotApiState):
         method, params = request.path_params["method"], await request_params(request)
         with self.lock:
             self._calls.append(Call(method, params, time.monotonic()))
+        await self._pass_barrier(method.lower())
+        await asyncio.sleep(self._latency.get(method.lower(), 0.0))
         try:
             result = await self._perform(method.lower(), params)
         except BotApiError as exc:
             return exc.response()
         return JSONResponse({"ok": True, "result": result})
+
+    async def _pass_barrier(self, method: str) -> None:
+        with self.lock:
+            if method not in self._barriers:
+                return
+            self._arrivals[method] = arrived = self._arrivals.get(method, 0) + 1
+            everyone = self._everyone.setdefault(method, asyncio.Event())  # created on the server's loop
+        if arrived >= self._barriers[method]:
+            everyone.set()
+        await everyone.wait()
 
     async def _perform(self, method: str, params: dict[str, Any]) -> Any:
         with self.lock:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -103,23 +104,35 @@ async def test_context_too_long_retries_once_with_fewer_turns(redis: Redis) -> N
         await turn(conv, f"q{i}")
     sink = await turn(conv, "q4")
     assert sink.finished == ("fine", Ending.COMPLETE)
-    assert len(model.requests[-1].messages) < len(model.requests[-2].messages)
+    asked, retried = ([m.content for m in r.messages[1:]] for r in model.requests[-2:])
+    assert asked == ["q0", "a0", "q1", "a1", "q2", "a2", "q3", "a3", "q4"]
+    assert retried == ["q2", "a2", "q3", "a3", "q4"]
+
+
+@dataclass
+class StopPressingSink(RecordingSink):
+    """A user who presses Stop on seeing the answer's ``after``-th text, while that edit is still on its way."""
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    after: int = 2
+
+    async def show(self, text: str) -> None:
+        await super().show(text)
+        if len(self.shown) == self.after:
+            self.stop.set()
+            await asyncio.Event().wait()  # a slow edit: the stream cannot go on before Stop is seen
 
 
 async def test_stop_cancels_the_stream_and_keeps_the_text(redis: Redis) -> None:
-    model = FakeModel(Script(["one ", "two ", "three ", "four"], delay=0.05))
+    model = FakeModel(Script(["one ", "two ", "three ", "four"]))
     conv, history = conversation(redis, model)
-    request, sink = TurnRequest(ChatKey(1), 7, "count"), RecordingSink()
-    task = asyncio.create_task(conv.reply(request, sink))
+    sink = StopPressingSink()
     async with asyncio.timeout(5):
-        while len(sink.shown) < 2:  # noqa: ASYNC110 - polling what the sink recorded
-            await asyncio.sleep(0.01)
-    request.stop.set()
-    await task
-    assert sink.finished is not None and sink.finished[1] is Ending.STOPPED
-    assert sink.finished[0] in ("one two ", "one two three ")
+        await conv.reply(TurnRequest(ChatKey(1), 7, "count", stop=sink.stop), sink)
+    assert sink.shown == ["one ", "one two "]
+    assert sink.finished == ("one two ", Ending.STOPPED)
     assert model.streams[0].closed
-    assert (await history.load(ChatKey(1))).turns[-1].content == sink.finished[0]
+    assert [t.content for t in (await history.load(ChatKey(1))).turns] == ["count", "one two "]
 
 
 async def test_two_messages_to_one_chat_are_answered_in_order(redis: Redis) -> None:
@@ -140,7 +153,9 @@ async def test_a_long_conversation_is_summarised_off_the_reply_path(redis: Redis
     await summarizer.drain()
     transcript = await history.load(ChatKey(1))
     assert transcript.summary is not None and transcript.summary.text == "they counted words"
-    assert transcript.history_tokens <= 300 + 200
+    assert [t.content for t in transcript.turns] == ["question 3", "word " * 60, "question 4", "word " * 60,
+                                                     "question 5", "word " * 60]
+    assert transcript.history_tokens <= 300
     summary_request = next(r for r in model.requests if r.model == "sum")
     assert "Keep facts, names" in summary_request.messages[0].content
     assert all("helpful assistant" not in m.content for m in summary_request.messages)
@@ -152,7 +167,7 @@ async def test_a_flagged_message_is_refused_not_stored_and_never_reaches_the_mod
     conv, history = conversation(redis, model, moderated=True)
     assert (await turn(conv, "something forbidden")).failed is Failure.FLAGGED
     assert model.requests == [] and (await history.load(ChatKey(1))).turns == ()
-    assert (await turn(conv, "something fine")).finished is not None
+    assert (await turn(conv, "something fine")).finished == ("Hello there!", Ending.COMPLETE)
     assert model.moderated == ["something forbidden", "something fine"]
 
 
@@ -160,7 +175,7 @@ async def test_a_failed_moderation_call_goes_on_unless_fail_closed(redis: Redis)
     model = FakeModel()
     model.moderation_error = ModelUnavailable("moderation down")
     open_conv, _ = conversation(redis, model, moderated=True)
-    assert (await turn(open_conv, "hi")).finished is not None
+    assert (await turn(open_conv, "hi")).finished == ("Hello there!", Ending.COMPLETE)
     closed_conv, _ = conversation(redis, model, moderated=True, fail_closed=True)
     assert (await turn(closed_conv, "hi", chat=ChatKey(2))).failed is Failure.MODERATION_UNAVAILABLE
     assert len(model.requests) == 1
@@ -169,7 +184,7 @@ async def test_a_failed_moderation_call_goes_on_unless_fail_closed(redis: Redis)
 async def test_a_spent_budget_makes_no_model_call(redis: Redis) -> None:
     model = FakeModel(Script(["x"], usage=Usage(900, 200)))
     conv, history = conversation(redis, model, budgets=Budgets(per_user=1000))
-    assert (await turn(conv, "first")).finished is not None
+    assert (await turn(conv, "first")).finished == ("x", Ending.COMPLETE)
     assert (await turn(conv, "second")).failed is Failure.USER_BUDGET
     assert len(model.requests) == 1 and len((await history.load(ChatKey(1))).turns) == 2
 
@@ -178,4 +193,4 @@ async def test_admins_are_not_held_by_budgets(redis: Redis) -> None:
     model = FakeModel(*[Script(["x"], usage=Usage(900, 200)) for _ in range(3)])
     conv, _ = conversation(redis, model, budgets=Budgets(per_user=1000, exempt_users=frozenset({7})))
     for text in ("a", "b", "c"):
-        assert (await turn(conv, text)).finished is not None
+        assert (await turn(conv, text)).finished == ("x", Ending.COMPLETE)
