@@ -89,6 +89,8 @@ class Settings:
         "STREAM_MODE", Choice(("edit", "draft")), "edit", "edit, or draft to stream private chats as drafts")
     personas_file: str | None = setting(
         "PERSONAS_FILE", Text(), None, "an operator's TOML file of personas", described_default="unset")
+    persona_max_tokens: int = setting(
+        "PERSONA_MAX_TOKENS", Integer(1), 500, "most tokens of a custom persona's prompt (/persona <instructions>)")
     settings_ttl_seconds: int = setting(
         "SETTINGS_TTL_SECONDS", Integer(1), 90 * 86400, "seconds an unused persona choice is kept")
     group_settings_admin_only: bool = setting(
