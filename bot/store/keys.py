@@ -65,9 +65,9 @@ class Keys:
         """A stranger already told that the bot is private."""
         return f"{self.prefix}:refused:{user_id}"
 
-    def rate(self, user_id: int, minute: int) -> str:
-        """A user's messages in one minute (USER_MESSAGES_PER_MINUTE)."""
-        return f"{self.prefix}:rate:{user_id}:{minute}"
+    def rate(self, user_id: int) -> str:
+        """Sorted set of a user's answered messages of the last 60 seconds, by time (USER_MESSAGES_PER_MINUTE)."""
+        return f"{self.prefix}:rate:{user_id}"
 
     def slowdown(self, user_id: int) -> str:
         """A user already asked to slow down this minute."""
