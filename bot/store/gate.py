@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from redis.asyncio import Redis
 
 from bot.store.keys import Keys
-from bot.store.script import LuaScript
+from bot.store.script import Arg, LuaScript
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Gatekeeper:
         """(over USER_MESSAGES_PER_MINUTE in the last 60 seconds, and the first time this minute: tell them)."""
         now = self._clock()
         member = f"{now:.6f}:{secrets.token_hex(4)}"  # two messages in one microsecond both count
-        args = [now, RATE_WINDOW_SECONDS, per_minute, member]
+        args: list[Arg] = [now, RATE_WINDOW_SECONDS, per_minute, member]
         if await self._admit([self._keys.rate(user_id)], args):
             return False, False
         told = await self._redis.set(self._keys.slowdown(user_id), 1, nx=True, ex=RATE_WINDOW_SECONDS)
