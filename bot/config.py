@@ -120,7 +120,7 @@ class Settings:
         "ADMIN_USER_IDS", Ids(), frozenset(), "users exempt from budgets and the message rate",
         described_default="empty")
     user_messages_per_minute: int = setting(
-        "USER_MESSAGES_PER_MINUTE", Integer(0), 12, "messages a user may send a minute (0 = no limit)")
+        "USER_MESSAGES_PER_MINUTE", Integer(0), 12, "messages a user may send in any 60 seconds (0 = no limit)")
     moderation: bool = setting("MODERATION", Flag(), False, "check messages with the moderation endpoint")
     moderation_fail_closed: bool = setting(
         "MODERATION_FAIL_CLOSED", Flag(), False, "refuse messages when the moderation endpoint fails")
