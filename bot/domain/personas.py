@@ -145,7 +145,7 @@ def parse_persona_command(arguments: str, catalog: PersonaCatalog, limit: Prompt
     if len(text.split()) == 1:
         persona = catalog.get(text)
         return PersonaCommand("switch", persona.name) if persona else PersonaCommand("unknown", text)
-    tokens = limit.count(text)  # tokens, not characters: 2,000 characters of cuneiform are 6,000 tokens
+    tokens = limit.count(text)  # tokens, not characters: 2,000 characters of cuneiform are over 6,000 tokens
     if tokens > limit.max_tokens:
         return PersonaCommand("too_long", str(tokens))
     return PersonaCommand("custom", text)

@@ -26,7 +26,7 @@ USAGE_TTL_SECONDS = 40 * 86400
 # Longer than any turn's model call takes (timeouts and retries included); short enough that a dead replica's
 # estimate stops counting within minutes.
 ESTIMATE_TTL_SECONDS = 600
-SPENT = "spent"
+_SPENT = "spent"
 _TURN = "turn:"
 
 # ARGV: budget, estimate, the turn's field, now, the estimate's deadline, the end of the day (Unix seconds).
@@ -144,7 +144,7 @@ class UsageLedger:
                     by_key[key] = by_key.get(key, 0) + record.total
         for key, tokens in by_key.items():
             if tokens:
-                pipe.hincrby(key, SPENT, tokens)
+                pipe.hincrby(key, _SPENT, tokens)
                 pipe.expireat(key, self._end_of_day())
         if reservation is not None:  # a turn that began yesterday: yesterday's budget held its estimate
             for key in reservation.keys:
