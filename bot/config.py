@@ -89,6 +89,8 @@ class Settings:
         "STREAM_MODE", Choice(("edit", "draft")), "edit", "edit, or draft to stream private chats as drafts")
     personas_file: str | None = setting(
         "PERSONAS_FILE", Text(), None, "an operator's TOML file of personas", described_default="unset")
+    persona_max_tokens: int = setting(
+        "PERSONA_MAX_TOKENS", Integer(1), 500, "most tokens of a custom persona's prompt (/persona <instructions>)")
     settings_ttl_seconds: int = setting(
         "SETTINGS_TTL_SECONDS", Integer(1), 90 * 86400, "seconds an unused persona choice is kept")
     group_settings_admin_only: bool = setting(
@@ -118,7 +120,7 @@ class Settings:
         "ADMIN_USER_IDS", Ids(), frozenset(), "users exempt from budgets and the message rate",
         described_default="empty")
     user_messages_per_minute: int = setting(
-        "USER_MESSAGES_PER_MINUTE", Integer(0), 12, "messages a user may send a minute (0 = no limit)")
+        "USER_MESSAGES_PER_MINUTE", Integer(0), 12, "messages a user may send in any 60 seconds (0 = no limit)")
     moderation: bool = setting("MODERATION", Flag(), False, "check messages with the moderation endpoint")
     moderation_fail_closed: bool = setting(
         "MODERATION_FAIL_CLOSED", Flag(), False, "refuse messages when the moderation endpoint fails")

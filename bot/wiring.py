@@ -11,7 +11,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from bot.config import Settings
 from bot.domain.access import Allowlist
 from bot.domain.conversation import Conversation, ReplyOptions
-from bot.domain.personas import PersonaCatalog
+from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
 from bot.domain.usage import Budgets, PriceTable
@@ -67,6 +67,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     replies = Replies(redis, keys)
     register(application, Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(),
+        persona_limit=PromptLimit(settings.persona_max_tokens, counter.count),
         cadence=Cadence(settings.stream_edit_interval, settings.stream_group_edit_interval, settings.stream_mode),
         replies=replies, allowlist=Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids),
         gatekeeper=Gatekeeper(redis, keys, GroupAdmins(application.bot)),

@@ -26,8 +26,8 @@ def finals(w: World, chat: int = CHAT) -> list[str]:
 
 
 def test_a_spent_daily_budget_stops_model_calls_and_says_when_it_resets(env: World) -> None:
-    env.model.script(Reply("x " * 200))
-    with env.bot(DAILY_TOKEN_BUDGET_PER_USER="100", ADMIN_USER_IDS="7") as bot:
+    env.model.script(Reply("x " * 200, completion_tokens=1000))  # ~1,070 of 1,400 spent: the next turn won't fit
+    with env.bot(DAILY_TOKEN_BUDGET_PER_USER="1400", ADMIN_USER_IDS="7") as bot:
         bot.post(env.telegram.make_update("first", chat_id=CHAT))
         wait_for(lambda: len(finals(env)) == 1, what="first answer")
         bot.post(env.telegram.make_update("second", chat_id=CHAT))

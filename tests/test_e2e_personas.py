@@ -59,7 +59,19 @@ def test_a_custom_persona_survives_reset(env: World) -> None:
         assert system_prompt(env) == "You are a pirate. Answer like one."
         bot.post(env.telegram.make_update("/persona " + "long " * 500, chat_id=5))
         wait_for(lambda: reply_count(env, 5) == 4, what="refusal")
-        assert "limit is 2000" in env.telegram.texts(5)[-1]
+        assert "limit is 500 tokens" in env.telegram.texts(5)[-1]
+
+
+def test_a_custom_persona_is_limited_in_tokens_not_characters(env: World) -> None:
+    cuneiform = ("𒀀𒀁𒀂𒀃𒀄𒀅𒀆 " * 250)[:1999]  # 1,999 characters (the old limit was 2,000): 7,253 tokens
+    with env.bot() as bot:
+        bot.post(env.telegram.make_update("/persona " + cuneiform, chat_id=5))
+        wait_for(lambda: reply_count(env, 5) == 1, what="refusal")
+        assert env.telegram.texts(5) == [
+            "That custom persona is 7,253 tokens long; the limit is 500 tokens. Please shorten it."]
+        bot.post(env.telegram.make_update("/persona " + cuneiform[:100], chat_id=5))
+        wait_for(lambda: reply_count(env, 5) == 2, what="a shorter one")
+        assert "Custom persona set" in env.telegram.texts(5)[-1]
 
 
 def test_the_persona_keyboard_switches_on_tap(env: World) -> None:

@@ -28,7 +28,7 @@ from bot.domain.ports import (
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
 from bot.domain.transcript import Transcript, Turn
-from bot.domain.usage import UsageRecord
+from bot.domain.usage import UsageRecord, reply_estimate
 from bot.errors import ContextTooLong, ModelError, ModelRejected, StreamBroken
 
 logger = logging.getLogger(__name__)
@@ -123,8 +123,8 @@ class Conversation:
     async def _turn(self, request: TurnRequest, sink: ReplySink, lease: LockLease) -> tuple[TurnResult, int]:
         transcript = await self._history.load(request.chat)
         user_turn = Turn("user", request.text, self._counter.count(request.text), name=request.speaker)
-        expected = transcript.history_tokens + user_turn.tokens + self._options.max_tokens
-        reservation = await self._ledger.reserve(request.user_id, request.chat, expected)
+        expected = self._expected(transcript, user_turn)
+        reservation = await self._ledger.reserve(request.user_id, request.chat, expected, request.turn_id)
         if reservation.refused:
             failure = Failure.USER_BUDGET if reservation.refused == "user" else Failure.CHAT_BUDGET
             await sink.fail(failure)
@@ -154,6 +154,12 @@ class Conversation:
         self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
         return TurnResult(ending=answer.ending, text=answer.text), stored
+
+    def _expected(self, transcript: Transcript, user_turn: Turn) -> int:
+        """The turn's tokens as budgets estimate them: the whole prompt (system prompt too) and a likely reply."""
+        system = self._counter.count(self._personas.resolve(transcript.persona).prompt)
+        history = min(transcript.history_tokens, self._options.context_max_tokens)  # what the context may hold
+        return system + history + user_turn.tokens + reply_estimate(transcript.turns, self._options.max_tokens)
 
     async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn,
                       sink: ReplySink) -> tuple[Context, _Answer]:

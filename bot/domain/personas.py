@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -11,7 +12,6 @@ from typing import Any
 
 DEFAULT = "default"
 CUSTOM = "custom"
-CUSTOM_PROMPT_LIMIT = 2000
 
 
 class PersonaFileError(Exception):
@@ -122,14 +122,22 @@ def _persona(name: str, entry: object, path: str) -> Persona:
 
 
 @dataclass(frozen=True)
+class PromptLimit:
+    """PERSONA_MAX_TOKENS: the most tokens a custom prompt may take, counted as its system message is."""
+
+    max_tokens: int
+    count: Callable[[str], int]
+
+
+@dataclass(frozen=True)
 class PersonaCommand:
     """What `/persona …` asks for: show, switch to a catalog name, set a custom prompt, or an error."""
 
-    action: str  # "show" | "switch" | "custom" | "unknown" | "too_long"
+    action: str  # "show" | "switch" | "custom" | "unknown" | "too_long" (value: the prompt's tokens)
     value: str = ""
 
 
-def parse_persona_command(arguments: str, catalog: PersonaCatalog) -> PersonaCommand:
+def parse_persona_command(arguments: str, catalog: PersonaCatalog, limit: PromptLimit) -> PersonaCommand:
     """Nothing → show; one word → a catalog persona (or unknown); several words → a custom prompt."""
     text = arguments.strip()
     if not text:
@@ -137,6 +145,7 @@ def parse_persona_command(arguments: str, catalog: PersonaCatalog) -> PersonaCom
     if len(text.split()) == 1:
         persona = catalog.get(text)
         return PersonaCommand("switch", persona.name) if persona else PersonaCommand("unknown", text)
-    if len(text) > CUSTOM_PROMPT_LIMIT:
-        return PersonaCommand("too_long", str(len(text)))
+    tokens = limit.count(text)  # tokens, not characters: 2,000 characters of cuneiform are over 6,000 tokens
+    if tokens > limit.max_tokens:
+        return PersonaCommand("too_long", str(tokens))
     return PersonaCommand("custom", text)

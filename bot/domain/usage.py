@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from bot.domain.transcript import Turn
 
 # USD per 1M tokens (input, output), as published by OpenAI.
 BUILTIN_PRICES: dict[str, tuple[float, float]] = {
@@ -45,13 +48,18 @@ class Budgets:
     exempt_users: frozenset[int] = frozenset()
 
 
+# How many of a chat's latest replies predict the next one's length.
+RECENT_REPLIES = 3
+
+
 @dataclass
 class Reservation:
-    """Tokens set aside for a turn, on the budget counters that apply to it."""
+    """A turn's estimated tokens, counted as running on the budgets that apply to it until it is settled."""
 
     tokens: int
     keys: list[str] = field(default_factory=list)
-    refused: str | None = None  # "user" or "chat" when a budget is spent
+    refused: str | None = None  # "user" or "chat" when the budget has no room for the estimate
+    turn: str = field(default_factory=lambda: uuid.uuid4().hex)  # a replica taking the turn over reuses it
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,20 @@ class PriceTable:
             return self._prices[model]
         dated = model.rsplit("-", 3)[0]  # "gpt-4o-mini-2024-07-18" is priced as "gpt-4o-mini"
         return self._prices.get(dated)
+
+
+def reply_estimate(turns: Sequence[Turn], max_tokens: int) -> int:
+    """Tokens the next reply will likely take: the longest of the chat's latest replies, at most MAX_REPLY_TOKENS.
+
+    A chat without replies yet is assumed to need the most a reply may take.
+    """
+    recent: list[int] = []
+    for turn in reversed(turns):
+        if turn.role == "assistant":
+            recent.append(turn.tokens)
+            if len(recent) == RECENT_REPLIES:
+                break
+    return min(max(recent, default=max_tokens), max_tokens)
 
 
 def next_midnight(now: datetime) -> datetime:

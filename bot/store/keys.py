@@ -65,9 +65,9 @@ class Keys:
         """A stranger already told that the bot is private."""
         return f"{self.prefix}:refused:{user_id}"
 
-    def rate(self, user_id: int, minute: int) -> str:
-        """A user's messages in one minute (USER_MESSAGES_PER_MINUTE)."""
-        return f"{self.prefix}:rate:{user_id}:{minute}"
+    def rate(self, user_id: int) -> str:
+        """Sorted set of a user's answered messages of the last 60 seconds, by time (USER_MESSAGES_PER_MINUTE)."""
+        return f"{self.prefix}:rate:{user_id}"
 
     def slowdown(self, user_id: int) -> str:
         """A user already asked to slow down this minute."""
@@ -78,12 +78,12 @@ class Keys:
         return f"{self.prefix}:admins:{chat_id}"
 
     def user_budget(self, user_id: int, day: str) -> str:
-        """Tokens a user spent (and reserved) today, for DAILY_TOKEN_BUDGET_PER_USER."""
-        return f"{self.prefix}:budget:user:{user_id}:{day}"
+        """Hash: a user's tokens spent today and each running turn's estimate (DAILY_TOKEN_BUDGET_PER_USER)."""
+        return f"{self.prefix}:spend:user:{user_id}:{day}"
 
     def chat_budget(self, chat_id: int, day: str) -> str:
-        """Tokens a chat (all its topics) spent today, for DAILY_TOKEN_BUDGET_PER_CHAT."""
-        return f"{self.prefix}:budget:chat:{{{chat_id}}}:{day}"
+        """Hash: a chat's (all its topics') tokens spent today and running estimates (DAILY_TOKEN_BUDGET_PER_CHAT)."""
+        return f"{self.prefix}:spend:chat:{{{chat_id}}}:{day}"
 
     def user_usage(self, user_id: int, period: str) -> str:
         """Hash of a user's tokens by model, per day (YYYYMMDD) and month (YYYYMM)."""

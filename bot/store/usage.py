@@ -1,8 +1,11 @@
 """The usage ledger in Redis: tokens per user and chat per day and month, and the daily budget counters.
 
-Budget counters are separate keys that expire at the end of the UTC day. A turn reserves its expected
-tokens before the model call (so concurrent turns see each other) and settles the difference afterwards;
-a turn starts only while the counter is under the budget, so spending exceeds it by at most one turn.
+Each daily budget is one hash that expires at the end of the UTC day: ``spent`` (tokens used today) and one
+field per turn running (its estimate and a deadline). A turn starts only when spent + the running estimates
++ its own estimate fit the budget; when it ends, its estimate is replaced by what it really used. So spending
+goes over the budget only by what running turns use beyond their estimates. An estimate whose turn died
+with its replica stops counting at its deadline instead of holding the budget until midnight, and the
+replica that takes the turn over replaces it (same turn id) instead of adding a second one.
 """
 
 from __future__ import annotations
@@ -17,16 +20,37 @@ from redis.asyncio import Redis
 from bot.domain.chat import ChatKey
 from bot.domain.usage import Budgets, ModelTokens, Reservation, Spending, UsageRecord, next_midnight
 from bot.store.keys import Keys
-from bot.store.script import LuaScript
+from bot.store.script import Arg, LuaScript
 
 USAGE_TTL_SECONDS = 40 * 86400
+# Longer than any turn's model call takes (timeouts and retries included); short enough that a dead replica's
+# estimate stops counting within minutes.
+ESTIMATE_TTL_SECONDS = 600
+_SPENT = "spent"
+_TURN = "turn:"
 
+# ARGV: budget, estimate, the turn's field, now, the estimate's deadline, the end of the day (Unix seconds).
+# Returns the tokens spent and running before this turn, or -1 (nothing reserved) when the estimate does not fit.
 _RESERVE = """
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used >= tonumber(ARGV[1]) then return -1 end
-redis.call('INCRBY', KEYS[1], ARGV[2])
-redis.call('EXPIREAT', KEYS[1], ARGV[3])
-return used
+local held, now = 0, tonumber(ARGV[4])
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  local name, value = fields[i], fields[i + 1]
+  if name == 'spent' then
+    held = held + tonumber(value)
+  elseif name ~= ARGV[3] then
+    local tokens, deadline = string.match(value, '^(%d+):(%d+)$')
+    if tokens and tonumber(deadline) > now then
+      held = held + tonumber(tokens)
+    else
+      redis.call('HDEL', KEYS[1], name)
+    end
+  end
+end
+if held + tonumber(ARGV[2]) > tonumber(ARGV[1]) then return -1 end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[2] .. ':' .. ARGV[5])
+redis.call('EXPIREAT', KEYS[1], ARGV[6])
+return held
 """
 
 
@@ -59,15 +83,18 @@ class UsageLedger:
         self.queue(pipe, chat, records)
         await pipe.execute()
 
-    async def reserve(self, user_id: int, chat: ChatKey, tokens: int) -> Reservation:
-        """Set tokens aside for a turn, or say which budget is spent (nothing is reserved then)."""
-        reservation = Reservation(tokens)
+    async def reserve(self, user_id: int, chat: ChatKey, tokens: int, turn_id: str | None = None) -> Reservation:
+        """Count a turn's estimate as running, or say which budget has no room for it (nothing is reserved then)."""
+        reservation = Reservation(tokens) if turn_id is None else Reservation(tokens, turn=turn_id)
         if user_id in self._budgets.exempt_users:
             return reservation
         limits = self._limits(user_id, chat)
         if not limits:
             return reservation
-        args_of = [[budget, tokens, self._end_of_day()] for _, _, budget in limits]
+        now = int(self._clock().timestamp())
+        field = _TURN + reservation.turn
+        args_of: list[list[Arg]] = [[budget, tokens, field, now, now + ESTIMATE_TTL_SECONDS, self._end_of_day()]
+                                    for _, _, budget in limits]
         pipe = self.redis.pipeline(transaction=False)
         for (_, key, _), args in zip(limits, args_of, strict=True):
             self._reserve.queue(pipe, [key], args)
@@ -83,11 +110,11 @@ class UsageLedger:
         return reservation
 
     async def release(self, reservation: Reservation) -> None:
-        """Give back a reservation whose turn made no model call."""
+        """Drop the estimate of a turn that made no model call."""
         if reservation.keys:
             pipe = self.redis.pipeline(transaction=False)
             for key in reservation.keys:
-                pipe.decrby(key, reservation.tokens)
+                pipe.hdel(key, _TURN + reservation.turn)
             await pipe.execute()
             reservation.keys = []
 
@@ -109,18 +136,19 @@ class UsageLedger:
 
     def _queue_budget(self, pipe: Any, chat: ChatKey, records: Sequence[UsageRecord],
                       reservation: Reservation | None) -> None:
+        """Spent tokens onto today's budgets; the turn's estimate off the budgets it was counted on."""
         by_key: dict[str, int] = {}
         for record in records:
             for kind, key, _ in self._limits(record.user_id, chat):
                 if kind == "chat" or record.user_id not in self._budgets.exempt_users:
                     by_key[key] = by_key.get(key, 0) + record.total
-        if reservation is not None:
-            for key in reservation.keys:
-                by_key[key] = by_key.get(key, 0) - reservation.tokens
-        for key, delta in by_key.items():
-            if delta:
-                pipe.incrby(key, delta)
+        for key, tokens in by_key.items():
+            if tokens:
+                pipe.hincrby(key, _SPENT, tokens)
                 pipe.expireat(key, self._end_of_day())
+        if reservation is not None:  # a turn that began yesterday: yesterday's budget held its estimate
+            for key in reservation.keys:
+                pipe.hdel(key, _TURN + reservation.turn)
 
     def _limits(self, user_id: int | None, chat: ChatKey) -> list[tuple[str, str, int]]:
         day = self._clock().strftime("%Y%m%d")

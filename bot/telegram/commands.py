@@ -7,7 +7,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Messag
 from bot.domain.chat import ChatKey
 from bot.domain.personas import (
     CUSTOM,
-    CUSTOM_PROMPT_LIMIT,
     DEFAULT,
     Persona,
     PersonaCatalog,
@@ -47,7 +46,7 @@ async def persona(update: Update, context: BotContext) -> None:
     if message is None or message.text is None:
         return
     services = context.services
-    command = parse_persona_command(_arguments(message), services.personas)
+    command = parse_persona_command(_arguments(message), services.personas, services.persona_limit)
     if command.action == "show":
         current = services.personas.resolve(await services.history.persona(ChatKey.of(message)))
         await message.reply_text(_persona_overview(current, services.personas),
@@ -65,8 +64,9 @@ async def persona_button(update: Update, context: BotContext) -> None:
         return
     if not await may_change_settings(update, context):
         return
-    command = parse_persona_command(query.data.removeprefix(PERSONA_PREFIX), context.services.personas)
-    confirmation = await _apply_persona(command, ChatKey.of(query.message), context.services)
+    services = context.services
+    command = parse_persona_command(query.data.removeprefix(PERSONA_PREFIX), services.personas, services.persona_limit)
+    confirmation = await _apply_persona(command, ChatKey.of(query.message), services)
     await query.answer()
     await query.edit_message_text(confirmation)
 
@@ -76,7 +76,7 @@ async def _apply_persona(command: PersonaCommand, chat: ChatKey, services: Servi
     if command.action == "unknown":
         return texts.unknown_persona(command.value, _persona_list(catalog))
     if command.action == "too_long":
-        return texts.persona_too_long(command.value, CUSTOM_PROMPT_LIMIT)
+        return texts.persona_too_long(int(command.value), services.persona_limit.max_tokens)
     if command.action == "custom":
         await services.history.set_persona(chat, encode_choice(CUSTOM, command.value))
         return texts.custom_persona_set()

@@ -15,7 +15,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, E
 from bot.domain.access import Allowlist
 from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, TurnRequest
-from bot.domain.personas import PersonaCatalog
+from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
 from bot.domain.usage import PriceTable
 from bot.metrics import Metrics
@@ -39,6 +39,7 @@ class Services:
     conversation: Conversation
     history: History
     personas: PersonaCatalog
+    persona_limit: PromptLimit
     pacer: Pacer
     cadence: Cadence
     replies: Replies

@@ -92,8 +92,8 @@ def unknown_persona(name: str, listing: str) -> str:
     return f"Unknown persona “{name}”.\n\n{listing}"
 
 
-def persona_too_long(length: str, limit: int) -> str:
-    return f"That custom persona is {length} characters long; the limit is {limit}. Please shorten it."
+def persona_too_long(tokens: int, limit: int) -> str:
+    return f"That custom persona is {tokens:,} tokens long; the limit is {limit:,} tokens. Please shorten it."
 
 
 def custom_persona_set() -> str:

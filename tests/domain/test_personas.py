@@ -5,15 +5,19 @@ from pathlib import Path
 import pytest
 
 from bot.domain.personas import (
-    CUSTOM_PROMPT_LIMIT,
     PersonaCatalog,
     PersonaCommand,
     PersonaFileError,
+    PromptLimit,
     encode_choice,
     parse_persona_command,
 )
+from bot.domain.tokens import TokenCounter
 
 CATALOG = PersonaCatalog.load()
+COUNTER = TokenCounter("gpt-4o-mini")
+LIMIT = PromptLimit(500, COUNTER.count)
+CUNEIFORM = ("𒀀𒀁𒀂𒀃𒀄𒀅𒀆 " * 250)[:1999]  # 1,999 characters, under the old limit of 2,000
 
 
 def test_the_builtin_catalog_has_default_and_a_coding_tutor_among_five() -> None:
@@ -31,10 +35,18 @@ def test_the_builtin_catalog_has_default_and_a_coding_tutor_among_five() -> None
     (" default ", PersonaCommand("switch", "default")),
     ("pirate", PersonaCommand("unknown", "pirate")),
     ("You are a pirate. Speak like one.", PersonaCommand("custom", "You are a pirate. Speak like one.")),
-    ("x " * CUSTOM_PROMPT_LIMIT, PersonaCommand("too_long", str(2 * CUSTOM_PROMPT_LIMIT - 1))),
+    ("x " * 1000, PersonaCommand("too_long", str(COUNTER.count("x " * 999 + "x")))),
 ])
 def test_persona_command_parsing(arguments: str, expected: PersonaCommand) -> None:
-    assert parse_persona_command(arguments, CATALOG) == expected
+    assert parse_persona_command(arguments, CATALOG, LIMIT) == expected
+
+
+def test_a_custom_prompt_is_limited_in_tokens_not_characters() -> None:
+    assert len(CUNEIFORM) == 1999 and COUNTER.count(CUNEIFORM) > 6000
+    assert parse_persona_command(CUNEIFORM, CATALOG, LIMIT) == PersonaCommand("too_long", str(COUNTER.count(CUNEIFORM)))
+    fits = "Be brief. " * 120  # 1,200 characters of English: about 360 tokens
+    assert parse_persona_command(fits, CATALOG, LIMIT) == PersonaCommand("custom", fits.strip())
+    assert parse_persona_command(fits, CATALOG, PromptLimit(100, COUNTER.count)).action == "too_long"
 
 
 def test_a_stored_choice_resolves_to_its_persona_and_unknown_ones_to_the_default() -> None:

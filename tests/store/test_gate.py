@@ -52,12 +52,25 @@ async def test_the_minute_limit_is_shared_by_replicas(redis: Redis) -> None:
     assert answers == [(False, False)] * 2 + [(True, True), (True, False)]
 
 
-async def test_the_minute_limit_starts_afresh_the_next_minute(redis: Redis) -> None:
-    now = [NOON + 59.5]
+async def test_the_limit_is_a_sliding_window_not_the_clock_minute(redis: Redis) -> None:
+    now = [NOON - 1.1]
     gate = gatekeeper(redis, clock=lambda: now[0])
-    assert [await gate.too_fast(ALICE, per_minute=1) for _ in range(2)] == [(False, False), (True, True)]
-    now[0] += 1.0
-    assert await gate.too_fast(ALICE, per_minute=1) == (False, False)
+    answers = []
+    for _ in range(13):  # 13 messages in 2.2 s, across the minute boundary at NOON
+        answers.append(await gate.too_fast(ALICE, per_minute=12))
+        now[0] += 2.2 / 12
+    assert answers == [(False, False)] * 12 + [(True, True)]
+
+
+async def test_a_message_counts_for_sixty_seconds_and_refused_ones_do_not_count(redis: Redis) -> None:
+    now = [NOON + 30]
+    gate = gatekeeper(redis, clock=lambda: now[0])
+    assert [await gate.too_fast(ALICE, per_minute=2) for _ in range(2)] == [(False, False)] * 2  # in one instant
+    now[0] += 59.9  # the next clock minute: both still count
+    assert await gate.too_fast(ALICE, per_minute=2) == (True, True)
+    now[0] += 0.2  # both are a minute old, and the refused message never counted
+    assert [await gate.too_fast(ALICE, per_minute=2) for _ in range(3)] == [(False, False)] * 2 + [(True, False)]
+    assert 0 < await redis.ttl(KEYS.rate(ALICE)) <= 60
 
 
 async def test_group_admins_are_asked_of_telegram_once_and_cached(redis: Redis) -> None:

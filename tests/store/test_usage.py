@@ -2,18 +2,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from unittest.mock import ANY
 
 import pytest
 from redis.asyncio import Redis
 
 from bot.domain.chat import ChatKey
-from bot.domain.usage import Budgets, ModelTokens, PriceTable, Spending, UsageRecord
+from bot.domain.usage import Budgets, ModelTokens, PriceTable, Reservation, Spending, UsageRecord
 from bot.store.keys import Keys
-from bot.store.usage import UsageLedger
+from bot.store.usage import ESTIMATE_TTL_SECONDS, UsageLedger
 
 # Budget keys expire at real instants (EXPIREAT), so the fake clock starts at the real now.
 DAY = datetime.now(UTC)
 MIDNIGHT = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC) + timedelta(days=1)
+EARLY = min(DAY, MIDNIGHT - timedelta(hours=1))  # today still, however far a test moves the clock on
 
 
 class Clock:
@@ -34,10 +36,19 @@ async def spend(book: UsageLedger, user_id: int, chat: ChatKey, reserved: int, u
     if reservation.refused:
         return False
     await asyncio.sleep(0)
+    await settle(book, chat, reservation, used, user_id)
+    return True
+
+
+async def settle(book: UsageLedger, chat: ChatKey, reservation: Reservation, used: int, user_id: int = 7) -> None:
     pipe = book.redis.pipeline(transaction=False)
     book.queue(pipe, chat, [UsageRecord(used // 2, used - used // 2, "gpt-4o-mini", user_id)], reservation)
     await pipe.execute()
-    return True
+
+
+async def held(redis: Redis, user_id: int = 7, day: datetime = DAY) -> dict[str, str]:
+    """The user's budget today: spent tokens and the estimates of turns running."""
+    return {str(k): str(v) for k, v in (await redis.hgetall(f"t:1:spend:user:{user_id}:{day:%Y%m%d}")).items()}
 
 
 async def test_usage_is_counted_per_user_and_chat_per_day_and_month(redis: Redis) -> None:
@@ -72,7 +83,7 @@ async def test_a_spent_budget_refuses_until_the_utc_day_ends(redis: Redis) -> No
 async def test_budget_keys_expire_at_the_end_of_the_day(redis: Redis) -> None:
     book = ledger(redis, Budgets(per_user=1000, per_chat=5000))
     await spend(book, 7, ChatKey(-100), 10, 10)
-    keys = [k async for k in redis.scan_iter("t:1:budget:*")]
+    keys = [k async for k in redis.scan_iter("t:1:spend:*")]
     assert len(keys) == 2
     for key in keys:
         assert await redis.expiretime(key) == int(MIDNIGHT.timestamp())
@@ -91,10 +102,55 @@ async def test_a_chat_budget_covers_every_member_and_summaries(redis: Redis) -> 
     assert not await spend(book, 3, ChatKey(-100, 7), 10, 10)
 
 
-async def test_concurrent_turns_on_two_replicas_overshoot_by_at_most_one_turn(real_redis: Redis) -> None:
+async def test_a_turn_starts_only_when_its_estimate_fits_beside_what_is_spent_and_running(redis: Redis) -> None:
+    book = ledger(redis, Budgets(per_user=1000))
+    assert await spend(book, 7, ChatKey(7), 100, 700)
+    running = await book.reserve(7, ChatKey(-1), 200)  # 700 spent + 200 running
+    assert running.refused is None
+    assert (await book.reserve(7, ChatKey(-2), 101)).refused == "user"  # 1,001 would not fit
+    fits = await book.reserve(7, ChatKey(-3), 100)  # 1,000 does
+    assert fits.refused is None
+    assert await held(redis) == {"spent": "700", f"turn:{running.turn}": ANY, f"turn:{fits.turn}": ANY}
+    await book.release(fits)
+    await settle(book, ChatKey(-1), running, 150)  # the estimate gives way to what the turn used
+    assert await held(redis) == {"spent": "850"}
+
+
+async def test_concurrent_turns_on_two_replicas_go_over_only_by_what_running_turns_used_beyond_estimates(
+    real_redis: Redis,
+) -> None:
+    budget, estimate, used = 10_000, 700, 900
+    replicas = [ledger(real_redis, Budgets(per_user=budget)) for _ in range(2)]
+    results = await asyncio.gather(*(spend(replicas[i % 2], 7, ChatKey(i), estimate, used) for i in range(60)))
+    answered, spent = sum(results), int((await held(real_redis))["spent"])
+    assert spent == answered * used
+    assert answered * estimate <= budget  # no turn started without room for its estimate
+    assert spent <= budget + answered * (used - estimate)
+    assert spent + estimate > budget  # and a refused turn had no room
+    assert await held(real_redis) == {"spent": str(spent)}  # no estimate left behind
+
+
+async def test_when_estimates_are_right_concurrent_turns_end_within_the_budget(real_redis: Redis) -> None:
     budget, turn_size = 10_000, 700
     replicas = [ledger(real_redis, Budgets(per_user=budget)) for _ in range(2)]
     results = await asyncio.gather(*(spend(replicas[i % 2], 7, ChatKey(i), turn_size, turn_size) for i in range(60)))
-    used = int(await real_redis.get(f"t:1:budget:user:7:{DAY:%Y%m%d}") or 0)
-    assert sum(results) * turn_size == used
-    assert budget <= used < budget + turn_size
+    assert sum(results) == 14 and int((await held(real_redis))["spent"]) == 9_800
+
+
+async def test_the_estimate_of_a_turn_whose_replica_died_stops_counting_at_its_deadline(redis: Redis) -> None:
+    clock = Clock(EARLY)
+    book = ledger(redis, Budgets(per_user=1000), clock)
+    assert (await book.reserve(7, ChatKey(-1), 900)).refused is None  # and the replica dies: never settled
+    assert (await book.reserve(7, ChatKey(-2), 200)).refused == "user"
+    clock.now = EARLY + timedelta(seconds=ESTIMATE_TTL_SECONDS + 1)
+    assert await spend(book, 7, ChatKey(-2), 200, 200)
+    assert await held(redis, day=EARLY) == {"spent": "200"}
+
+
+async def test_the_replica_taking_a_turn_over_replaces_its_estimate(redis: Redis) -> None:
+    dead, taker = ledger(redis, Budgets(per_user=1000)), ledger(redis, Budgets(per_user=1000))
+    assert (await dead.reserve(7, ChatKey(-1), 600, turn_id="4711")).refused is None
+    again = await taker.reserve(7, ChatKey(-1), 600, turn_id="4711")  # 600 + 600 would not fit
+    assert again.refused is None
+    await settle(taker, ChatKey(-1), again, 500)
+    assert await held(redis) == {"spent": "500"}

@@ -17,7 +17,7 @@ from telegram.ext import Application, ContextTypes
 from bot.domain.access import Allowlist
 from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, ReplyOptions
-from bot.domain.personas import PersonaCatalog
+from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import ChatModel, Completion, ModelRequest, Usage
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
@@ -84,6 +84,7 @@ def services(redis: Redis, model: ChatModel, clock: VirtualClock, *, history_red
     )
     return Services(
         conversation=conversation, history=history, personas=PersonaCatalog.load(), pacer=Pacer(clock),
+        persona_limit=PromptLimit(500, counter.count),
         cadence=Cadence(), replies=Replies(redis, KEYS), allowlist=Allowlist(),
         gatekeeper=Gatekeeper(redis, KEYS, _no_admins), group_settings_admin_only=False, ledger=ledger,
         prices=PriceTable(), retention=Retention(3600, 3600, 3600), messages_per_minute=0, admins=frozenset(),
