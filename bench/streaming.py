@@ -30,7 +30,7 @@ async def ours(tokens: int, rate: int, group: bool) -> tuple[int, float, int]:
     clock = VirtualClock()
     bot = FakeBot(clock)
     target = Target(ChatKey(-1 if group else 1), is_group=group)
-    sink = TelegramReplySink(cast(Bot, bot), target, Pacer(clock), Cadence(1.0, 3.0), stop_token="t",
+    sink = TelegramReplySink(cast(Bot, bot), target, Pacer(clock), Cadence(1.0, 3.0, "edit", 600.0), stop_token="t",
                              clock=clock, sleep=clock.sleep)
     async with sink:
         text = ""

@@ -104,7 +104,10 @@ class Settings:
     shutdown_grace_seconds: float = setting(
         "SHUTDOWN_GRACE_SECONDS", Number(0.0), 30.0, "seconds on SIGTERM to finish running answers")
     ingress_claim_idle_seconds: float = setting(
-        "INGRESS_CLAIM_IDLE_SECONDS", Number(1.0), 30.0, "idle seconds before another replica takes over an update")
+        "INGRESS_CLAIM_IDLE_SECONDS", Number(1.0), 10.0, "idle seconds before another replica takes over an update")
+    delivery_give_up_seconds: float = setting(
+        "DELIVERY_GIVE_UP_SECONDS", Number(0.0), 600.0,
+        "seconds a generated answer's final text (and its commit) is retried through outages")
     telegram_messages_per_second: int = setting(
         "TELEGRAM_MESSAGES_PER_SECOND", Integer(1, 1000), 30, "messages per second to Telegram, for all replicas")
     log_format: str = setting(

@@ -10,7 +10,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.config import Settings
 from bot.domain.access import Allowlist
-from bot.domain.conversation import Conversation, ReplyOptions
+from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
@@ -58,6 +58,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         history=history, ledger=ledger, model=model, lock=ChatLock(redis, keys), counter=counter,
         summarizer=summarizer, personas=personas, options=_reply_options(settings),
         moderator=model if settings.moderation else None, observer=metrics,
+        store_retry=StoreRetry(settings.delivery_give_up_seconds),
     )
     requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0),
                 AiohttpRequest(connection_pool_size=1))
@@ -68,7 +69,8 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     register(application, Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(),
         persona_limit=PromptLimit(settings.persona_max_tokens, counter.count),
-        cadence=Cadence(settings.stream_edit_interval, settings.stream_group_edit_interval, settings.stream_mode),
+        cadence=Cadence(settings.stream_edit_interval, settings.stream_group_edit_interval, settings.stream_mode,
+                        settings.delivery_give_up_seconds),
         replies=replies, allowlist=Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids),
         gatekeeper=Gatekeeper(redis, keys, GroupAdmins(application.bot)),
         group_settings_admin_only=settings.group_settings_admin_only, ledger=ledger,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot import lifetime
 from bot.domain.chat import ChatKey
 from bot.domain.context import Context, as_message, build_context
-from bot.domain.outcome import Ending, Failure
+from bot.domain.outcome import Delivery, Ending, Failure
 from bot.domain.personas import PersonaCatalog
 from bot.domain.ports import (
     ChatModel,
@@ -29,7 +31,7 @@ from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
 from bot.domain.transcript import Transcript, Turn
 from bot.domain.usage import UsageRecord, reply_estimate
-from bot.errors import ContextTooLong, ModelError, ModelRejected, StreamBroken
+from bot.errors import ContextTooLong, ModelError, ModelRejected, StoreUnavailable, StreamBroken
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ class TurnRequest:
     speaker: str | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     turn_id: str | None = None  # marks the turn done in the store (the Telegram update that asked)
+    resumed: bool = False  # another replica started this turn and died: its answer may be generated already
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,17 @@ class ReplyOptions:
     moderation_fail_closed: bool = False
 
 
+@dataclass(frozen=True)
+class StoreRetry:
+    """How a generated answer's commit is retried while the store is down: backoff, up to ``give_up_seconds``."""
+
+    give_up_seconds: float
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    clock: Callable[[], float] = time.monotonic
+    first_delay: float = 0.5
+    max_delay: float = 5.0
+
+
 @dataclass
 class _Answer:
     text: str = ""
@@ -82,8 +96,10 @@ class Conversation:
 
     def __init__(self, history: History, ledger: Ledger, model: ChatModel, lock: Lock,
                  counter: TokenCounter, summarizer: Summarizer, personas: PersonaCatalog, options: ReplyOptions,
-                 moderator: Moderator | None = None, observer: TurnObserver | None = None) -> None:
+                 moderator: Moderator | None = None, observer: TurnObserver | None = None,
+                 store_retry: StoreRetry | None = None) -> None:
         self._history = history
+        self._store_retry = store_retry or StoreRetry(give_up_seconds=0.0)  # none: no retries
         self._observer = observer or NoObserver()
         self._ledger = ledger
         self._moderator = moderator
@@ -96,6 +112,10 @@ class Conversation:
 
     async def reply(self, request: TurnRequest, sink: ReplySink) -> TurnResult:
         """Answer one message through the sink; the chat's next turn waits until this one is stored."""
+        earlier = await self._generated(request)
+        if earlier is not None:  # a replica that died had generated and stored it: deliver, never ask again
+            await sink.finish(earlier.text, earlier.ending)
+            return TurnResult(ending=earlier.ending, text=earlier.text)
         refusal = await self._moderate(request.text)
         if refusal is not None:
             await sink.fail(refusal)
@@ -109,6 +129,14 @@ class Conversation:
     async def reset(self, chat: ChatKey) -> None:
         """Forget a chat's history and summary."""
         await self._history.reset(chat)
+
+    async def _generated(self, request: TurnRequest) -> Delivery | None:
+        if not request.resumed or request.turn_id is None:
+            return None  # a fresh turn: no round trip
+        earlier = await self._history.generated(request.turn_id)
+        if earlier is not None:
+            logger.info("taken-over answer was already generated; delivering it", extra={"update_id": request.turn_id})
+        return earlier
 
     async def _moderate(self, text: str) -> Failure | None:
         if self._moderator is None:
@@ -141,19 +169,51 @@ class Conversation:
             await self._ledger.release(reservation)
             await sink.fail(Failure.EMPTY)
             return TurnResult(failure=Failure.EMPTY), transcript.history_tokens
-        await sink.finish(answer.text, answer.ending)
-        if not answer.text.strip():
+        if not answer.text.strip():  # stopped before the first words: nothing to store
             await self._ledger.release(reservation)
+            await sink.finish(answer.text, answer.ending)
             return TurnResult(ending=answer.ending), transcript.history_tokens
         reply_turn = Turn("assistant", answer.text, self._counter.count(answer.text))
         usage = self._usage(context, user_turn, reply_turn, answer.usage)
         record = UsageRecord(*usage, model=self._options.model, user_id=request.user_id)
         lease.released = True  # by the commit, in its round trip (if that fails, the lock soon expires)
-        await self._history.commit(request.chat, [user_turn, reply_turn], [record], release=lease,
-                                   reservation=reservation, turn_id=request.turn_id)
+
+        async def commit() -> None:
+            await self._history.commit(request.chat, [user_turn, reply_turn], [record], release=lease,
+                                       reservation=reservation, turn_id=request.turn_id,
+                                       delivery=Delivery(answer.text, answer.ending))
+
+        await self._store_then_deliver(commit, sink, Delivery(answer.text, answer.ending))
         self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
         return TurnResult(ending=answer.ending, text=answer.text), stored
+
+    async def _store_then_deliver(self, commit: Callable[[], Awaitable[None]], sink: ReplySink,
+                                  delivery: Delivery) -> None:
+        """Generated is stored before it is delivered, so a replica taking over delivers it without the model.
+        With the store down, the user still gets the answer now, and the commit is retried until it is back."""
+        try:
+            await commit()
+        except StoreUnavailable as exc:
+            logger.warning("the store failed after the answer was generated (%s); delivering, then retrying", exc)
+            await sink.finish(delivery.text, delivery.ending)
+            await self._retry(commit)
+            return
+        await sink.finish(delivery.text, delivery.ending)
+
+    async def _retry(self, commit: Callable[[], Awaitable[None]]) -> None:
+        retry = self._store_retry
+        deadline, delay = retry.clock() + retry.give_up_seconds, retry.first_delay
+        while retry.clock() + delay <= deadline:
+            await retry.sleep(delay)
+            try:
+                await commit()
+            except StoreUnavailable:
+                delay = min(delay * 2, retry.max_delay)
+                continue
+            logger.info("the store is back; the turn is stored")
+            return
+        logger.error("gave up storing a turn after %.0fs: the store stayed unavailable", retry.give_up_seconds)
 
     def _expected(self, transcript: Transcript, user_turn: Turn) -> int:
         """The turn's tokens as budgets estimate them: the whole prompt (system prompt too) and a likely reply."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import json
+from dataclasses import dataclass
 
 
 class Ending(enum.Enum):
@@ -24,3 +26,23 @@ class Failure(enum.Enum):
     MODERATION_UNAVAILABLE = "moderation_unavailable"
     USER_BUDGET = "user_budget"
     CHAT_BUDGET = "chat_budget"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An answer generated and stored: what the user is to see, exactly, however often it must be shown."""
+
+    text: str
+    ending: Ending
+
+    def to_json(self) -> str:
+        return json.dumps({"text": self.text, "ending": self.ending.value}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> Delivery | None:
+        """The stored delivery; None when there is none (or an older marker without one)."""
+        try:
+            data = json.loads(raw) if raw else None
+            return cls(str(data["text"]), Ending(data["ending"])) if isinstance(data, dict) else None
+        except (ValueError, KeyError):
+            return None

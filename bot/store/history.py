@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.domain.chat import ChatKey
+from bot.domain.outcome import Delivery
 from bot.domain.ports import LockLease
 from bot.domain.transcript import Summary, Transcript, Turn
 from bot.domain.usage import Reservation, UsageRecord
+from bot.errors import StoreUnavailable
 from bot.store.keys import Keys
 from bot.store.script import Arg, LuaScript
 from bot.store.usage import UsageLedger
@@ -23,7 +26,9 @@ DONE_TTL_SECONDS = 24 * 3600
 # in the same round trip.
 _APPEND = """
 local ttl = tonumber(ARGV[1])
-for i = 4, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+if redis.call('LINDEX', KEYS[1], -1) ~= ARGV[#ARGV] then  -- a retried commit appends nothing twice
+  for i = 4, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
@@ -73,8 +78,22 @@ class RedisHistory:
 
     async def commit(self, chat: ChatKey, turns: Sequence[Turn], usage: Sequence[UsageRecord],
                      release: LockLease | None = None, reservation: Reservation | None = None,
-                     turn_id: str | None = None) -> None:
-        """Append a finished turn and its usage atomically, renew the TTL, release the lock: one round trip."""
+                     turn_id: str | None = None, delivery: Delivery | None = None) -> None:
+        """Append a finished turn and its usage, mark the update answered (with what to show), renew the TTL,
+        release the lock: one round trip. Raises StoreUnavailable; a retry appends nothing twice."""
+        try:
+            await self._commit(chat, turns, usage, release, reservation, turn_id, delivery)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def generated(self, turn_id: str) -> Delivery | None:
+        """The answer of an update already generated and stored, if it was (a replica taking it over asks)."""
+        raw = await self._redis.get(self._keys.done(turn_id))
+        return Delivery.from_json(None if raw is None else str(raw))
+
+    async def _commit(self, chat: ChatKey, turns: Sequence[Turn], usage: Sequence[UsageRecord],
+                      release: LockLease | None, reservation: Reservation | None, turn_id: str | None,
+                      delivery: Delivery | None) -> None:
         pipe = self._redis.pipeline(transaction=False)
         keys = [self._keys.turns(chat), self._keys.summary(chat), self._keys.persona(chat)]
         if release is not None:
@@ -84,7 +103,7 @@ class RedisHistory:
         self._append.queue(pipe, keys, args)
         self._ledger.queue(pipe, chat, usage, reservation)
         if turn_id is not None:
-            pipe.set(self._keys.done(turn_id), 1, ex=DONE_TTL_SECONDS)
+            pipe.set(self._keys.done(turn_id), delivery.to_json() if delivery else 1, ex=DONE_TTL_SECONDS)
         results = await pipe.execute(raise_on_error=False)
         await self._append.settle(results[0], keys, args)
 

@@ -62,6 +62,10 @@ class Replies:
         """Mark an update another replica started: its answer will continue the messages already sent."""
         self._taken_over.add(update_id)
 
+    def resumed(self, update_id: int) -> bool:
+        """Whether another replica had started this update (and died): its answer may be generated already."""
+        return update_id in self._taken_over
+
     async def adopt(self, update_id: int) -> Record | None:
         """The record of an answer another replica started (None for a fresh update: no round trip)."""
         if update_id not in self._taken_over:

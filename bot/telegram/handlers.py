@@ -124,7 +124,8 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str, *
     services = context.services
     if await _slowed_down(context, target, user_id):
         return
-    request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id))
+    request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id),
+                          resumed=services.replies.resumed(update_id))
     sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, request.stop)
     started = services.clock()
     services.metrics.streams_in_flight.inc()

@@ -85,7 +85,7 @@ def services(redis: Redis, model: ChatModel, clock: VirtualClock, *, history_red
     return Services(
         conversation=conversation, history=history, personas=PersonaCatalog.load(), pacer=Pacer(clock),
         persona_limit=PromptLimit(500, counter.count),
-        cadence=Cadence(), replies=Replies(redis, KEYS), allowlist=Allowlist(),
+        cadence=Cadence(1.0, 3.0, "edit", 600.0), replies=Replies(redis, KEYS), allowlist=Allowlist(),
         gatekeeper=Gatekeeper(redis, KEYS, _no_admins), group_settings_admin_only=False, ledger=ledger,
         prices=PriceTable(), retention=Retention(3600, 3600, 3600), messages_per_minute=0, admins=frozenset(),
         metrics=Metrics(), clock=clock, sleep=clock.sleep,

@@ -23,7 +23,7 @@ GROUP = Target(ChatKey(-100, 7), is_group=True, reply_to=99)
 def make(clock: VirtualClock, target: Target = PRIVATE, *, mode: str = "edit", pacer: Pacer | None = None,
          bot: FakeBot | None = None, handover: Handover | None = None) -> tuple[TelegramReplySink, FakeBot]:
     bot = bot or FakeBot(clock)
-    sink = TelegramReplySink(cast(Bot, bot), target, pacer or Pacer(clock), Cadence(1.0, 3.0, mode),
+    sink = TelegramReplySink(cast(Bot, bot), target, pacer or Pacer(clock), Cadence(1.0, 3.0, mode, 600.0),
                              stop_token="abc", clock=clock, sleep=clock.sleep, handover=handover)
     return sink, bot
 

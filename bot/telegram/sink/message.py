@@ -18,15 +18,14 @@ from bot.telegram.sink.target import Target
 
 logger = logging.getLogger(__name__)
 
-_FINAL_ATTEMPTS = 6
-
 
 class MessageWriter:
     """Shows a rendered text in the answer's current message; only a final text is retried until it lands."""
 
     def __init__(self, bot: Bot, target: Target, schedule: Schedule, pages: Pages, *, draft: bool,
-                 metrics: Metrics | None, on_visible: Callable[[], None]) -> None:
+                 give_up_seconds: float, metrics: Metrics | None, on_visible: Callable[[], None]) -> None:
         self._bot = bot
+        self._give_up = give_up_seconds
         self._target = target
         self._schedule = schedule
         self._pages = pages
@@ -35,15 +34,20 @@ class MessageWriter:
         self._on_visible = on_visible
         self._plain = False
 
-    async def deliver(self, rendered: Rendered, markup: InlineKeyboardMarkup | None, *, final: bool) -> None:
-        """Send or edit the current message; a final delivery waits out flood waits and retries."""
-        for attempt in range(_FINAL_ATTEMPTS if final else 1):
-            if final:
-                await self._schedule.wait_for_slot()
+    async def deliver(self, rendered: Rendered, markup: InlineKeyboardMarkup | None, *, final: bool) -> bool:
+        """Send or edit the current message; True once the user sees it. A partial text is tried once (a newer one
+        follows); a final one waits out flood waits and outages, retrying until DELIVERY_GIVE_UP_SECONDS."""
+        if not final:
+            return await self._attempt(rendered, markup, final, 0)
+        deadline, attempt = self._schedule.clock() + self._give_up, 0
+        while True:
+            await self._schedule.wait_for_slot()
             if await self._attempt(rendered, markup, final, attempt):
-                return
-        if final:
-            logger.error("could not deliver the final text of an answer to Telegram")
+                return True
+            attempt += 1
+            if self._schedule.clock() >= deadline:
+                logger.error("gave up delivering the final text of an answer after %.0fs", self._give_up)
+                return False
 
     async def _attempt(self, rendered: Rendered, markup: InlineKeyboardMarkup | None, final: bool,
                        attempt: int) -> bool:

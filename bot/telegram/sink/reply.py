@@ -42,7 +42,8 @@ class TelegramReplySink:
         self._pages = Pages(handover or Handover())
         self._typing = Typing(bot, target, schedule)
         self._pump = Pump(schedule, self._publish_partial)
-        self._message = MessageWriter(bot, target, schedule, self._pages, draft=draft, metrics=metrics,
+        self._message = MessageWriter(bot, target, schedule, self._pages, draft=draft,
+                                      give_up_seconds=cadence.give_up_seconds, metrics=metrics,
                                       on_visible=self._first_visible)
         self.first_visible_at: float | None = None
 

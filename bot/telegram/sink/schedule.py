@@ -11,11 +11,13 @@ from bot.telegram.sink.target import Target
 
 @dataclass(frozen=True)
 class Cadence:
-    """Seconds between edits in private chats and in groups; ``draft`` streams private chats as drafts."""
+    """Seconds between edits in private chats and in groups; ``draft`` streams private chats as drafts; how long
+    a final text is retried through Telegram outages and flood waits (STREAM_* and DELIVERY_GIVE_UP_SECONDS)."""
 
-    private_interval: float = 1.0
-    group_interval: float = 3.0
-    mode: str = "edit"
+    private_interval: float
+    group_interval: float
+    mode: str
+    give_up_seconds: float
 
     def interval(self, target: Target) -> float:
         """Seconds between two edits of an answer to this chat."""
