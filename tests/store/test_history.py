@@ -105,3 +105,11 @@ async def test_the_persona_survives_reset_and_is_renewed_by_use(redis: Redis) ->
     assert await redis.ttl(key) > 900
     await history.set_persona(ChatKey(42), None)
     assert await history.persona(ChatKey(42)) is None
+
+
+async def test_a_retried_commit_appends_nothing_twice(redis: Redis) -> None:
+    history = store(redis)
+    turns = exchange(1)
+    await history.commit(ChatKey(42), turns, [])
+    await history.commit(ChatKey(42), turns, [])  # the first one's answer was lost with the connection
+    assert (await history.load(ChatKey(42))).turns == tuple(turns)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import cast
 
 import pytest
 from telegram import Bot
-from telegram.error import BadRequest, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.domain.chat import ChatKey
 from bot.domain.outcome import Ending, Failure
@@ -116,6 +117,41 @@ async def test_a_flood_wait_on_the_final_edit_is_waited_out_and_retried() -> Non
         edits = [c.at for c in bot.calls if c.method == "edit_message_text"]
         assert edits == [2.0, 9.0]  # refused for 7 s, then sent again at once
         assert bot.messages[0].text == "almost done"
+
+
+async def test_the_final_text_outlasts_a_45_second_bot_api_outage() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    async with sink:
+        await sink.show("half of it")
+        await clock.advance(2)
+        for _ in range(12):  # every edit fails while the Bot API is unreachable
+            bot.fail_next("edit_message_text", NetworkError("Connection refused"))
+        finish = asyncio.create_task(sink.finish("half of it, and the rest", Ending.COMPLETE))
+        while not finish.done():
+            await clock.advance(1)
+        await finish
+    assert bot.messages[0].text == "half of it, and the rest"
+    assert bot.messages[0].markup is None  # the Stop button is gone with the final text
+    assert 45 <= clock.now <= 120
+
+
+async def test_the_final_text_is_given_up_after_delivery_give_up_seconds() -> None:
+    clock = VirtualClock()
+    bot = FakeBot(clock)
+    sink = TelegramReplySink(cast(Bot, bot), PRIVATE, Pacer(clock), Cadence(1.0, 3.0, "edit", 30.0),
+                             stop_token="abc", clock=clock, sleep=clock.sleep)
+    async with sink:
+        await sink.show("partial")
+        await clock.advance(2)
+        for _ in range(1000):
+            bot.fail_next("edit_message_text", RetryAfter(timedelta(seconds=5)))
+        finish = asyncio.create_task(sink.finish("partial and final", Ending.COMPLETE))
+        while not finish.done():
+            await clock.advance(1)
+        await finish
+    assert bot.messages[0].text == "partial"
+    assert 30 <= clock.now <= 40
 
 
 async def test_not_modified_is_never_an_error() -> None:
