@@ -122,10 +122,10 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str, *
                  update_id: int) -> None:
     """Run one turn into a streaming Telegram reply (unless the user is sending too fast)."""
     services = context.services
-    if await _slowed_down(context, target, user_id):
+    resumed = services.replies.resumed(update_id)  # counted against the rate when it first came
+    if not resumed and await _slowed_down(context, target, user_id):
         return
-    request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id),
-                          resumed=services.replies.resumed(update_id))
+    request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id), resumed=resumed)
     sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, request.stop)
     started = services.clock()
     services.metrics.streams_in_flight.inc()
