@@ -68,6 +68,7 @@ class Service:
             _on_signals(self._on_signal)
             _freeze_heap()
             self._log_mode(polling)
+            runtime.model.load()  # serving first: the model's SDK is imported in the background from now on
             try:
                 await self._server.serve()
             finally:
