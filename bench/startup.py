@@ -4,8 +4,8 @@
 
 (1) Spawn to serving, median of --runs starts: until the fake Bot API receives setWebhook (webhook mode) or the
     first getUpdates (polling mode), and until /healthz first answers 200.
-(2) The first answer: a message posted as soon as /healthz answers (webhook mode), and then another one; the
-    time from each POST until the chat shows the answer's text, median of the runs.
+(2) The first answer: a message posted as soon as /healthz answers (or --first-delay later; webhook mode), and
+    then another one; the time from each POST until the chat shows the answer's text, median of the runs.
 (3) Idle CPU: what the bot uses per second of wall time with no traffic, over --idle-seconds after the last
     start, from /proc (utime+stime, at clock-tick resolution, and the threads' schedstat in nanoseconds), and
     how often its threads wake up (context switches per second).
@@ -175,7 +175,8 @@ async def answer(bot: BotRun, fakes: StartupFakes, chat: int) -> float:
     return time.monotonic() - posted
 
 
-async def start_once(mode: str, redis: Redis, redis_url: str, fakes: StartupFakes, port: int) -> tuple[Start, BotRun]:
+async def start_once(mode: str, redis: Redis, redis_url: str, fakes: StartupFakes, port: int,
+                     first_delay: float = 0.0) -> tuple[Start, BotRun]:
     """One start from a clean Redis (so the webhook is registered again), measured; the bot keeps running."""
     await redis.flushdb()
     fakes.reset()
@@ -184,6 +185,7 @@ async def start_once(mode: str, redis: Redis, redis_url: str, fakes: StartupFake
     ready = await asyncio.wait_for(healthy(bot), 30)
     start = Start(serving - bot.spawned, ready - bot.spawned)
     if mode == "webhook":
+        await asyncio.sleep(first_delay)
         start.first = await asyncio.wait_for(answer(bot, fakes, FIRST_CHAT), 30)
         start.next = await asyncio.wait_for(answer(bot, fakes, NEXT_CHAT), 30)
     return start, bot
@@ -281,7 +283,7 @@ async def main_async(args: argparse.Namespace) -> None:
 async def measure(args: argparse.Namespace, redis: Redis, redis_url: str, fakes: StartupFakes, port: int) -> None:
     starts = []
     for run in range(args.runs):
-        start, bot = await start_once(args.mode, redis, redis_url, fakes, port)
+        start, bot = await start_once(args.mode, redis, redis_url, fakes, port, args.first_delay)
         starts.append(start)
         try:
             if run == args.runs - 1 and args.idle_seconds:
@@ -310,6 +312,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="starts to take the median of")
     parser.add_argument("--idle-seconds", type=float, default=30.0, help="idle CPU window; 0 skips it")
     parser.add_argument("--mode", choices=tuple(SERVING), default="webhook")
+    parser.add_argument("--first-delay", type=float, default=0.0,
+                        help="seconds between /healthz answering and the first message (0: at once)")
     parser.add_argument("--no-imports", dest="imports", action="store_false", help="skip the -X importtime start")
     asyncio.run(main_async(parser.parse_args()))
 
