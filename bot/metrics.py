@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -53,13 +54,14 @@ class Metrics:
             self._handling.clear()
             self.latest_loop_lag = 0.0  # an idle loop is late for nothing; a stale figure must not hold back work
 
-    async def watch_loop(self, every: float = 0.1) -> None:
+    async def watch_loop(self, every: float = 0.1,
+                         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         """Measure event-loop lag while updates are handled: how much later than asked a short sleep wakes up."""
         loop = asyncio.get_running_loop()
         while True:
             await self._handling.wait()
             started = loop.time()
-            await asyncio.sleep(every)
+            await sleep(every)
             if self._handling.is_set():
                 self.latest_loop_lag = max(0.0, loop.time() - started - every)
                 self.loop_lag.observe(self.latest_loop_lag)
