@@ -92,7 +92,7 @@ class UpdateStream:
         self._reader_done = asyncio.Event()
         self._stopped = asyncio.Event()
         self._submit = LuaScript(redis, _SUBMIT)
-        self._lines = ChatLines(redis)
+        self._lines = ChatLines(redis, clock=clock, sleep=sleep)
 
     async def submit(self, data: dict[str, Any]) -> bool:
         """Queue an update unless seen in the last 24 h; True when queued."""
