@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -71,7 +70,11 @@ class DeferredModel:
         return await asyncio.shield(self._ready)  # a cancelled turn must not cancel the load for the others
 
     async def _build(self) -> Model:
-        await asyncio.to_thread(self._prepare)
+        try:
+            await asyncio.to_thread(self._prepare)
+        except Exception:
+            logger.exception("the model adapter could not be loaded; every model call will fail")
+            raise
         from bot.model.openai_chat import OpenAIModel, build_client  # imported by now: a lookup in sys.modules
 
         model = OpenAIModel(build_client(*self._client_options), metrics=self._metrics)
@@ -83,4 +86,4 @@ class DeferredModel:
 
     def _prepare(self) -> None:
         self._preload()
-        importlib.import_module("bot.model.openai_chat")
+        import bot.model.openai_chat  # noqa: F401  (importing it is the work)
