@@ -86,3 +86,17 @@ async def test_closing_a_model_never_loaded_loads_nothing(fake: FakeOpenAI) -> N
     await model.aclose()
     assert preloaded == []
     assert fake.chat_requests() == []
+
+
+async def test_a_load_that_fails_fails_every_call_is_logged_once_and_closing_still_works(
+        fake: FakeOpenAI, caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> None:
+        raise RuntimeError("no encoding")
+
+    model = DeferredModel("sk-test", fake.url, 10, Metrics(), preload=broken)
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            await model.complete(ASK)
+    await model.aclose()
+    assert [r.levelname for r in caplog.records if "could not be loaded" in r.getMessage()] == ["ERROR"]
+    assert fake.chat_requests() == []
