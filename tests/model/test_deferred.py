@@ -20,7 +20,7 @@ ASK = ModelRequest((ChatMessage("user", "hello"),), "gpt-4o-mini", 0.5, 100)
 # Builds everything `python -m bot` builds before it serves, then says which heavy modules are loaded.
 _START_PATH = """
 import asyncio, sys
-from bot.__main__ import build_runtime
+from bot.wiring import build_runtime
 from bot.config import load_settings
 from bot.domain.personas import PersonaCatalog
 
