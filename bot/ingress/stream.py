@@ -215,7 +215,7 @@ class UpdateStream:
             try:
                 wait = await self._claim_abandoned(process, free)
             except (RedisError, OSError) as exc:
-                logger.warning("update stream unavailable (%s); retrying", type(exc).__name__)
+                logger.warning("could not look for abandoned updates (%s); retrying", type(exc).__name__)
                 wait = RETRY_SECONDS
             await self._sleep(wait)
 
