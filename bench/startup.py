@@ -35,7 +35,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bench.fakes import SHORT_TEXT, Fakes
-from bench.httpwire import Message, get, read_message, request
+from bench.httpwire import Message, get, read_message, request, response
 from bench.loadgen import make_update
 from bench.procs import cpu_model, cpu_seconds
 from bot.config import derive_webhook_secret
@@ -68,7 +68,7 @@ class StartupFakes(Fakes):
         if path.startswith("/bot") and method == "getupdates":
             self.arrived.set()
             await asyncio.sleep(1.0)  # a long poll that brings nothing (the bot asks again)
-            writer.write(_empty_updates())
+            writer.write(response(200, json.dumps({"ok": True, "result": []}).encode()))
             return
         await super()._dispatch(asked, at, writer)
         self.arrived.set()
@@ -89,10 +89,6 @@ class StartupFakes(Fakes):
         record = self.telegram.chats.get(chat)
         return record is not None and any(shown == text for shown, _ in record.shown.values())
 
-
-def _empty_updates() -> bytes:
-    body = json.dumps({"ok": True, "result": []}).encode()
-    return f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body
 
 
 @dataclass
