@@ -169,16 +169,16 @@ async def test_a_fresh_pending_update_is_not_taken_before_it_has_been_idle_long_
 
 async def test_a_long_update_is_not_taken_from_a_live_replica(real_redis: Redis) -> None:
     sleeps = Sleeps()
-    busy = update_stream(real_redis, "busy", claim_idle_ms=150)
-    idle = update_stream(real_redis, "idle", claim_idle_ms=150, sleeps=sleeps)
+    busy = update_stream(real_redis, "busy", claim_idle_ms=450)
+    idle = update_stream(real_redis, "idle", claim_idle_ms=450, sleeps=sleeps)
     work, other = Recorder(hold=True), Recorder()
     await busy.submit({"update_id": 1})
     async with consuming(busy, work):
         await eventually(lambda: work.calls == [(1, False)])
         async with consuming(idle, other):
-            # Five looks for abandoned entries, each at least 0.1 s after the last (the busy replica's heartbeat
-            # keeps its entry under 0.05 s idle): several claim_idle periods, and many XREADGROUP blocks.
-            await sleeps.until(lambda seen: len([s for s in seen if s != 0.05]) >= 5)
+            # Four looks for abandoned entries, each about 0.3 s after the last (the busy replica's heartbeat keeps
+            # its entry under 0.15 s idle): a few claim_idle periods, and many XREADGROUP blocks.
+            await sleeps.until(lambda seen: len([s for s in seen if s != 0.15]) >= 4)
             work.release.set()
             await eventually(lambda: settled(real_redis))
     assert other.calls == []
