@@ -7,15 +7,10 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from redis.exceptions import RedisError
-from telegram.error import InvalidToken, TelegramError
-
 from bot.config import Settings, load_settings, read_environment
 from bot.domain.personas import PersonaCatalog, PersonaFileError
 from bot.errors import ConfigError
-from bot.ingress import service
 from bot.logs import configure_logging
-from bot.wiring import build_runtime
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -38,6 +33,14 @@ def main(argv: list[str]) -> int:
     if command == "set-webhook" and not settings.webhook_url:
         return _config_error("WEBHOOK_URL: is required for set-webhook (the public HTTPS URL of the webhook)")
     configure_logging(settings.log_level, settings.log_format, _secrets(settings))
+    return _start(command, settings, personas)
+
+
+def _start(command: str, settings: Settings, personas: PersonaCatalog) -> int:
+    # Imported only now: a configuration error is reported without loading Telegram, Redis and the web server.
+    from redis.exceptions import RedisError
+    from telegram.error import InvalidToken, TelegramError
+
     try:
         _run(_serve(command, settings, personas))
     except InvalidToken:
@@ -52,6 +55,9 @@ def main(argv: list[str]) -> int:
 
 
 async def _serve(command: str, settings: Settings, personas: PersonaCatalog) -> None:
+    from bot.ingress import service
+    from bot.wiring import build_runtime
+
     runtime = build_runtime(settings, personas)
     try:
         if command == "set-webhook":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -39,18 +40,31 @@ class Metrics:
         self.ingress_pending = Gauge("bot_ingress_pending", "Updates read but not yet acknowledged (all replicas)",
                                      registry=registry)
 
-        self.loop_lag = Histogram("bot_event_loop_lag_seconds", "How late the event loop runs a timer",
+        self.loop_lag = Histogram("bot_event_loop_lag_seconds",
+                                  "How late the event loop runs a timer (sampled while updates are handled)",
                                   buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1), registry=registry)
         self.latest_loop_lag = 0.0
+        self._handling = asyncio.Event()
 
-    async def watch_loop(self, every: float = 0.1) -> None:
-        """Measure event-loop lag: how much later than asked a short sleep wakes up."""
+    def handling(self, updates: int) -> None:
+        """How many updates this process is handling now: the loop-lag probe runs only while there are any."""
+        if updates:
+            self._handling.set()
+        else:
+            self._handling.clear()
+            self.latest_loop_lag = 0.0  # an idle loop is late for nothing; a stale figure must not hold back work
+
+    async def watch_loop(self, every: float = 0.1,
+                         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        """Measure event-loop lag while updates are handled: how much later than asked a short sleep wakes up."""
         loop = asyncio.get_running_loop()
         while True:
+            await self._handling.wait()
             started = loop.time()
-            await asyncio.sleep(every)
-            self.latest_loop_lag = max(0.0, loop.time() - started - every)
-            self.loop_lag.observe(self.latest_loop_lag)
+            await sleep(every)
+            if self._handling.is_set():
+                self.latest_loop_lag = max(0.0, loop.time() - started - every)
+                self.loop_lag.observe(self.latest_loop_lag)
 
     def lagging(self) -> bool:
         """Whether the event loop runs late: a replica then leaves new updates to idler ones."""

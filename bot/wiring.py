@@ -18,7 +18,7 @@ from bot.domain.usage import Budgets, PriceTable
 from bot.ingress.runtime import Runtime
 from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
-from bot.model.openai_chat import OpenAIModel, build_client
+from bot.model.deferred import DeferredModel
 from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
@@ -45,12 +45,12 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     redis = _redis(settings)
     keys = Keys(f"tg:{settings.bot_id}")
     metrics = Metrics()
-    model = OpenAIModel(build_client(settings.openai_api_key, settings.openai_base_url,
-                                     settings.openai_timeout_seconds), metrics=metrics)
+    counter = TokenCounter(settings.openai_model)
+    model = DeferredModel(settings.openai_api_key, settings.openai_base_url, settings.openai_timeout_seconds,
+                          metrics, preload=counter.load)
     ledger = UsageLedger(redis, keys, Budgets(settings.daily_token_budget_per_user,
                                               settings.daily_token_budget_per_chat, settings.admin_user_ids))
     history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
-    counter = TokenCounter(settings.openai_model)
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
@@ -18,7 +19,17 @@ class TokenCounter:
     """tiktoken for the model, o200k_base for models it does not know, ~4 characters a token offline."""
 
     def __init__(self, model: str, loader: Callable[[str], tiktoken.Encoding | None] | None = None) -> None:
-        self._encoding = (loader or _load_encoding)(model)
+        self._model = model
+        self._loader = loader or _load_encoding
+
+    @functools.cached_property
+    def _encoding(self) -> tiktoken.Encoding | None:
+        # Loaded on first use, not at construction: reading an encoding takes a quarter of a second of start-up.
+        return self._loader(self._model)
+
+    def load(self) -> None:
+        """Load the encoding now (a starting process does it in the background once it serves)."""
+        _ = self._encoding
 
     def count(self, text: str) -> int:
         """Tokens of one message's text, including the per-message overhead."""

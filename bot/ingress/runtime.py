@@ -19,9 +19,10 @@ from bot.store.replies import Replies
 from bot.telegram.handlers import BotApplication
 
 
-class Closeable(Protocol):
-    """A client with connections to close (the model's)."""
+class ModelClient(Protocol):
+    """The model's client: loaded in the background once the process serves, its connections closed at the end."""
 
+    def load(self) -> None: ...
     async def aclose(self) -> None: ...
 
 
@@ -37,7 +38,7 @@ class Runtime:
     metrics: Metrics
     stream: UpdateStream
     replies: Replies
-    model: Closeable
+    model: ModelClient
     requests: tuple[BaseRequest, ...]
 
     async def close(self) -> None:

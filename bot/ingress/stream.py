@@ -4,6 +4,10 @@ An entry is acknowledged only when its update is fully handled; entries a dead r
 claimed by the others after CLAIM_IDLE. A live replica keeps its running entries fresh (XCLAIM JUSTID), so a
 long answer is never claimed away from it. The seen-set check and the append are one Lua script: an update
 is either queued and marked seen, or neither.
+
+Idle, a replica wakes rarely: a read blocks for READ_BLOCK_MS (a new entry ends it at once, and so does stop),
+and the pending list is checked for abandoned entries when its idle times say one can next be claimable, not
+after every read.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -34,7 +38,15 @@ STREAM_MAXLEN = 100_000
 GROUP = "bot"
 # Entries taken per read: a burst is taken in steps, and a replica never hoards what idle ones could answer.
 READ_BATCH = 20
+# Below the Redis client's 15 s socket timeout (bot/wiring.py), which would otherwise end the blocked read.
+READ_BLOCK_MS = 10_000
 BUSY_PAUSE_SECONDS = 0.05
+RETRY_SECONDS = 1.0
+# Pending entries looked at to plan the next claim; with more pending than that, claims are checked every
+# CLAIM_RECHECK_SECONDS instead (as often as the reads of a busy replica would).
+PENDING_SCAN = 100
+CLAIM_RECHECK_SECONDS = 1.0
+_CLAIM_MIN_WAIT_SECONDS = 0.01
 
 # KEYS: seen marker, stream[, the chat's line]. ARGV: ttl seconds, maxlen, payload[, line ttl].
 # Returns the entry id, or false if seen. The entry joins its chat's line in the same step, so the line's order
@@ -58,7 +70,9 @@ class UpdateStream:
     """The shared update stream: submit from the webhook, consume on every replica."""
 
     def __init__(self, redis: Redis, keys: Keys, consumer: str, metrics: Metrics, *,
-                 concurrency: int = 256, claim_idle_ms: int = CLAIM_IDLE_MS) -> None:
+                 concurrency: int = 256, claim_idle_ms: int = CLAIM_IDLE_MS, block_ms: int = READ_BLOCK_MS,
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._redis = redis
         self._keys = keys
         self._stream = keys.stream
@@ -67,13 +81,18 @@ class UpdateStream:
         self._capacity = concurrency
         self._slot_freed = asyncio.Event()
         self._claim_idle_ms = claim_idle_ms
+        self._block_ms = block_ms
+        self._clock = clock
+        self._sleep = sleep
+        self._claim_from = "0-0"
+        self._read: asyncio.Task[Any] | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
         self._reading = False
         self._reader_done = asyncio.Event()
         self._stopped = asyncio.Event()
         self._submit = LuaScript(redis, _SUBMIT)
-        self._lines = ChatLines(redis)
+        self._lines = ChatLines(redis, clock=clock, sleep=sleep)
 
     async def submit(self, data: dict[str, Any]) -> bool:
         """Queue an update unless seen in the last 24 h; True when queued."""
@@ -95,39 +114,42 @@ class UpdateStream:
         """Consume until ``stop``: new entries, and entries abandoned by dead replicas."""
         await self._ensure_group()
         self._reading = True
-        heartbeat = asyncio.create_task(self._heartbeat())
+        helpers = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._take_over(process))]
         try:
             await self._consume(process)
             self._reader_done.set()
             await self._stopped.wait()  # the heartbeat keeps running entries ours while they finish
         finally:
             self._reader_done.set()
-            heartbeat.cancel()
+            for helper in helpers:
+                helper.cancel()
 
     async def stop(self, grace: float) -> None:
         """Take no new entries; let running ones finish within ``grace``; the rest stay pending for others."""
-        deadline = time.monotonic() + grace
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         self._stopping.set()
         self._slot_freed.set()
+        if self._read is not None:  # a read waiting for new entries ends now (what it was handed is read back)
+            self._read.cancel()
         if self._reading:  # a read in flight may still bring entries: they are ours, so they run too
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._reader_done.wait(), timeout=grace)
         try:
-            await self._finish_running(max(0.0, deadline - time.monotonic()))
+            await self._finish_running(max(0.0, deadline - loop.time()))
         finally:
             self._stopped.set()
 
     async def _consume(self, process: Process) -> None:
         while not self._stopping.is_set():
             if self._running and self._metrics.lagging():  # leave new entries to idler replicas
-                await asyncio.sleep(BUSY_PAUSE_SECONDS)
+                await self._sleep(BUSY_PAUSE_SECONDS)
                 continue
             try:
-                await self._claim_abandoned(process)
                 await self._read_new(process)
             except (RedisError, OSError) as exc:
                 logger.warning("update stream unavailable (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(1.0)
+                await self._sleep(RETRY_SECONDS)
 
     async def _finish_running(self, grace: float) -> None:
         running = list(self._running.values())
@@ -159,22 +181,66 @@ class UpdateStream:
         free = await self._free_slots()
         if not free:
             return
-        batches: Any = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: ">"},
-                                                    count=min(free, READ_BATCH), block=1000)
-        for _, entries in batches or []:
-            for entry_id, fields in entries:
-                self._start(entry_id, fields, process, reclaimed=False)
-
-    async def _claim_abandoned(self, process: Process) -> None:
-        free = await self._free_slots()
-        if not free:
+        self._read = read = asyncio.ensure_future(self._redis.xreadgroup(
+            GROUP, self._consumer, {self._stream: ">"}, count=min(free, READ_BATCH), block=self._block_ms))
+        try:
+            batches: Any = await read
+        except asyncio.CancelledError:
+            if not self._interrupted(read):
+                raise
+            await self._take_back(process)
             return
-        _, entries, *_ = await self._redis.xautoclaim(self._stream, GROUP, self._consumer,
-                                                      min_idle_time=self._claim_idle_ms, count=free)
+        finally:
+            self._read = None
+        self._start_all(_entries(batches), process, reclaimed=False)
+
+    def _interrupted(self, read: asyncio.Task[Any]) -> bool:
+        """Whether ``stop`` ended the read (rather than the whole consumer being cancelled)."""
+        current = asyncio.current_task()
+        return read.cancelled() and self._stopping.is_set() and current is not None and not current.cancelling()
+
+    async def _take_back(self, process: Process) -> None:
+        """Run what a read ended by ``stop`` had been handed: this consumer's pending entries that nothing here
+        runs (the reply that listed them was cut off). They may have been started before, so they run as taken
+        over: one that was already answered is only acknowledged."""
+        batches: Any = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: "0"})
+        entries = [(entry_id, fields) for entry_id, fields in _entries(batches) if entry_id not in self._running]
+        if entries:
+            logger.info("running %d update(s) handed to this replica as it stopped", len(entries))
+        self._start_all(entries, process, reclaimed=True)
+
+    async def _take_over(self, process: Process) -> None:
+        """Claim entries that dead replicas left, each once it has been idle for CLAIM_IDLE; until stopping."""
+        while free := await self._free_slots():
+            try:
+                wait = await self._claim_abandoned(process, free)
+            except (RedisError, OSError) as exc:
+                logger.warning("could not look for abandoned updates (%s); retrying", type(exc).__name__)
+                wait = RETRY_SECONDS
+            await self._sleep(wait)
+
+    async def _claim_abandoned(self, process: Process, free: int) -> float:
+        """Claim what has been idle long enough; return the seconds until anything pending can have been."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xautoclaim(self._stream, GROUP, self._consumer, min_idle_time=self._claim_idle_ms,
+                        start_id=self._claim_from, count=free)
+        pipe.xpending_range(self._stream, GROUP, min="-", max="+", count=PENDING_SCAN)
+        (cursor, entries, *_), pending = await pipe.execute()
         for entry_id, fields in entries:
             if isinstance(fields, dict):  # an entry trimmed away comes back without fields
                 logger.info("claimed an update abandoned by another replica")
                 self._start(entry_id, fields, process, reclaimed=True)
+        self._claim_from = cursor
+        return 0.0 if cursor != "0-0" else self._until_claimable(pending)
+
+    def _until_claimable(self, pending: list[dict[str, Any]]) -> float:
+        """Seconds until an entry pending now, or read from now on, can have been idle for CLAIM_IDLE (entries
+        running here never are: the heartbeat keeps them fresh)."""
+        idle = [int(entry["time_since_delivered"]) for entry in pending if entry["message_id"] not in self._running]
+        wait = (self._claim_idle_ms - max(idle, default=0)) / 1000
+        if len(pending) >= PENDING_SCAN:
+            wait = min(wait, CLAIM_RECHECK_SECONDS)
+        return max(wait, _CLAIM_MIN_WAIT_SECONDS)
 
     async def _free_slots(self) -> int:
         """How many more entries may start now (0 once stopping), waiting while every slot is taken."""
@@ -183,18 +249,26 @@ class UpdateStream:
             await self._slot_freed.wait()
         return 0 if self._stopping.is_set() else self._capacity - len(self._running)
 
+    def _start_all(self, entries: Iterable[tuple[str, dict[str, str]]], process: Process, reclaimed: bool) -> None:
+        for entry_id, fields in entries:
+            self._start(entry_id, fields, process, reclaimed)
+
     def _start(self, entry_id: str, fields: dict[str, str], process: Process, reclaimed: bool) -> None:
+        if entry_id in self._running:  # claimed and taken back at once while stopping
+            return
         task = asyncio.create_task(self._handle(entry_id, fields, process, reclaimed))
         self._running[entry_id] = task
+        self._metrics.handling(len(self._running))
         task.add_done_callback(lambda _: self._finished(entry_id))
 
     def _finished(self, entry_id: str) -> None:
         self._running.pop(entry_id, None)
+        self._metrics.handling(len(self._running))
         self._slot_freed.set()
 
     async def _handle(self, entry_id: str, fields: dict[str, str], process: Process, reclaimed: bool) -> None:
         data = json.loads(fields["u"])
-        self._metrics.ingress_lag.observe(max(0.0, time.time() - int(entry_id.split("-")[0]) / 1000))
+        self._metrics.ingress_lag.observe(max(0.0, self._clock() - int(entry_id.split("-")[0]) / 1000))
         line = self._line(data)
         try:
             if line is not None:
@@ -223,7 +297,7 @@ class UpdateStream:
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(self._claim_idle_ms / 3000)
+            await self._sleep(self._claim_idle_ms / 3000)
             with contextlib.suppress(RedisError, OSError):
                 await self._touch_running()
                 pending = await self._redis.xpending(self._stream, GROUP)
@@ -234,3 +308,11 @@ class UpdateStream:
         if ids:
             await self._redis.xclaim(self._stream, GROUP, self._consumer, min_idle_time=0, message_ids=ids,
                                      justid=True)
+
+
+def _entries(batches: Any) -> Iterable[tuple[str, dict[str, str]]]:
+    """The entries of an XREADGROUP reply that still have their fields (a trimmed one comes back without)."""
+    for _, entries in batches or []:
+        for entry_id, fields in entries:
+            if isinstance(fields, dict) and "u" in fields:
+                yield entry_id, fields

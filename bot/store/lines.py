@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -20,7 +21,7 @@ from bot.store.script import LuaScript
 
 STALE_SECONDS = 600
 LINE_TTL_SECONDS = 2 * STALE_SECONDS
-_POLL_SECONDS = (0.02, 0.25)
+POLL_SECONDS = (0.02, 0.25)  # the first wait for an earlier update, and the longest (it doubles)
 
 # KEYS: the line. ARGV: arrival score, entry id, ttl seconds, stale score. Returns 1 when the entry is first.
 _JOIN = """
@@ -36,17 +37,22 @@ return 0
 class ChatLines:
     """Each chat's line of unfinished updates, shared by all replicas."""
 
-    def __init__(self, redis: Redis, *, stale_seconds: float = STALE_SECONDS) -> None:
+    def __init__(self, redis: Redis, *, stale_seconds: float = STALE_SECONDS,
+                 poll_seconds: tuple[float, float] = POLL_SECONDS, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._join = LuaScript(redis, _JOIN)
         self._stale_seconds = stale_seconds
+        self._poll = poll_seconds
+        self._clock = clock  # the wall clock: stream entry ids are its milliseconds
+        self._sleep = sleep
 
     async def wait_turn(self, line: str, entry_id: str) -> None:
         """Return once every earlier update of the chat is done (joining the line if the entry is not in it)."""
-        delay = _POLL_SECONDS[0]
+        delay = self._poll[0]
         while not await self._join([line], [arrival(entry_id), entry_id, LINE_TTL_SECONDS,
-                                            arrival(entry_id, time.time() - self._stale_seconds)]):
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _POLL_SECONDS[1])
+                                            arrival(entry_id, self._clock() - self._stale_seconds)]):
+            await self._sleep(delay)
+            delay = min(delay * 2, self._poll[1])
 
     @staticmethod
     def leave(pipe: Pipeline, line: str, entry_id: str) -> None:

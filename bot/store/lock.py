@@ -11,7 +11,7 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -21,6 +21,8 @@ from bot.store.keys import Keys
 from bot.store.script import LuaScript
 
 logger = logging.getLogger(__name__)
+
+_MAX_POLL_SECONDS = 0.5
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -50,12 +52,13 @@ class _Local:
 class ChatLock:
     """Serialises turns per chat; a holder that died stops blocking once its lock expires (ttl)."""
 
-    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: float = 10.0,
-                 poll_seconds: float = 0.05) -> None:
+    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: float = 10.0, poll_seconds: float = 0.05, *,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._redis = redis
         self._keys = keys
         self._ttl_ms = int(ttl_seconds * 1000)
         self._poll = poll_seconds
+        self._sleep = sleep
         self._local: dict[ChatKey, _Local] = {}
         self._release = LuaScript(redis, _RELEASE)
         self._renew = LuaScript(redis, _RENEW)
@@ -83,13 +86,13 @@ class ChatLock:
         lease = Lease(self._keys.lock(chat))
         delay = self._poll
         while not await self._redis.set(lease.key, lease.token, nx=True, px=self._ttl_ms):
-            await asyncio.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, 0.5)
+            await self._sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, _MAX_POLL_SECONDS)
         return lease
 
     async def _keep_alive(self, lease: Lease) -> None:
         while True:
-            await asyncio.sleep(self._ttl_ms / 3000)
+            await self._sleep(self._ttl_ms / 3000)
             renewed = lease.released or await self._renew([lease.key], [lease.token, self._ttl_ms])
             if lease.released:  # the commit released it (maybe while this renewal was on its way)
                 return

@@ -8,16 +8,45 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.ingress.stream import GROUP, READ_BATCH, UpdateStream
+from bot.ingress.stream import BUSY_PAUSE_SECONDS, GROUP, READ_BATCH, UpdateStream
 from bot.metrics import Metrics
 from bot.store.keys import Keys
 
 STREAM = "t:{updates}"
+BLOCK_MS = 20  # reads end often, so a test sees many of them in little time
 
 
-def update_stream(redis: Redis, consumer: str = "live", *, claim_idle_ms: int = 200,
-                  metrics: Metrics | None = None) -> UpdateStream:
-    return UpdateStream(redis, Keys("t"), consumer, metrics or Metrics(), claim_idle_ms=claim_idle_ms)
+class Sleeps:
+    """The stream's sleep: real (its intervals are injected short), each call recorded, so a test waits for the
+    stream's own timers (heartbeats, claim checks, busy pauses) instead of sleeping for a guessed time."""
+
+    def __init__(self) -> None:
+        self.seen: list[float] = []
+        self._slept = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        self.seen.append(seconds)
+        self._slept.set()
+        await asyncio.sleep(seconds)
+
+    async def until(self, check: Callable[[list[float]], bool]) -> None:
+        """Wait until the sleeps so far satisfy ``check``; fail after 5 s."""
+        async with asyncio.timeout(5):
+            while not check(self.seen):
+                self._slept.clear()
+                await self._slept.wait()
+
+    async def more(self, count: int) -> None:
+        """Wait until the stream has slept ``count`` more times."""
+        target = len(self.seen) + count
+        await self.until(lambda seen: len(seen) >= target)
+
+
+def update_stream(redis: Redis, consumer: str = "live", *, claim_idle_ms: int = 200, block_ms: int = BLOCK_MS,
+                  metrics: Metrics | None = None, concurrency: int = 256,
+                  sleeps: Sleeps | None = None) -> UpdateStream:
+    return UpdateStream(redis, Keys("t"), consumer, metrics or Metrics(), concurrency=concurrency,
+                        claim_idle_ms=claim_idle_ms, block_ms=block_ms, sleep=sleeps or asyncio.sleep)
 
 
 class Recorder:
@@ -69,6 +98,12 @@ async def pending(redis: Redis) -> int:
     return int(summary["pending"])
 
 
+async def blocked_read(redis: Redis) -> bool:
+    """Whether a client waits in XREADGROUP for new entries (Redis lists it as blocked)."""
+    clients: list[dict[str, Any]] = await redis.client_list()
+    return any(c.get("cmd") == "xreadgroup" and "b" in c.get("flags", "") for c in clients)
+
+
 async def settled(redis: Redis) -> bool:
     """Nothing pending, nothing left in the stream."""
     return await redis.xlen(STREAM) == 0 and await pending(redis) == 0
@@ -105,12 +140,13 @@ async def test_each_update_is_processed_and_acknowledged_only_after_processing_r
     await stream.submit({"update_id": 1, "message": {"text": "hi"}})
     async with consuming(stream, process):
         await eventually(lambda: process.calls == [(1, False)])
-        await asyncio.sleep(0.1)
-        assert await pending(real_redis) == 1
-        assert await real_redis.xlen(STREAM) == 1
+        await stream.submit({"update_id": 2})
+        await eventually(lambda: len(process.calls) == 2)  # the stream went on while the first was held
+        assert await pending(real_redis) == 2
+        assert await real_redis.xlen(STREAM) == 2
         process.release.set()
         await eventually(lambda: settled(real_redis))
-    assert process.finished == [1]
+    assert sorted(process.finished) == [1, 2]
 
 
 async def test_an_update_abandoned_by_a_dead_replica_is_taken_over(real_redis: Redis) -> None:
@@ -132,14 +168,17 @@ async def test_a_fresh_pending_update_is_not_taken_before_it_has_been_idle_long_
 
 
 async def test_a_long_update_is_not_taken_from_a_live_replica(real_redis: Redis) -> None:
-    busy, idle = update_stream(real_redis, "busy", claim_idle_ms=150), update_stream(real_redis, "idle",
-                                                                                      claim_idle_ms=150)
+    sleeps = Sleeps()
+    busy = update_stream(real_redis, "busy", claim_idle_ms=450)
+    idle = update_stream(real_redis, "idle", claim_idle_ms=450, sleeps=sleeps)
     work, other = Recorder(hold=True), Recorder()
     await busy.submit({"update_id": 1})
     async with consuming(busy, work):
         await eventually(lambda: work.calls == [(1, False)])
         async with consuming(idle, other):
-            await asyncio.sleep(1.5)  # many claim_idle periods, and more than one XREADGROUP block
+            # Four looks for abandoned entries, each about 0.3 s after the last (the busy replica's heartbeat keeps
+            # its entry under 0.15 s idle): a few claim_idle periods, and many XREADGROUP blocks.
+            await sleeps.until(lambda seen: len([s for s in seen if s != 0.15]) >= 4)
             work.release.set()
             await eventually(lambda: settled(real_redis))
     assert other.calls == []
@@ -180,8 +219,11 @@ async def test_stop_waits_for_running_updates_to_finish(real_redis: Redis) -> No
     await stream.submit({"update_id": 1})
     running = asyncio.create_task(stream.run(process))
     await eventually(lambda: process.calls == [(1, False)])
-    asyncio.get_running_loop().call_later(0.1, process.release.set)
-    await stream.stop(grace=5)
+    stopping = asyncio.create_task(stream.stop(grace=5))
+    await asyncio.sleep(0)
+    assert not stopping.done()
+    process.release.set()
+    await stopping
     assert process.finished == [1]
     assert await settled(real_redis)
     await asyncio.wait_for(running, timeout=5)
@@ -221,15 +263,17 @@ async def test_what_was_kept_for_a_takeover_is_deleted_with_the_acknowledgement(
     assert await real_redis.get("t:reply:2") == "another update's"
 
 
-
 async def test_no_more_updates_run_at_once_than_the_concurrency_allows(real_redis: Redis) -> None:
-    stream, process = UpdateStream(real_redis, Keys("t"), "live", Metrics(), concurrency=2), Recorder(hold=True)
+    sleeps = Sleeps()
+    stream = update_stream(real_redis, concurrency=2, claim_idle_ms=60, sleeps=sleeps)
+    process = Recorder(hold=True)
     for update_id in range(1, 5):
         await stream.submit({"update_id": update_id})
     async with consuming(stream, process):
         await eventually(lambda: len(process.calls) == 2)
-        await asyncio.sleep(0.2)
+        await sleeps.more(3)  # three heartbeats later: time enough to have taken more
         assert len(process.calls) == 2
+        assert await pending(real_redis) == 2  # the other two were not even read
         process.release.set()
         await eventually(lambda: settled(real_redis))
     assert sorted(process.finished) == [1, 2, 3, 4]
@@ -238,12 +282,12 @@ async def test_no_more_updates_run_at_once_than_the_concurrency_allows(real_redi
 async def test_after_stop_no_new_update_is_taken(real_redis: Redis) -> None:
     stream, process = update_stream(real_redis), Recorder()
     running = asyncio.create_task(stream.run(process))
-    await asyncio.sleep(0.3)  # waiting for new entries
+    await eventually(lambda: blocked_read(real_redis))  # waiting for new entries
     await stream.stop(grace=1)
     await update_stream(real_redis, "webhook").submit({"update_id": 9})
     await asyncio.wait_for(running, timeout=5)
-    await asyncio.sleep(0.1)
     assert process.calls == []
+    assert (await pending(real_redis), await real_redis.xlen(STREAM)) == (0, 1)  # there for the other replicas
 
 
 async def test_a_busy_replica_takes_a_batch_and_leaves_the_rest_to_an_idle_one(real_redis: Redis) -> None:
@@ -252,15 +296,68 @@ async def test_a_busy_replica_takes_a_batch_and_leaves_the_rest_to_an_idle_one(r
         await submitter.submit({"update_id": update_id})
     lagging = Metrics()
     lagging.latest_loop_lag = 1.0
-    busy = UpdateStream(real_redis, Keys("t"), "busy", lagging)
-    idle = UpdateStream(real_redis, Keys("t"), "idle", Metrics())
+    sleeps = Sleeps()
+    busy = update_stream(real_redis, "busy", metrics=lagging, sleeps=sleeps)
+    idle = update_stream(real_redis, "idle")
     held, other = Recorder(hold=True), Recorder(hold=True)
     async with consuming(busy, held):
         await eventually(lambda: len(held.calls) == READ_BATCH)
         async with consuming(idle, other):
             await eventually(lambda: len(other.calls) == 10)
-            await asyncio.sleep(0.2)
+            await sleeps.until(lambda seen: seen.count(BUSY_PAUSE_SECONDS) >= 3)  # it looked, and let them be
             assert len(held.calls) == READ_BATCH  # busy with what it has: took nothing more
             held.release.set()
             other.release.set()
     assert sorted(held.finished + other.finished) == list(range(1, READ_BATCH + 11))
+
+
+async def test_stop_ends_a_read_that_waits_for_new_updates(real_redis: Redis) -> None:
+    stream = update_stream(real_redis, block_ms=60_000)
+    running = asyncio.create_task(stream.run(Recorder()))
+    await eventually(lambda: blocked_read(real_redis))
+    await asyncio.wait_for(stream.stop(grace=30), timeout=5)  # not a minute later, when the read would end
+    await asyncio.wait_for(running, timeout=5)
+
+
+async def test_an_update_handed_to_a_read_that_stop_cut_off_is_still_answered_by_this_replica(
+        real_redis: Redis) -> None:
+    await update_stream(real_redis, "webhook").submit({"update_id": 1})
+    await real_redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    await real_redis.xreadgroup(GROUP, "live", {STREAM: ">"})  # handed to "live", whose reply never arrived
+    stream, process = update_stream(real_redis, "live", claim_idle_ms=60_000, block_ms=60_000), Recorder()
+    running = asyncio.create_task(stream.run(process))
+    await eventually(lambda: blocked_read(real_redis))
+    await stream.stop(grace=5)
+    await asyncio.wait_for(running, timeout=5)
+    assert process.calls == [(1, True)]
+    assert await settled(real_redis)
+
+
+async def test_an_abandoned_update_is_taken_over_while_the_read_waits_for_new_ones(real_redis: Redis) -> None:
+    await abandon(real_redis, 1)
+    stream, process = update_stream(real_redis, claim_idle_ms=100, block_ms=60_000), Recorder()
+    async with consuming(stream, process):
+        await eventually(lambda: settled(real_redis))
+    assert process.calls == [(1, True)]
+
+
+async def test_an_idle_replica_looks_for_abandoned_updates_again_when_one_can_have_been_idle_long_enough(
+        real_redis: Redis) -> None:
+    await abandon(real_redis, 1)
+    entry_id = (await real_redis.xinfo_stream(STREAM))["first-entry"][0]
+    await real_redis.xclaim(STREAM, GROUP, "dead", 0, [entry_id], idle=45_000, justid=True)  # idle for 45 s
+    sleeps = Sleeps()
+    stream = update_stream(real_redis, claim_idle_ms=60_000, sleeps=sleeps)  # heartbeat: every 20 s
+    async with consuming(stream, Recorder()):
+        await sleeps.until(lambda seen: len(seen) >= 2)
+    [next_look] = [s for s in sleeps.seen if s != 20.0]
+    assert 14.0 < next_look <= 15.0
+
+
+async def test_with_nothing_pending_an_idle_replica_looks_again_only_after_a_whole_claim_idle(
+        real_redis: Redis) -> None:
+    sleeps = Sleeps()
+    stream = update_stream(real_redis, claim_idle_ms=60_000, sleeps=sleeps)
+    async with consuming(stream, Recorder()):
+        await sleeps.until(lambda seen: len(seen) >= 2)
+    assert sorted(sleeps.seen) == [20.0, 60.0]  # the heartbeat's period, and the next look for abandoned ones
