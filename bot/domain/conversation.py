@@ -120,7 +120,7 @@ class Conversation:
         if refusal is not None:
             await sink.fail(refusal)
             return TurnResult(failure=refusal)
-        async with self._lock.hold(request.chat) as lease:
+        async with self._lock.hold(request.chat, request.turn_id, takeover=request.resumed) as lease:
             result, history_tokens = await self._turn(request, sink, lease)
         if self._summarizer.needed(history_tokens):
             self._summarizer.schedule(request.chat)

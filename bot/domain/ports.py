@@ -84,7 +84,8 @@ class LockLease(Protocol):
 class Lock(Protocol):
     """One turn at a time per chat, across replicas."""
 
-    def hold(self, chat: ChatKey) -> AbstractAsyncContextManager[LockLease]: ...
+    def hold(self, chat: ChatKey, turn: str | None = None,
+             takeover: bool = False) -> AbstractAsyncContextManager[LockLease]: ...
 
 
 class History(Protocol):

@@ -202,7 +202,7 @@ class UpdateStream:
     async def _take_back(self, process: Process) -> None:
         """Run what a read ended by ``stop`` had been handed: this consumer's pending entries that nothing here
         runs (the reply that listed them was cut off). They may have been started before, so they run as taken
-        over: one that was already answered is only acknowledged."""
+        over: one whose answer was already generated is delivered from the store."""
         batches: Any = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: "0"})
         entries = [(entry_id, fields) for entry_id, fields in _entries(batches) if entry_id not in self._running]
         if entries:
@@ -276,14 +276,14 @@ class UpdateStream:
         except (RedisError, OSError) as exc:  # left pending: this or another replica claims it again later
             logger.warning("update stream unavailable (%s); update left for a retry", type(exc).__name__)
             return
-        try:
-            if reclaimed and await self._redis.exists(self._keys.done(data["update_id"])):
-                logger.info("claimed update was already answered", extra={"update_id": data["update_id"]})
-            else:
-                await process(data, reclaimed)
+        try:  # a taken-over turn whose answer was generated is delivered from the store, not asked again
+            await process(data, reclaimed)
         except Exception:  # a poisonous update must not block the stream: log it and let it go
             logger.exception("update could not be handled; dropped", extra={"update_id": data.get("update_id")})
-        await self._acknowledge(entry_id, int(data["update_id"]), line)
+        try:
+            await self._acknowledge(entry_id, int(data["update_id"]), line)
+        except (RedisError, OSError) as exc:  # still pending: claimed again later, and its answer delivered again
+            logger.warning("could not acknowledge an update (%s); it will be claimed again", type(exc).__name__)
 
     async def _acknowledge(self, entry_id: str, update_id: int, line: str | None) -> None:
         """Done with an update: off the stream and its chat's line; what was kept for a takeover goes too."""

@@ -185,14 +185,15 @@ async def test_a_long_update_is_not_taken_from_a_live_replica(real_redis: Redis)
     assert work.calls == [(1, False)]
 
 
-async def test_a_taken_over_update_that_was_already_answered_is_acknowledged_without_answering_again(
+async def test_a_taken_over_update_is_handled_as_taken_over_even_when_its_answer_is_stored(
         real_redis: Redis) -> None:
+    """The conversation delivers a stored answer of a taken-over turn (its final edit may never have landed)."""
     await abandon(real_redis, 1)
-    await real_redis.set("t:done:1", 1)
+    await real_redis.set("t:done:1", '{"text": "stored", "ending": "complete"}')
     stream, process = update_stream(real_redis, claim_idle_ms=100), Recorder()
     async with consuming(stream, process):
         await eventually(lambda: settled(real_redis))
-    assert process.calls == []
+    assert process.calls == [(1, True)]
 
 
 async def test_a_fresh_update_is_processed_even_if_marked_done(real_redis: Redis) -> None:
