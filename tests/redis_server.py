@@ -83,6 +83,11 @@ class SentinelSet:
         self.primary.send_signal(signal.SIGKILL)
         self.primary.wait(timeout=10)
 
+    def switch_over(self) -> None:
+        """A planned failover (SENTINEL FAILOVER): a replica is promoted, the old master stays up and is demoted."""
+        with Redis(port=self.sentinel_ports[0], socket_timeout=1) as sentinel:
+            sentinel.execute_command("SENTINEL", "FAILOVER", SERVICE)
+
 
 @contextmanager
 def running_sentinels() -> Iterator[SentinelSet]:
