@@ -3,9 +3,9 @@
 Every (re)connect asks the sentinels where the master is, and keeps asking (with backoff, for up to
 FAILOVER_SECONDS) while a failover has none to name. A command whose connection broke, or that reached a master
 being demoted (READONLY, UNBLOCKED, NOREPLICAS), is sent again on a connection to the master Sentinel names then.
-So during a failover callers see slow commands, not errors. While commands flow, the pool also asks Sentinel at
-most once every MASTER_CHECK_SECONDS, so a switch that leaves the old master up and writable for a while (a
-planned SENTINEL FAILOVER, a partition) moves the connections within about that time.
+So during a failover callers see slow commands, not errors. While commands flow, the pool also asks Sentinel (at
+most once every MASTER_CHECK_SECONDS, beside the commands), so a switch that leaves the old master up and
+writable for a while (a planned SENTINEL FAILOVER, a partition) moves the connections within about that time.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 from redis.backoff import EqualJitterBackoff, NoBackoff
-from redis.exceptions import ConnectionError, ResponseError, TimeoutError
+from redis.exceptions import ConnectionError, RedisError, ResponseError, TimeoutError
 
 from bot.store.address import SentinelAddress
 
@@ -92,13 +92,18 @@ class _FailoverConnection(SentinelManagedConnection):
 
 
 class _FailoverPool(SentinelConnectionPool, BlockingConnectionPool):
-    """Sentinel's pool, blocking at the limit like the single-Redis one; it notices and logs a moved master."""
+    """Sentinel's pool, blocking at the limit like the single-Redis one; it notices and logs a moved master.
+
+    The check while commands flow runs beside them (its task is the pool's, cancelled when it closes): sentinels
+    that do not answer must not slow a command down while the master does.
+    """
 
     _followed: tuple[str, int] | None = None
     _next_check = 0.0
+    _checking: asyncio.Task[None] | None = None
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
-        await self._check_master()
+        self._check_master_soon()
         return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     async def ensure_connection(self, connection: Any) -> None:
@@ -115,13 +120,19 @@ class _FailoverPool(SentinelConnectionPool, BlockingConnectionPool):
         return address
 
     async def aclose(self) -> None:
+        if self._checking is not None:
+            self._checking.cancel()
+            await asyncio.gather(self._checking, return_exceptions=True)
         await super().aclose()
         await self.sentinel_manager.aclose()
 
-    async def _check_master(self) -> None:
+    def _check_master_soon(self) -> None:
         now = time.monotonic()
-        if now < self._next_check or self._followed is None:
+        if now < self._next_check or self._followed is None or not (self._checking is None or self._checking.done()):
             return
         self._next_check = now + MASTER_CHECK_SECONDS
-        with contextlib.suppress(ConnectionError, TimeoutError):  # none named now: connects find out themselves
+        self._checking = asyncio.create_task(self._check_master())
+
+    async def _check_master(self) -> None:
+        with contextlib.suppress(RedisError, OSError):  # none named now: the connections find out themselves
             await self.get_master_address()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -64,24 +65,28 @@ async def test_commands_in_flight_ride_through_a_killed_master(caplog: pytest.Lo
 
 async def test_a_planned_switchover_moves_the_writes_to_the_new_master_without_a_failure() -> None:
     with running_sentinels() as sentinels:
-        written = await _count_until_the_new_master_counts(sentinels)
-    # Every write was answered; those the old master took after the promotion are lost (counted again).
-    assert all(isinstance(n, int) for n in written) and len(written) > 1
-    print(f"switchover: {len(written)} writes answered, {len(written) - written[-1]} lost")  # for README's figure
+        written, times = await _count_until_the_new_master_counts(sentinels)
+    assert len(written) > 1  # every write was answered, and the last ones went to the new master
+    # Those the old master took after the replica's promotion are lost: the new master counts them again.
+    lost = len(written) - written[-1]
+    first_on_new = next((i for i in range(1, len(written)) if written[i] <= written[i - 1]), len(written))
+    window = times[first_on_new - 1] - times[first_on_new - lost] if lost else 0.0
+    print(f"switchover: {lost} of {len(written)} writes lost, those of the last {window:.1f} s on the old master")
 
 
-async def _count_until_the_new_master_counts(sentinels: SentinelSet) -> list[int]:
-    """Count while Sentinel switches masters, until a count is the new master's; every count answered."""
+async def _count_until_the_new_master_counts(sentinels: SentinelSet) -> tuple[list[int], list[float]]:
+    """Count while Sentinel switches masters, until a count is the new master's: the counts and their times."""
     client = connect(sentinels.url)
     count = LuaScript(client, COUNT)
     old = sentinels.master_port()
-    written = [await count(["n"], [])]
+    written, times = [await count(["n"], [])], [time.monotonic()]
     sentinels.switch_over()
     while not (sentinels.master_port() != old and _counted(sentinels.master_port()) == written[-1]):
         written.append(await count(["n"], []))
+        times.append(time.monotonic())
         await asyncio.sleep(0.02)
     await client.aclose()
-    return written
+    return written, times
 
 
 def _counted(port: int) -> int:
