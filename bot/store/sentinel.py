@@ -32,8 +32,9 @@ FAILOVER_SECONDS = 30.0
 MASTER_CHECK_SECONDS = 1.0
 _FIRST_PAUSE_SECONDS = 0.05
 _LONGEST_PAUSE_SECONDS = 1.0
-# Tries of a command that reached a master being demoted: ~5 s, until Sentinel names the new one.
-_COMMAND_RETRIES = 10
+# Tries again of a command, or of a connection's handshake, that broke or reached a demoted master; waiting for
+# a master to be named happens in _connect, so a few suffice (and keep a total outage's errors prompt).
+_COMMAND_RETRIES = 3
 # Replies of a master that is being demoted (its blocked readers are released) or has lost its replicas.
 _NOT_MASTER = ("UNBLOCKED", "NOREPLICAS")
 # A sentinel that does not answer at once is skipped for the next one; redis-py's default retries would wait on it.
@@ -61,6 +62,11 @@ class _FailoverConnection(SentinelManagedConnection):
     """
 
     _give_up_at: float | None = None
+
+    async def connect(self) -> None:
+        # A plain connection's connect (a handshake that fails is tried again), not the Sentinel one: that asks for
+        # the master before ``_connect``, so a moment of the failover without one would end it after a few tries.
+        await super(SentinelManagedConnection, self).connect()  # type: ignore[no-untyped-call]
 
     async def _connect(self) -> None:
         pause = _FIRST_PAUSE_SECONDS
