@@ -11,6 +11,7 @@ from bot.config import Settings, load_settings, read_environment
 from bot.domain.personas import PersonaCatalog, PersonaFileError
 from bot.errors import ConfigError
 from bot.logs import configure_logging
+from bot.store.address import secrets_in
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -82,9 +83,7 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
 
 def _secrets(settings: Settings) -> list[str]:
     secrets = [settings.telegram_bot_token, settings.openai_api_key, settings.webhook_secret]
-    if settings.redis_url and "@" in settings.redis_url:
-        secrets.append(settings.redis_url.split("@", 1)[0].rsplit(":", 1)[-1])  # the password
-    return secrets
+    return [*secrets, *secrets_in(settings.redis_url or "")]  # REDIS_URL's password, as written and decoded
 
 
 def _failure(line: str, secrets: list[str]) -> int:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from bot.store.address import SCHEMES, SENTINEL_FORM, SentinelAddress, is_sentinel
 from bot.variable import (
     Choice,
     Flag,
@@ -36,6 +37,19 @@ from bot.variable import (
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _HTTP = ("http", "https")
+
+
+class RedisUrl(Url):
+    """A redis://, rediss:// or unix:// URL, or the Sentinel form (its sentinels, service and database checked)."""
+
+    def expected(self) -> str:
+        return f"a redis://, rediss:// or unix:// URL, or {SENTINEL_FORM}"
+
+    def parse(self, value: str) -> str:
+        if is_sentinel(value):
+            SentinelAddress.parse(value)
+            return value
+        return super().parse(value)
 
 
 def derive_webhook_secret(token: str) -> str:
@@ -61,7 +75,7 @@ class Settings:
     telegram_api_url: str = setting(
         "TELEGRAM_API_URL", Url(_HTTP), "https://api.telegram.org", "Bot API server root")
     redis_url: str | None = setting(
-        "REDIS_URL", Url(("redis", "rediss", "unix")), None, "URL of the Redis shared by the replicas",
+        "REDIS_URL", RedisUrl(SCHEMES), None, "URL of the Redis shared by the replicas",
         described_default="in-process store (not for production)", secret=True)
     webhook_url: str | None = setting(
         "WEBHOOK_URL", Url(_HTTP), None, "public HTTPS URL Telegram posts updates to; set = webhook mode",

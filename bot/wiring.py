@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import socket
 import uuid
-
-from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.config import Settings
 from bot.domain.access import Allowlist
@@ -19,6 +16,7 @@ from bot.ingress.runtime import Runtime
 from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
 from bot.model.deferred import DeferredModel
+from bot.store.connection import connect
 from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
@@ -32,17 +30,14 @@ from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
 
-logger = logging.getLogger(__name__)
-
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
 INGRESS_CONCURRENCY = 1000
-REDIS_CONNECTIONS = 128
 TELEGRAM_CONNECTIONS = 32
 
 
 def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     """Build clients, domain and the PTB Application; nothing is connected yet."""
-    redis = _redis(settings)
+    redis = connect(settings.redis_url)
     keys = Keys(f"tg:{settings.bot_id}")
     metrics = Metrics()
     counter = TokenCounter(settings.openai_model)
@@ -87,18 +82,3 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
 def _reply_options(settings: Settings) -> ReplyOptions:
     return ReplyOptions(settings.openai_model, settings.temperature, settings.max_reply_tokens,
                         settings.context_max_tokens, settings.moderation_fail_closed)
-
-
-def _redis(settings: Settings) -> Redis:
-    if settings.redis_url:
-        # Blocking: under a burst, a command waits for a free connection instead of failing at the limit.
-        pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=20,
-                                               decode_responses=True, socket_connect_timeout=5, socket_timeout=15,
-                                               health_check_interval=30)
-        return Redis.from_pool(pool)
-    import fakeredis
-
-    logger.warning("REDIS_URL is not set: using an in-process store. History is LOST on restart and NOT "
-                   "shared between replicas. Set REDIS_URL for anything but local development.")
-    embedded: Redis = fakeredis.FakeAsyncRedis(decode_responses=True)
-    return embedded

@@ -8,7 +8,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from redis import Redis
+from redis.sentinel import Sentinel
 
+from bot.store.address import SentinelAddress, is_sentinel
 from bot.store.keys import Keys
 from tests.bot_process import API_KEY, TOKEN, BotProcess
 from tests.fake_openai import FakeOpenAI
@@ -27,7 +29,7 @@ class World:
     store: Redis = field(init=False)
 
     def __post_init__(self) -> None:
-        self.store = Redis.from_url(self.redis_url, decode_responses=True)
+        self.store = store_client(self.redis_url)
 
     def env(self, **overrides: str) -> dict[str, str]:
         return {"TELEGRAM_API_URL": self.telegram.url, "OPENAI_BASE_URL": self.model.url,
@@ -59,6 +61,17 @@ class World:
     def recorded_messages(self, update_id: int) -> str:
         """The message ids Redis holds for an answer in flight (what a replica taking it over would edit)."""
         return str(self.store.hget(KEYS.reply(update_id), "messages") or "")
+
+
+def store_client(url: str) -> Redis:
+    """The test's own client of the bot's store: the master, when REDIS_URL names Sentinel."""
+    if not is_sentinel(url):
+        return Redis.from_url(url, decode_responses=True)
+    address = SentinelAddress.parse(url)
+    sentinel = Sentinel(address.sentinels, socket_timeout=1)  # type: ignore[no-untyped-call]
+    master: Redis = sentinel.master_for(address.service, db=address.db,  # type: ignore[no-untyped-call]
+                                        decode_responses=True)
+    return master
 
 
 def _stop_together(replicas: list[BotProcess]) -> None:

@@ -1,17 +1,32 @@
-"""A real redis-server on a free port for tests, and the rule for when it may be missing."""
+"""Real redis-servers on free ports for tests (one, or a Sentinel-managed set), and when they may be missing."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from redis import Redis
+
+SERVICE = "mymaster"
+# Sentinel's timings, short so that a failover takes a few seconds: a master silent for a second is down.
+_SENTINEL_CONF = """port {port}
+bind 127.0.0.1
+dir {workdir}
+sentinel monitor {service} 127.0.0.1 {primary} 2
+sentinel down-after-milliseconds {service} 1000
+sentinel failover-timeout {service} 3000
+sentinel parallel-syncs {service} 1
+"""
 
 
 def free_port() -> int:
@@ -35,20 +50,110 @@ def require_redis_server() -> str:
 @contextmanager
 def running_redis() -> Iterator[str]:
     """Start redis-server on a free port, without persistence; yields its redis:// URL."""
-    binary = require_redis_server()
+    with tempfile.TemporaryDirectory() as workdir, _server(_data_server(workdir)) as (port, _):
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+@dataclass
+class SentinelSet:
+    """A primary, its replica and three sentinels monitoring them, all on 127.0.0.1."""
+
+    primary: subprocess.Popen[bytes]
+    primary_port: int
+    replica_port: int
+    sentinel_ports: tuple[int, ...]
+
+    @property
+    def url(self) -> str:
+        """REDIS_URL naming the set through its sentinels."""
+        return f"redis+sentinel://{','.join(f'127.0.0.1:{p}' for p in self.sentinel_ports)}/{SERVICE}"
+
+    def master_port(self) -> int:
+        """The master's port as the first sentinel that answers names it."""
+        for port in self.sentinel_ports:
+            with Redis(port=port, socket_timeout=1) as sentinel:
+                try:
+                    return int(sentinel.sentinel_get_master_addr_by_name(SERVICE)[1])
+                except OSError:
+                    continue
+        raise RuntimeError("no sentinel answers")
+
+    def kill_primary(self) -> None:
+        """SIGKILL the primary: no shutdown, no last write to the replica."""
+        self.primary.send_signal(signal.SIGKILL)
+        self.primary.wait(timeout=10)
+
+    def switch_over(self) -> None:
+        """A planned failover (SENTINEL FAILOVER): a replica is promoted, the old master stays up and is demoted."""
+        with Redis(port=self.sentinel_ports[0], socket_timeout=1) as sentinel:
+            sentinel.execute_command("SENTINEL", "FAILOVER", SERVICE)
+
+
+@contextmanager
+def running_sentinels() -> Iterator[SentinelSet]:
+    """A primary, a replica and three sentinels (``redis-server --sentinel``), ready to fail over."""
+    with tempfile.TemporaryDirectory() as workdir, ExitStack() as stack:
+        primary_port, primary = stack.enter_context(_server(_data_server(f"{workdir}/primary")))
+        replica_port, _ = stack.enter_context(_server(
+            _data_server(f"{workdir}/replica", "--replicaof", "127.0.0.1", str(primary_port))))
+        sentinels = tuple(stack.enter_context(_server(_sentinel(f"{workdir}/sentinel{n}", primary_port)))[0]
+                          for n in range(3))
+        _wait_until_ready(replica_port, sentinels)
+        yield SentinelSet(primary, primary_port, replica_port, sentinels)
+
+
+Command = Callable[[int], list[str]]  # the redis-server command line for a port
+
+
+def _data_server(workdir: str, *extra: str) -> Command:
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    # No disk; a replica's first sync is streamed at once (diskless, no delay).
+    options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir,
+               "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", *extra]
+    return lambda port: [require_redis_server(), "--port", str(port), *options]
+
+
+def _sentinel(workdir: str, primary_port: int) -> Command:
+    def command(port: int) -> list[str]:
+        Path(workdir).mkdir(parents=True)
+        conf = Path(workdir) / "sentinel.conf"  # Sentinel rewrites its configuration file: one each
+        conf.write_text(_SENTINEL_CONF.format(port=port, workdir=workdir, service=SERVICE, primary=primary_port))
+        return [require_redis_server(), str(conf), "--sentinel"]
+    return command
+
+
+@contextmanager
+def _server(command: Command) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A redis-server on a free port, stopped at the end (unless a test killed it)."""
     port = free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        process = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", workdir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_for_port(port)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
+    process = subprocess.Popen(command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_port(port)
+        yield port, process
+    finally:
+        if process.poll() is None:
             process.terminate()
             process.wait(timeout=10)
+
+
+def _wait_until_ready(replica_port: int, sentinel_ports: tuple[int, ...], timeout: float = 20.0) -> None:
+    """Until the replica is in sync and every sentinel knows it and the two other sentinels (needed to elect)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _in_sync(replica_port) and all(_sees_the_set(port, len(sentinel_ports) - 1) for port in sentinel_ports):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the Sentinel set did not get ready")
+
+
+def _in_sync(replica_port: int) -> bool:
+    with Redis(port=replica_port, socket_timeout=1) as replica:
+        return bool(replica.info("replication").get("master_link_status") == "up")
+
+
+def _sees_the_set(sentinel_port: int, others: int) -> bool:
+    with Redis(port=sentinel_port, socket_timeout=1) as sentinel:
+        return bool(sentinel.sentinel_slaves(SERVICE)) and len(sentinel.sentinel_sentinels(SERVICE)) >= others
 
 
 def _wait_for_port(port: int, timeout: float = 10.0) -> None:

@@ -83,7 +83,8 @@ def test_allowlists_tolerate_spaces_and_empty_means_everyone() -> None:
     ("LOG_LEVEL", "loud", "LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'loud'"),
     ("MODERATION", "maybe", "MODERATION: expected true or false, got 'maybe'"),
     ("ADMIN_USER_IDS", "1,x", "ADMIN_USER_IDS: expected comma-separated numeric ids, got '1,x'"),
-    ("REDIS_URL", "http://:pw@host", "REDIS_URL: expected a redis:// or rediss:// or unix:// URL"),
+    ("REDIS_URL", "http://:pw@host", "REDIS_URL: expected a redis://, rediss:// or unix:// URL, or "
+                                     "redis+sentinel://[:password@]host:port[,host:port…]/service_name[/db]"),
     ("WEBHOOK_URL", "https://[::1/hook", "WEBHOOK_URL: expected a http:// or https:// URL"),
     ("WEBHOOK_SECRET", "has space", "WEBHOOK_SECRET: expected 1-256 characters of A-Z a-z 0-9 _ -"),
     ("MODEL_PRICES", '{"m": 1}',
@@ -130,6 +131,17 @@ def test_http_urls_lose_trailing_slashes_and_redis_urls_are_kept_as_given() -> N
                               "TELEGRAM_API_URL": "https://tg.example//", "REDIS_URL": "unix:///run/redis.sock"})
     assert (settings.openai_base_url, settings.telegram_api_url) == ("http://localhost:11434/v1", "https://tg.example")
     assert settings.redis_url == "unix:///run/redis.sock"
+
+
+def test_redis_url_may_name_sentinels_and_a_malformed_one_is_named_without_its_password() -> None:
+    url = "redis+sentinel://:s3cret@s1:26379,s2:26379/mymaster/1"
+    assert load_settings({**BASE, "REDIS_URL": url}).redis_url == url
+    for malformed in ("redis+sentinel://:s3cret@s1:26379", "redis+sentinel://:s3cret@s1:port/mymaster",
+                      "redis+sentinel://:s3cret@s1:26379,/mymaster", "redis+sentinel://:s3cret@s1/mymaster/x"):
+        with pytest.raises(ConfigError) as caught:
+            load_settings({**BASE, "REDIS_URL": malformed})
+        assert caught.value.variable == "REDIS_URL" and "s3cret" not in str(caught.value)
+        assert "redis+sentinel://[:password@]host:port[,host:port…]/service_name[/db]" in str(caught.value)
 
 
 def test_model_prices_are_read_from_json() -> None:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bot.config import Settings, declared, load_settings
+from bot.store.address import SentinelAddress
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -36,6 +37,10 @@ def documents(path: Path) -> list[Any]:
 
 def compose() -> Any:
     return documents(DEPLOY / "docker-compose.yml")[0]
+
+
+def sentinel_override() -> Any:
+    return documents(DEPLOY / "docker-compose.sentinel.yml")[0]
 
 
 def k8s_objects() -> Iterator[Any]:
@@ -95,9 +100,10 @@ def settings_from(env: dict[str, str]) -> Settings:
 
 def passed_to_bot() -> Iterator[tuple[str, str]]:
     """(where, name) for every variable a deploy file hands the bot's process."""
-    bot = compose()["services"]["bot"]
-    for name in environment(bot):
-        yield "docker-compose.yml bot.environment", name
+    for file, services in (("docker-compose.yml", compose()["services"]),
+                           ("docker-compose.sentinel.yml", sentinel_override()["services"])):
+        for name in environment(services["bot"]):
+            yield f"{file} bot.environment", name
     for obj in k8s_objects():
         if obj["kind"] in ("ConfigMap", "Secret"):
             for field in ("data", "stringData", "binaryData"):
@@ -170,6 +176,31 @@ def test_compose_redis_persists_with_aof_and_never_evicts() -> None:
     assert "redis-cli ping" in " ".join(redis["healthcheck"]["test"])
     volume = redis["volumes"][0].split(":")[0]
     assert volume in compose()["volumes"], "Redis data must be on a named volume"
+
+
+def test_the_sentinel_variant_points_the_bot_at_its_three_sentinels_and_their_service() -> None:
+    services = sentinel_override()["services"]
+    url = settings_from({**environment(compose()["services"]["bot"]), **environment(services["bot"])}).redis_url
+    assert url is not None
+    address = SentinelAddress.parse(url)
+    sentinels = sorted(name for name in services if name.startswith("sentinel-"))
+    assert sorted(address.sentinels) == [(name, 26379) for name in sentinels] and len(sentinels) == 3
+    for name in sentinels:
+        conf = " ".join(services[name]["command"])
+        assert re.search(rf"sentinel monitor {address.service} redis 6379 2\b", conf), name  # a majority of 3
+        assert re.search(rf"sentinel down-after-milliseconds {address.service} \d+", conf), name
+        assert services[name]["volumes"][0].endswith(":/data") and "/data/sentinel.conf" in conf, name
+    assert set(sentinels) <= set(services["bot"]["depends_on"])
+
+
+def test_the_sentinel_variants_replica_follows_the_primary_and_both_persist_and_never_evict() -> None:
+    services = sentinel_override()["services"]
+    for name in ("redis", "redis-replica"):
+        command = " ".join(services[name]["command"])
+        assert "--appendonly yes" in command and "--maxmemory-policy noeviction" in command, name
+        assert f"--replica-announce-ip {name}" in command, name  # Sentinel names it by host name, as the bot dials
+    assert "--replicaof redis 6379" in " ".join(services["redis-replica"]["command"])
+    assert services["redis-replica"]["volumes"][0].split(":")[0] in sentinel_override()["volumes"]
 
 
 def test_caddy_terminates_tls_and_balances_over_healthy_replicas() -> None:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from bot.__main__ import _secrets
+from bot.config import load_settings
+from bot.logs import RedactingFilter
+from bot.store.address import SentinelAddress, is_sentinel
 from tests.bot_process import API_KEY, TOKEN, run_bot_once
 
 VALID = {"TELEGRAM_BOT_TOKEN": TOKEN, "OPENAI_API_KEY": API_KEY}
@@ -44,3 +49,23 @@ def test_an_unreachable_bot_api_at_start_is_one_line_and_exit_code_1(command: li
     errors = [line for line in done.stderr.splitlines() if "WARNING" not in line]
     assert len(errors) == 1 and "Telegram Bot API" in errors[0] and "Traceback" not in done.stderr
     assert TOKEN not in done.stderr
+
+
+def test_a_malformed_sentinel_url_stops_the_start_in_one_line_without_its_password() -> None:
+    done = run_bot_once({**VALID, "REDIS_URL": "redis+sentinel://:hunter22@127.0.0.1:26379"})  # no service name
+    assert done.returncode == 2
+    assert done.stderr.startswith("configuration error: REDIS_URL: expected") and "service_name" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "hunter22" not in done.stderr
+
+
+@pytest.mark.parametrize("url", [
+    "redis+sentinel://:p@ss-word@s1:26379,s2:26379/mymaster",
+    "redis+sentinel://bot:pa%24%24word@s1:26379/mymaster/2",
+    "redis://:pa%24%24word@redis:6379/0",
+])
+def test_the_redis_password_never_reaches_the_log(url: str) -> None:
+    settings = load_settings({**VALID, "REDIS_URL": url})
+    password = SentinelAddress.parse(url).password if is_sentinel(url) else urlsplit(url).password
+    assert password is not None
+    line = RedactingFilter(_secrets(settings)).redact(f"REDIS_URL={url}, password {unquote(password)}")
+    assert unquote(password) not in line and password not in line and "***" in line
