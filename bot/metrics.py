@@ -20,7 +20,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
-        self.updates_received = Counter("bot_updates_received", "Webhook updates received", registry=registry)
+        self.updates_received = Counter("bot_updates_received", "Updates received (webhook or polling)",
+                                        registry=registry)
         self.updates_duplicate = Counter("bot_updates_duplicate", "Updates dropped as already seen",
                                          registry=registry)
         self.turns = Counter("bot_turns", "Turns by outcome", ["outcome"], registry=registry)

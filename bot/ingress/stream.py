@@ -33,7 +33,6 @@ from bot.store.script import LuaScript
 logger = logging.getLogger(__name__)
 
 SEEN_TTL_SECONDS = 24 * 3600
-CLAIM_IDLE_MS = 30_000
 STREAM_MAXLEN = 100_000
 GROUP = "bot"
 # Entries taken per read: a burst is taken in steps, and a replica never hoards what idle ones could answer.
@@ -70,7 +69,7 @@ class UpdateStream:
     """The shared update stream: submit from the webhook, consume on every replica."""
 
     def __init__(self, redis: Redis, keys: Keys, consumer: str, metrics: Metrics, *,
-                 concurrency: int = 256, claim_idle_ms: int = CLAIM_IDLE_MS, block_ms: int = READ_BLOCK_MS,
+                 concurrency: int = 256, claim_idle_ms: int, block_ms: int = READ_BLOCK_MS,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._redis = redis

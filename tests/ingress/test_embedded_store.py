@@ -28,7 +28,7 @@ async def test_a_blocking_read_of_an_empty_stream_waits_until_an_update_comes(re
         await asyncio.sleep(0)
     # fakeredis before 2.41 answered at once, empty: the stream's consumer then spun a core while idle.
     assert not read.done()
-    assert await UpdateStream(redis, KEYS, "webhook", Metrics()).submit(UPDATE)
+    assert await UpdateStream(redis, KEYS, "webhook", Metrics(), claim_idle_ms=10_000).submit(UPDATE)
     ((_, entries),) = await asyncio.wait_for(read, timeout=5)
     assert [fields for _, fields in entries] == [{"u": '{"update_id":1,"message":{"message_id":1,"date":0,'
                                                        '"chat":{"id":5,"type":"private"},"text":"hi"}}'}]
@@ -36,7 +36,7 @@ async def test_a_blocking_read_of_an_empty_stream_waits_until_an_update_comes(re
 
 async def test_a_submitted_update_is_handled_and_acknowledged_off_the_stream_and_its_chat_line(
         redis: Redis) -> None:
-    stream, handled = UpdateStream(redis, KEYS, "c", Metrics()), asyncio.Event()
+    stream, handled = UpdateStream(redis, KEYS, "c", Metrics(), claim_idle_ms=10_000), asyncio.Event()
 
     async def process(data: dict[str, object], taken_over: bool) -> None:
         handled.set()
