@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import fakeredis
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
+from tests.e2e import World, world
 from tests.redis_server import running_redis
 
 
@@ -30,3 +32,11 @@ async def real_redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.flushdb()
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def env(redis_url: str) -> Iterator[World]:
+    """Everything a user's message passes through, over an emptied real redis-server (end-to-end tests)."""
+    SyncRedis.from_url(redis_url).flushdb()
+    with world(redis_url) as w:
+        yield w

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from redis import Redis
 
 from tests.bot_process import API_KEY, TOKEN
-from tests.e2e import World, world
+from tests.e2e import World
 from tests.fake_openai import Fail, Reply
 from tests.http_fake import wait_for
 
 CHAT = 42
-
-
-@pytest.fixture
-def env(redis_url: str) -> Iterator[World]:
-    Redis.from_url(redis_url).flushdb()
-    with world(redis_url) as w:
-        yield w
 
 
 def answered(w: World, chat: int, count: int = 1) -> bool:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
-from redis import Redis
 
 from bot.domain.personas import PersonaCatalog
 from bot.domain.tokens import TokenCounter
-from tests.e2e import World, world
+from tests.e2e import World
 from tests.fake_openai import Reply
 from tests.http_fake import wait_for
 
@@ -19,13 +15,6 @@ USER = 7
 GROUPS = [-1001 - i for i in range(10)]
 BUDGET = 2000
 NOTICE = "token budget"
-
-
-@pytest.fixture
-def env(redis_url: str) -> Iterator[World]:
-    Redis.from_url(redis_url).flushdb()
-    with world(redis_url) as w:
-        yield w
 
 
 def mention(w: World, text: str, chat_id: int, user_id: int = USER, topic: int | None = None) -> dict[str, Any]:

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
-
-import pytest
-from redis import Redis
 
 from bot.domain.chat import ChatKey
 from bot.store.keys import Keys
 from tests.bot_process import TOKEN
-from tests.e2e import World, world
+from tests.e2e import World
 from tests.fake_openai import Reply
 from tests.http_fake import wait_for
 
 KEYS = Keys(f"tg:{TOKEN.split(':')[0]}")
 ANSWER = "The whole answer, generated once."
-
-
-@pytest.fixture
-def env(redis_url: str) -> Iterator[World]:
-    Redis.from_url(redis_url).flushdb()
-    with world(redis_url) as w:
-        yield w
 
 
 def test_a_replica_killed_after_the_answer_was_generated_delivers_it_without_asking_again(env: World) -> None:

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from redis import Redis
-
-from tests.e2e import World, world
+from tests.e2e import World
 from tests.fake_openai import Reply
 from tests.http_fake import wait_for
 
 CHAT = 88
-
-
-@pytest.fixture
-def env(redis_url: str) -> Iterator[World]:
-    Redis.from_url(redis_url).flushdb()
-    with world(redis_url) as w:
-        yield w
 
 
 def finals(w: World, chat: int = CHAT) -> list[str]:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-from redis import Redis
-
 from bot.domain.tokens import TokenCounter
-from tests.e2e import World, world
+from tests.e2e import World
 from tests.fake_openai import Behaviour, Break, Reply
 from tests.http_fake import wait_for
 
 CHAT = 77
 BUDGET = 300
-
-
-@pytest.fixture
-def env(redis_url: str) -> Iterator[World]:
-    Redis.from_url(redis_url).flushdb()
-    with world(redis_url) as w:
-        yield w
 
 
 def final_count(w: World, chat: int) -> int:

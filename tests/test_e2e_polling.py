@@ -18,20 +18,13 @@ from redis import Redis
 from bot.domain.chat import ChatKey
 from bot.store.keys import Keys
 from tests.bot_process import ROOT, TOKEN, WEBHOOK_PATH, BotProcess, base_environment
-from tests.e2e import World, world
+from tests.e2e import World
 from tests.fake_openai import Behaviour, Reply
 from tests.http_fake import wait_for
 
 CHAT = 42
 FILLER = " ".join(["lorem"] * 15)
 KEYS = Keys(f"tg:{TOKEN.split(':')[0]}")
-
-
-@pytest.fixture
-def env(redis_url: str) -> Iterator[World]:
-    Redis.from_url(redis_url).flushdb()
-    with world(redis_url) as w:
-        yield w
 
 
 @contextmanager

@@ -5,26 +5,16 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
-from redis import Redis
-
 from tests.bot_process import API_KEY, TOKEN, WEBHOOK_PATH, BotProcess, run_bot_once
-from tests.e2e import World, world
+from tests.e2e import World
 from tests.fake_openai import Behaviour, Reply
 from tests.http_fake import wait_for
 
 FILLER = " ".join(["lorem"] * 40)
-
-
-@pytest.fixture
-def env(redis_url: str) -> Iterator[World]:
-    Redis.from_url(redis_url).flushdb()
-    with world(redis_url) as w:
-        yield w
 
 
 def held_answers(released: threading.Event) -> Callable[[dict[str, Any]], Behaviour]:

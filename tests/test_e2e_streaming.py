@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from redis import Redis
-
-from tests.e2e import World, world
+from tests.e2e import World
 from tests.fake_openai import Reply
 from tests.fake_telegram import utf16_len
 from tests.http_fake import wait_for
 
 CHAT = 31
-
-
-@pytest.fixture
-def env(redis_url: str) -> Iterator[World]:
-    Redis.from_url(redis_url).flushdb()
-    with world(redis_url) as w:
-        yield w
 
 
 def finished(w: World, count: int = 1) -> bool:

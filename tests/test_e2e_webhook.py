@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from redis import Redis
-
 from tests.bot_process import TOKEN, WEBHOOK_PATH
-from tests.e2e import World, world
+from tests.e2e import World
 from tests.http_fake import wait_for
 
 OURS = f"https://bot.example.test{WEBHOOK_PATH}"
-
-
-@pytest.fixture
-def env(redis_url: str) -> Iterator[World]:
-    Redis.from_url(redis_url).flushdb()
-    with world(redis_url) as w:
-        yield w
 
 
 def answers_after_restart(w: World) -> None:
