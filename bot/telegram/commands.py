@@ -61,7 +61,10 @@ async def persona(update: Update, context: BotContext) -> None:
 async def persona_button(update: Update, context: BotContext) -> None:
     """A tap on the /persona keyboard switches to that persona."""
     query = update.callback_query
-    if query is None or query.data is None or not isinstance(query.message, Message):
+    if query is None or query.data is None:
+        return
+    if not isinstance(query.message, Message):  # too old for Telegram to show: nothing to edit
+        await query.answer()
         return
     if not await may_change_settings(update, context):
         return
