@@ -8,39 +8,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from redis import Redis
 
 from bot.domain.outcome import Failure
 from bot.telegram import texts
-from tests.bot_process import WEBHOOK_PATH, BotProcess
-from tests.e2e import World, world
+from tests.bot_process import BotProcess
+from tests.e2e import Connection, World, world
 from tests.fake_openai import Error, Page, Reply
 from tests.http_fake import wait_for
 
 MARKER = "my-private-words"  # in every bad body: it must never reach the log
-
-
-class Connection:
-    """One keep-alive connection to the webhook, as Telegram holds it; fails the test if it is ever replaced."""
-
-    def __init__(self, bot: BotProcess) -> None:
-        self._client = httpx.Client(base_url=f"http://127.0.0.1:{bot.port}", timeout=10,
-                                    headers={"X-Telegram-Bot-Api-Secret-Token": bot.secret,
-                                             "Content-Type": "application/json"})
-        self._local: object = None
-
-    def post(self, body: dict[str, Any] | str | bytes) -> int:
-        content = json.dumps(body) if isinstance(body, dict) else body
-        response = self._client.post(WEBHOOK_PATH, content=content)
-        local = response.extensions["network_stream"].get_extra_info("client_addr")
-        assert self._local in (None, local), "the server closed the connection"
-        self._local = local
-        return response.status_code
-
-    def close(self) -> None:
-        self._client.close()
 
 
 @dataclass
@@ -160,6 +138,18 @@ def test_a_mention_entity_that_splits_a_character_addresses_nobody_and_says_no_s
     wait_for(lambda: finals(w, group), what="the answer to the whole mention")  # the chat's updates run in order
     assert finals(w, group) == ["Echo: Ann: 😀 hi"]
     assert not sorry_anywhere(w) and problems(env.log()) == []
+
+
+def test_a_command_whose_message_is_gone_before_the_reply_is_answered_unquoted(
+    env: Running, w: World, connection: Connection,
+) -> None:
+    group = -1065
+    command = w.telegram.make_update("/help", chat_id=group, chat_type="supergroup")
+    command["message"]["message_id"] = 999  # a message the Bot API no longer has: deleted by its sender
+    assert connection.post(command) == 200
+    wait_for(lambda: finals(w, group), what="the help text")
+    assert finals(w, group) == [texts.HELP] and not sorry_anywhere(w)
+    assert problems(env.log()) == []
 
 
 def test_updates_from_bots_are_ignored_but_a_group_speaking_through_its_stand_in_is_not(

@@ -8,6 +8,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    Defaults,
     MessageHandler,
     TypeHandler,
     filters,
@@ -34,6 +35,8 @@ def build_application(token: str, api_url: str, requests: tuple[BaseRequest, Bas
         .base_file_url(f"{api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(rate_limiter)
+        # A reply whose message was deleted meanwhile goes out unquoted instead of failing with a BadRequest.
+        .defaults(Defaults(allow_sending_without_reply=True))
         .concurrent_updates(CONCURRENT_UPDATES)
         .request(requests[0])
         .get_updates_request(requests[1])
