@@ -1,4 +1,5 @@
-"""A fake OpenAI-compatible server: SSE streams like the real API, scripted errors, 429s, broken streams, hangs.
+"""A fake OpenAI-compatible server: SSE streams like the real API, scripted errors, 429s, broken streams, hangs,
+odd chunks and pages that are not streams.
 
 Chat completions answer with the scripted behaviours in order, then with ``default``. Runs in the test process on
 127.0.0.1 (see ``tests.http_fake``); everything it records is behind one lock, readable from the test thread.

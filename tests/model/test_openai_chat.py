@@ -127,16 +127,20 @@ async def test_an_odd_chunk_is_skipped_with_one_warning_and_the_answer_around_it
     fake: FakeOpenAI, caplog: pytest.LogCaptureFixture, odd: dict[str, Any],
 ) -> None:
     fake.script(Reply("Hello there, friend", chunk=5, usage=False, odd_chunks=(odd, odd)))
-    pieces, finish, tokens = await read(model_for(fake))
+    model = model_for(fake)
+    pieces, finish, tokens = await read(model)
+    await model.aclose()
     assert ("".join(pieces), finish, tokens) == ("Hello there, friend", "stop", None)
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot.")]
     assert len(warnings) == 1 and warnings[0].getMessage().startswith("model stream: skipped a chunk with ")
 
 
 async def test_a_200_that_is_not_an_event_stream_is_a_model_error_after_the_retries(fake: FakeOpenAI) -> None:
     fake.script(Page(), Page(), Page())
+    model = model_for(fake)
     with pytest.raises(ModelUnavailable):
-        await model_for(fake).stream(ASK)
+        await model.stream(ASK)
+    await model.aclose()
     assert len(fake.chat_requests()) == 3
 
 
@@ -150,6 +154,7 @@ async def test_refused_credentials_are_not_retried_and_logged_as_an_error_at_mos
         clock[0] = at
         with pytest.raises(ModelAccessDenied):
             await model.stream(ASK)
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    await model.aclose()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("bot.")]
     assert len(errors) == 2 and len(fake.chat_requests()) == 5
     assert "OPENAI_API_KEY" in errors[0].getMessage() and "sk-test" not in errors[0].getMessage()
