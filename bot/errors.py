@@ -5,7 +5,8 @@ BotError
  ├── ModelError                         the model call failed
  │    ├── ModelUnavailable              retries exhausted: 429, 5xx, timeouts, connection errors
  │    ├── ModelRejected                 the request was refused (400/401/403/404), retrying cannot help
- │    │    └── ContextTooLong           the prompt exceeded the model's context window
+ │    │    ├── ContextTooLong           the prompt exceeded the model's context window
+ │    │    └── ModelAccessDenied        401/403: the server refused the API key or its access to the model
  │    └── StreamBroken                  the stream ended without its finish chunk
  └── StoreUnavailable                   Redis did not answer
 
@@ -40,6 +41,10 @@ class ModelRejected(ModelError):
 
 class ContextTooLong(ModelRejected):
     """The prompt was longer than the model's context window."""
+
+
+class ModelAccessDenied(ModelRejected):
+    """The model server refused our credentials (401) or their access (403): the bot is set up wrongly."""
 
 
 class StreamBroken(ModelError):

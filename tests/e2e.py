@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
+import httpx
 from redis import Redis
 from redis.sentinel import Sentinel
 
 from bot.store.address import SentinelAddress, is_sentinel
 from bot.store.keys import Keys
-from tests.bot_process import API_KEY, TOKEN, BotProcess
+from tests.bot_process import API_KEY, TOKEN, WEBHOOK_PATH, BotProcess
 from tests.fake_openai import FakeOpenAI
 from tests.fake_telegram import FakeTelegram
 
@@ -81,6 +84,27 @@ def _stop_together(replicas: list[BotProcess]) -> None:
         process.send_signal(signal.SIGTERM)
     for process in running:
         process.wait(timeout=30)
+
+
+class Connection:
+    """One keep-alive connection to the webhook, as Telegram holds it; fails the test if it is ever replaced."""
+
+    def __init__(self, bot: BotProcess) -> None:
+        self._client = httpx.Client(base_url=f"http://127.0.0.1:{bot.port}", timeout=10,
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": bot.secret,
+                                             "Content-Type": "application/json"})
+        self._local: object = None
+
+    def post(self, body: dict[str, Any] | str | bytes) -> int:
+        content = json.dumps(body) if isinstance(body, dict) else body
+        response = self._client.post(WEBHOOK_PATH, content=content)
+        local = response.extensions["network_stream"].get_extra_info("client_addr")
+        assert self._local in (None, local), "the server closed the connection"
+        self._local = local
+        return response.status_code
+
+    def close(self) -> None:
+        self._client.close()
 
 
 @contextmanager

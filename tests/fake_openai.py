@@ -1,4 +1,5 @@
-"""A fake OpenAI-compatible server: SSE streams like the real API, scripted errors, 429s, broken streams, hangs.
+"""A fake OpenAI-compatible server: SSE streams like the real API, scripted errors, 429s, broken streams, hangs,
+odd chunks and pages that are not streams.
 
 Chat completions answer with the scripted behaviours in order, then with ``default``. Runs in the test process on
 127.0.0.1 (see ``tests.http_fake``); everything it records is behind one lock, readable from the test thread.
@@ -27,7 +28,8 @@ from tests.http_fake import ThreadedServer
 class Reply:
     """An answer sent ``chunk_size`` characters per chunk, ``delay`` seconds apart; usage counts may be fixed.
 
-    With a ``gate``, the chunks after the first ``gated_after`` wait until the test sets it.
+    With a ``gate``, the chunks after the first ``gated_after`` wait until the test sets it. ``odd_chunks`` are sent
+    as they are after the first piece of text (chunks of shapes a compatible server might send).
     """
 
     text: str
@@ -40,6 +42,7 @@ class Reply:
     chunk: InitVar[int | None] = None
     gate: threading.Event | None = None
     gated_after: int = 1
+    odd_chunks: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self, chunk: int | None) -> None:
         if chunk is not None:  # the older spelling of chunk_size
@@ -80,7 +83,15 @@ class Hang:
     seconds: float = 30.0
 
 
-Behaviour = Reply | Error | Break | Hang
+@dataclass(frozen=True)
+class Page:
+    """A 200 that is not an event stream: what a proxy or captive portal in front of the server answers."""
+
+    body: str = "<html><body><h1>Welcome</h1><p>Please sign in to continue.</p></body></html>"
+    media_type: str = "text/html"
+
+
+Behaviour = Reply | Error | Break | Hang | Page
 Fail = Error  # the older name
 Default = Behaviour | Callable[[dict[str, Any]], Behaviour]
 _MODELS = ("gpt-4o-mini", "gpt-4o", "omni-moderation-latest")
@@ -164,6 +175,8 @@ class FakeOpenAI:
             wait, behaviour = behaviour.seconds, self._default_for(body)
         if isinstance(behaviour, Error):
             return self._fail(behaviour, wait)
+        if isinstance(behaviour, Page):
+            return self._transmit(200, behaviour.body.encode(), wait=wait, media_type=behaviour.media_type)
         assert not isinstance(behaviour, Hang)
         if body.get("stream"):
             return self._transmit(200, self._events(body, behaviour), wait=wait, media_type="text/event-stream")
@@ -231,6 +244,9 @@ class FakeOpenAI:
                 await self._opened(behaviour.gate)
             await self._pause(behaviour.delay)
             yield wire.sse(chunk({"content": piece}, None))
+            if isinstance(behaviour, Reply) and index == 0:
+                for odd in behaviour.odd_chunks:
+                    yield wire.sse(odd)
         if isinstance(behaviour, Break):
             raise wire.Cut
         yield wire.sse(chunk({}, behaviour.finish_reason))

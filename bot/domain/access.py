@@ -13,8 +13,8 @@ class Allowlist:
     users: frozenset[int] = frozenset()
     chats: frozenset[int] = frozenset()
 
-    def permits(self, user_id: int | None, chat_id: int) -> bool:
-        """Whether this user in this chat may use the bot (messages, commands and buttons alike)."""
+    def permits(self, user_id: int | None, chat_id: int | None) -> bool:
+        """Whether this user in this chat (None: an update without one) may use the bot, whatever they send."""
         if not self.users and not self.chats:
             return True
-        return chat_id in self.chats or (user_id is not None and user_id in self.users)
+        return (chat_id is not None and chat_id in self.chats) or (user_id is not None and user_id in self.users)

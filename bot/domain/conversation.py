@@ -31,7 +31,14 @@ from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
 from bot.domain.transcript import Transcript, Turn
 from bot.domain.usage import UsageRecord, reply_estimate
-from bot.errors import ContextTooLong, ModelError, ModelRejected, StoreUnavailable, StreamBroken
+from bot.errors import (
+    ContextTooLong,
+    ModelAccessDenied,
+    ModelError,
+    ModelRejected,
+    StoreUnavailable,
+    StreamBroken,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +168,7 @@ class Conversation:
             context, answer = await self._answer(request, transcript, user_turn, sink)
         except ModelError as exc:
             await self._ledger.release(reservation)
-            failure = Failure.REJECTED if isinstance(exc, ModelRejected) else Failure.UNAVAILABLE
+            failure = _failure_of(exc)
             logger.warning("model call failed for a turn: %s", exc, exc_info=logger.isEnabledFor(logging.DEBUG))
             await sink.fail(failure)
             return TurnResult(failure=failure), transcript.history_tokens
@@ -283,3 +290,8 @@ class Conversation:
         return system_tokens + context.history_tokens + user_turn.tokens, reply_turn.tokens
 
 
+def _failure_of(exc: ModelError) -> Failure:
+    """What the user is told: retrying may help, rephrasing may help, or only the operator can."""
+    if isinstance(exc, ModelAccessDenied):
+        return Failure.MISCONFIGURED
+    return Failure.REJECTED if isinstance(exc, ModelRejected) else Failure.UNAVAILABLE

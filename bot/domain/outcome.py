@@ -21,6 +21,7 @@ class Failure(enum.Enum):
 
     UNAVAILABLE = "unavailable"
     REJECTED = "rejected"
+    MISCONFIGURED = "misconfigured"
     EMPTY = "empty"
     FLAGGED = "flagged"
     MODERATION_UNAVAILABLE = "moderation_unavailable"

@@ -18,7 +18,7 @@ from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from bot.errors import StoreUnavailable
-from bot.ingress.web import UpdateRejected
+from bot.ingress.shape import UpdateRejected
 from bot.telegram.application import ALLOWED_UPDATES
 from bot.telegram.flood import retry_after_seconds
 

@@ -21,7 +21,8 @@ from telegram import Update
 
 from bot.ingress.poller import Poller
 from bot.ingress.runtime import Runtime
-from bot.ingress.web import UpdateRejected, create_web_app
+from bot.ingress.shape import check_update
+from bot.ingress.web import create_web_app
 from bot.ingress.webhook import WebhookRegistration
 from bot.telegram.menus import sync_commands
 
@@ -102,10 +103,7 @@ class Service:
 
     async def submit(self, data: dict[str, Any]) -> bool:
         """An update from the webhook or the poller into the stream; True when new."""
-        try:
-            Update.de_json(data, self._bot)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise UpdateRejected(type(exc).__name__) from exc
+        check_update(data, self._bot)
         return await self._runtime.stream.submit(data)
 
     async def process(self, data: dict[str, Any], taken_over: bool) -> None:

@@ -266,9 +266,13 @@ class UpdateStream:
         self._slot_freed.set()
 
     async def _handle(self, entry_id: str, fields: dict[str, str], process: Process, reclaimed: bool) -> None:
-        data = json.loads(fields["u"])
+        try:
+            data, line = self._decoded(fields)
+        except (KeyError, TypeError, ValueError, RecursionError):  # no replica can ever read it: retries cannot help
+            logger.warning("unreadable update stream entry dropped")
+            await self._discard(entry_id)
+            return
         self._metrics.ingress_lag.observe(max(0.0, self._clock() - int(entry_id.split("-")[0]) / 1000))
-        line = self._line(data)
         try:
             if line is not None:
                 await self._lines.wait_turn(line, entry_id)
@@ -283,6 +287,19 @@ class UpdateStream:
             await self._acknowledge(entry_id, int(data["update_id"]), line)
         except (RedisError, OSError) as exc:  # still pending: claimed again later, and its answer delivered again
             logger.warning("could not acknowledge an update (%s); it will be claimed again", type(exc).__name__)
+
+    def _decoded(self, fields: dict[str, str]) -> tuple[dict[str, Any], str | None]:
+        """An entry's update (an object with an integer update_id) and its chat's line."""
+        data = json.loads(fields["u"])
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise ValueError("not an update")
+        return data, self._line(data)
+
+    async def _discard(self, entry_id: str) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xack(self._stream, GROUP, entry_id)
+        pipe.xdel(self._stream, entry_id)
+        await pipe.execute()
 
     async def _acknowledge(self, entry_id: str, update_id: int, line: str | None) -> None:
         """Done with an update: off the stream and its chat's line; what was kept for a takeover goes too."""

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.errors import StoreUnavailable
+from bot.ingress.shape import UpdateRejected
 from bot.metrics import CONTENT_TYPE
 
 logger = logging.getLogger(__name__)
@@ -23,10 +24,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 Submit = Callable[[dict[str, Any]], Awaitable[bool]]
 Probe = Callable[[], Awaitable[bool]]
-
-
-class UpdateRejected(Exception):
-    """The body is JSON but not an update we can take."""
 
 
 class _TooLarge(Exception):
@@ -44,14 +41,14 @@ def create_web_app(*, path: str | None, secret: str, submit: Submit, healthy: Pr
             data = json.loads(await _read_body(request))
         except _TooLarge:
             return PlainTextResponse("request body too large", status_code=413)
-        except (ValueError, UnicodeDecodeError):
-            return PlainTextResponse("body is not JSON", status_code=400)
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+            return _rejected(f"not JSON ({type(exc).__name__})", "body is not JSON")
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            return PlainTextResponse("body is not a Telegram update", status_code=400)
+            return _rejected("not an object with an update_id", "body is not a Telegram update")
         try:
             await submit(data)
-        except UpdateRejected:
-            return PlainTextResponse("body is not a Telegram update", status_code=400)
+        except UpdateRejected as exc:
+            return _rejected(str(exc), "body is not a Telegram update")
         except StoreUnavailable:
             logger.warning("store unavailable; Telegram will deliver the update again")
             return PlainTextResponse("temporarily unavailable", status_code=503)
@@ -68,6 +65,12 @@ def create_web_app(*, path: str | None, secret: str, submit: Submit, healthy: Pr
     if path is not None:
         routes.append(Route(path, webhook, methods=["POST"]))
     return Starlette(routes=routes)
+
+
+def _rejected(reason: str, answer: str) -> Response:
+    """400, and a warning that says why but not what was sent (it may be a user's message)."""
+    logger.warning("webhook body rejected: %s", reason)
+    return PlainTextResponse(answer, status_code=400)
 
 
 async def _read_body(request: Request) -> bytes:

@@ -15,13 +15,16 @@ import httpx2
 import openai
 
 from bot.domain.ports import ModelRequest, Usage
-from bot.errors import ContextTooLong, ModelError, ModelRejected, ModelUnavailable
+from bot.errors import ContextTooLong, ModelAccessDenied, ModelError, ModelRejected, ModelUnavailable
 from bot.metrics import Metrics
 from bot.model.stream import BadStream, OpenAIStream, server_sent_events
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Refused credentials fail every request alike: one ERROR a minute tells the operator without flooding the log.
+ACCESS_ALARM_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class OpenAIModel:
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
+        self._access_alarm_at: float | None = None
 
     async def aclose(self) -> None:
         """Close the client's connections."""
@@ -82,7 +86,8 @@ class OpenAIModel:
         )
         exits = contextlib.AsyncExitStack()
         response = await exits.enter_async_context(response_context)
-        stream = OpenAIStream(server_sent_events(response.iter_lines()), exits.aclose)
+        events = server_sent_events(response.iter_lines(), response.headers.get("content-type"))
+        stream = OpenAIStream(events, exits.aclose)
         try:
             await stream.prime()
         except BaseException:
@@ -103,6 +108,7 @@ class OpenAIModel:
                 return await _translated(call)
             except ModelError as exc:
                 self._metrics.model_errors.labels(type(exc).__name__).inc()
+                self._alarm(exc)
                 raise
             except _Retryable as exc:
                 self._metrics.model_errors.labels(str(exc).replace(" ", "_")).inc()
@@ -113,6 +119,16 @@ class OpenAIModel:
                 logger.warning("model call failed (%s); retry %d in %.1fs", exc, attempt + 1, delay)
                 await self._sleep(delay)
         raise AssertionError("unreachable")
+
+    def _alarm(self, exc: ModelError) -> None:
+        """An ERROR when the server refuses our credentials, at most once every ACCESS_ALARM_SECONDS."""
+        now = self._clock()
+        if not isinstance(exc, ModelAccessDenied) or (
+                self._access_alarm_at is not None and now - self._access_alarm_at < ACCESS_ALARM_SECONDS):
+            return
+        self._access_alarm_at = now
+        logger.error("the model server refused the bot's credentials (%s): check OPENAI_API_KEY and the key's "
+                     "access to the model; every answer fails until then", exc)
 
 
 def _arguments(request: ModelRequest) -> dict[str, Any]:
@@ -138,6 +154,8 @@ def _status_error(exc: openai.APIStatusError) -> Exception:
     status = exc.status_code
     if status == 429 or status >= 500 or status == 408:
         return _Retryable(f"HTTP {status}", _retry_after(exc))
+    if status in (401, 403):
+        return ModelAccessDenied(f"HTTP {status}: {exc.code or type(exc).__name__}")
     if status == 400 and _is_context_length(exc):
         return ContextTooLong(f"HTTP {status}: context length exceeded")
     return ModelRejected(f"HTTP {status}: {exc.code or type(exc).__name__}")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx2
 
 from bot.domain.ports import Completion, Usage
 from bot.errors import StreamBroken
+
+logger = logging.getLogger(__name__)
 
 
 class OpenAIStream:
@@ -26,6 +29,7 @@ class OpenAIStream:
         self._first: str | None = None
         self._finish: str | None = None
         self._usage: Usage | None = None
+        self._odd_seen = False
         self.completion: Completion | None = None
 
     async def prime(self) -> None:
@@ -56,25 +60,59 @@ class OpenAIStream:
             if event.data == "[DONE]":
                 return None
             for choice in self._read(event):
-                self._finish = choice.get("finish_reason") or self._finish
-                content = (choice.get("delta") or {}).get("content")
-                if content:
-                    return str(content)
+                text = self._take(choice)
+                if text:
+                    return text
         return None
 
-    def _read(self, event: Event) -> list[dict[str, Any]]:
-        """The choices of one chunk (keeping its usage); an error event or a malformed chunk breaks the stream."""
+    def _read(self, event: Event) -> list[Any]:
+        """The choices of one chunk (keeping its usage); an error event or a chunk that is not JSON breaks the
+        stream, a chunk of an odd shape is skipped."""
         try:
             chunk = json.loads(event.data)
         except ValueError as exc:
             raise BadStream("malformed chunk") from exc
         if event.event == "error" or not isinstance(chunk, dict) or "error" in chunk:
             raise BadStream("error event in the stream")
-        usage = chunk.get("usage")
-        if isinstance(usage, dict):
-            self._usage = Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)))
+        self._take_usage(chunk.get("usage"))
         choices = chunk.get("choices")
-        return [c for c in choices if isinstance(c, dict)] if isinstance(choices, list) else []
+        if isinstance(choices, list) or choices is None:
+            return choices or []
+        self._odd("choices that are not a list")
+        return []
+
+    def _take(self, choice: Any) -> str | None:
+        """A choice's text, keeping its finish reason."""
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(choice, dict) or not isinstance(delta, dict | None):
+            self._odd("a choice or delta that is not an object")
+            return None
+        finish, content = choice.get("finish_reason"), (delta or {}).get("content")
+        if not isinstance(finish, str | None) or not isinstance(content, str | None):
+            self._odd("a finish reason or content that is not a string")
+            return None
+        self._finish = finish or self._finish
+        return content
+
+    def _take_usage(self, usage: Any) -> None:
+        if usage is None:
+            return
+        prompt, completion = (usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)) if isinstance(
+            usage, dict) else (None, None)
+        if _is_count(prompt) and _is_count(completion):
+            self._usage = Usage(prompt, completion)
+        else:
+            self._odd("usage without token counts")
+
+    def _odd(self, what: str) -> None:
+        """Skip a chunk of an odd shape: the answer around it still counts; one warning per stream says so."""
+        if not self._odd_seen:
+            self._odd_seen = True
+            logger.warning("model stream: skipped a chunk with %s", what)
+
+
+def _is_count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 class BadStream(Exception):
@@ -89,8 +127,12 @@ class Event:
     data: str
 
 
-async def server_sent_events(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
-    """The events in a text/event-stream body, line by line (comments and ids skipped)."""
+async def server_sent_events(lines: AsyncIterator[str], content_type: str | None = None) -> AsyncIterator[Event]:
+    """The events in a text/event-stream body, line by line (comments and ids skipped); a body of another
+    declared type (an HTML error page from a proxy, say) is a BadStream."""
+    media_type = (content_type or "text/event-stream").split(";")[0].strip().lower()
+    if media_type != "text/event-stream":
+        raise BadStream(f"not an event stream but {media_type[:40]}")
     name, data = "message", list[str]()
     async for line in lines:
         if not line:

@@ -8,6 +8,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    Defaults,
     MessageHandler,
     TypeHandler,
     filters,
@@ -34,6 +35,8 @@ def build_application(token: str, api_url: str, requests: tuple[BaseRequest, Bas
         .base_file_url(f"{api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(rate_limiter)
+        # A reply whose message was deleted meanwhile goes out unquoted instead of failing with a BadRequest.
+        .defaults(Defaults(allow_sending_without_reply=True))
         .concurrent_updates(CONCURRENT_UPDATES)
         .request(requests[0])
         .get_updates_request(requests[1])
@@ -57,6 +60,7 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(CommandHandler("privacy", commands.privacy, filters=fresh))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(handlers.foreign_button))
     application.add_handler(MessageHandler(fresh & private & words & ~filters.COMMAND, handlers.text_message))
     application.add_handler(MessageHandler(fresh & groups & words & ~filters.COMMAND, handlers.group_message))
     application.add_handler(MessageHandler(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram.error import BadRequest
 
 from bot.domain.chat import ChatKey
 from bot.domain.personas import (
@@ -17,6 +20,8 @@ from bot.domain.personas import (
 from bot.domain.usage import PriceTable, Spending
 from bot.telegram import texts
 from bot.telegram.handlers import PERSONA_PREFIX, BotContext, Services, may_change_settings, quote
+
+logger = logging.getLogger(__name__)
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -60,7 +65,10 @@ async def persona(update: Update, context: BotContext) -> None:
 async def persona_button(update: Update, context: BotContext) -> None:
     """A tap on the /persona keyboard switches to that persona."""
     query = update.callback_query
-    if query is None or query.data is None or not isinstance(query.message, Message):
+    if query is None or query.data is None:
+        return
+    if not isinstance(query.message, Message) or not query.message.is_accessible:  # deleted or too old
+        await query.answer()
         return
     if not await may_change_settings(update, context):
         return
@@ -68,7 +76,11 @@ async def persona_button(update: Update, context: BotContext) -> None:
     command = parse_persona_command(query.data.removeprefix(PERSONA_PREFIX), services.personas, services.persona_limit)
     confirmation = await _apply_persona(command, ChatKey.of(query.message), services)
     await query.answer()
-    await query.edit_message_text(confirmation)
+    try:
+        await query.edit_message_text(confirmation)
+    except BadRequest as exc:  # the menu can no longer be edited: the confirmation goes in a message of its own
+        logger.info("persona menu not edited (%s); confirming in a new message", exc.message)
+        await query.message.reply_text(confirmation)
 
 
 async def _apply_persona(command: PersonaCommand, chat: ChatKey, services: Services) -> str:

@@ -82,15 +82,25 @@ BotApplication = Application[ExtBot[Any], BotContext, dict[Any, Any], dict[Any, 
 
 
 async def gate(update: Update, context: BotContext) -> None:
-    """Runs before every handler: updates from users or chats not allowed go no further."""
+    """Runs before every handler: updates from bots, and from users or chats not allowed, go no further."""
     chat, user = update.effective_chat, update.effective_user
-    if chat is None or context.services.allowlist.permits(user.id if user else None, chat.id):
+    if _from_a_bot(update):
+        raise ApplicationHandlerStop
+    if context.services.allowlist.permits(user.id if user else None, chat.id if chat else None):
         return
     if update.callback_query is not None:
         await update.callback_query.answer(texts.NOT_ALLOWED, show_alert=True)
-    elif chat.type == Chat.PRIVATE and user is not None and await context.services.gatekeeper.first_refusal(user.id):
+    elif (chat is not None and chat.type == Chat.PRIVATE and user is not None
+          and await context.services.gatekeeper.first_refusal(user.id)):
         await context.bot.send_message(chat.id, texts.NOT_ALLOWED)
     raise ApplicationHandlerStop
+
+
+def _from_a_bot(update: Update) -> bool:
+    """Sent by a bot (two bots answering each other never stop); not a chat speaking as itself, which Telegram
+    shows with a stand-in bot as the sender (an anonymous group admin, a channel)."""
+    user, message = update.effective_user, update.message
+    return user is not None and user.is_bot and (message is None or message.sender_chat is None)
 
 
 async def text_message(update: Update, context: BotContext) -> None:
@@ -188,7 +198,10 @@ async def stop_button(update: Update, context: BotContext) -> None:
     if query is None or not query.data:
         return
     replies = context.services.replies
-    update_id = _as_int(query.data.removeprefix(STOP_PREFIX))
+    update_id = _update_id(query.data.removeprefix(STOP_PREFIX))
+    if update_id is None:  # not a button of ours: just stop the client's spinner
+        await query.answer()
+        return
     running = await replies.find(update_id)
     if running is None:
         await query.answer(texts.ALREADY_FINISHED)
@@ -202,8 +215,17 @@ async def stop_button(update: Update, context: BotContext) -> None:
     await query.answer(texts.STOPPED)
 
 
-def _as_int(text: str) -> int:
-    return int(text) if text.isdigit() else -1
+def _update_id(text: str) -> int | None:
+    """The update id our Stop buttons carry: up to 19 ASCII digits (``isdigit`` alone also takes "²")."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 19):
+        return None
+    return int(text)
+
+
+async def foreign_button(update: Update, context: BotContext) -> None:
+    """A button press no handler claims (an old keyboard, forged data): answered, so the spinner stops."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
 
 
 async def may_change_settings(update: Update, context: BotContext) -> bool:

@@ -49,6 +49,7 @@ NOTES = {
 FAILURES = {
     Failure.UNAVAILABLE: "Sorry, I can't reach the language model right now. Please try again in a minute.",
     Failure.REJECTED: "Sorry, the model couldn't answer that. Try rephrasing it, or /reset to start afresh.",
+    Failure.MISCONFIGURED: "Sorry, I'm not set up correctly right now, so I can't answer. Please try again later.",
     Failure.EMPTY: "Sorry, the model returned an empty answer. Please try again.",
     Failure.FLAGGED: "Sorry, I can't help with that message. Please rephrase it.",
     Failure.MODERATION_UNAVAILABLE: "Sorry, I can't check messages right now, so I can't answer. Please try later.",

@@ -57,14 +57,20 @@ def display_name(user: User | None) -> str:
 
 
 def _mentions(message: Message, me: BotIdentity) -> bool:
-    entities = message.entities or message.caption_entities
-    parse = message.parse_entity if message.text else message.parse_caption_entity
+    text, entities = (message.text, message.entities) if message.text else (message.caption, message.caption_entities)
     for entity in entities:
-        if entity.type == MessageEntity.MENTION and parse(entity).lower() == me.mention:
+        if entity.type == MessageEntity.MENTION and _covered(text or "", entity).lower() == me.mention:
             return True
         if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == me.id:
             return True
     return False
+
+
+def _covered(text: str, entity: MessageEntity) -> str:
+    """The text an entity covers. Offsets count UTF-16 units, so an entity may split a character (PTB's
+    parse_entity then raises); the halves become U+FFFD and match no mention."""
+    units = text.encode("utf-16-le", errors="surrogatepass")
+    return units[entity.offset * 2:(entity.offset + entity.length) * 2].decode("utf-16-le", errors="replace")
 
 
 def _replies_to_bot(message: Message, me: BotIdentity) -> bool:

@@ -13,7 +13,7 @@ from bot.domain.ports import Usage
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
 from bot.domain.usage import Budgets
-from bot.errors import ContextTooLong, ModelRejected, ModelUnavailable
+from bot.errors import ContextTooLong, ModelAccessDenied, ModelRejected, ModelUnavailable
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
@@ -74,10 +74,12 @@ async def test_the_next_request_carries_the_history_after_the_system_prompt(redi
 
 
 async def test_a_failed_model_call_tells_the_user_and_stores_nothing(redis: Redis) -> None:
-    model = FakeModel(Script(error=ModelUnavailable("down")), Script(error=ModelRejected("400")))
+    model = FakeModel(Script(error=ModelUnavailable("down")), Script(error=ModelRejected("400")),
+                      Script(error=ModelAccessDenied("401")))
     conv, history = conversation(redis, model)
     assert (await turn(conv, "hi")).failed is Failure.UNAVAILABLE
     assert (await turn(conv, "hi again")).failed is Failure.REJECTED
+    assert (await turn(conv, "and again")).failed is Failure.MISCONFIGURED  # not "try rephrasing"
     assert (await history.load(ChatKey(1))).turns == ()
     assert await redis.get(KEYS.lock(ChatKey(1))) is None
 

@@ -15,7 +15,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tim
 
 from bot.errors import StoreUnavailable
 from bot.ingress.poller import LONG_POLL_SECONDS, Poller
-from bot.ingress.web import UpdateRejected
+from bot.ingress.shape import UpdateRejected
 
 
 class Stream:

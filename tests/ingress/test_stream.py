@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.ingress.stream import BUSY_PAUSE_SECONDS, GROUP, READ_BATCH, UpdateStream
@@ -213,6 +215,23 @@ async def test_an_update_that_fails_is_dropped_and_does_not_block_later_ones(rea
         await eventually(lambda: settled(real_redis))
     assert sorted(process.calls) == [(1, False), (2, False)]
     assert process.finished == [2]
+
+
+async def test_an_entry_no_replica_can_read_is_dropped_once_with_a_warning(
+    real_redis: Redis, caplog: pytest.LogCaptureFixture,
+) -> None:
+    stream, process = update_stream(real_redis), Recorder()
+    await real_redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    unreadable = [{"u": "not json"}, {"u": "[1]"}, {"other": "field"}, {"u": '{"update_id": "3"}'},
+                  {"u": '{"update_id": 4, "message": {"chat": {"id": "x"}}}'}]
+    for fields in unreadable:
+        await real_redis.xadd(STREAM, fields)  # type: ignore[arg-type]
+    await stream.submit({"update_id": 5})
+    async with consuming(stream, process):
+        await eventually(lambda: settled(real_redis))
+    assert process.calls == [(5, False)]
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot.")]
+    assert [r.getMessage() for r in warnings] == ["unreadable update stream entry dropped"] * len(unreadable)
 
 
 async def test_stop_waits_for_running_updates_to_finish(real_redis: Redis) -> None:

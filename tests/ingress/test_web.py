@@ -7,7 +7,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot.errors import StoreUnavailable
-from bot.ingress.web import MAX_BODY_BYTES, SECRET_HEADER, UpdateRejected, create_web_app
+from bot.ingress.shape import UpdateRejected
+from bot.ingress.web import MAX_BODY_BYTES, SECRET_HEADER, create_web_app
 
 SECRET = "s3cret_-X"
 
@@ -88,3 +89,23 @@ def test_healthz_follows_the_probe(client: TestClient, recorder: Recorder) -> No
 
 def test_only_post_is_accepted_on_the_webhook(client: TestClient) -> None:
     assert client.get("/tg/hook").status_code == 405
+
+
+def test_json_nested_past_the_parsers_limit_is_400_and_logged_without_the_body(
+    client: TestClient, recorder: Recorder, caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = '{"update_id": 1, "text": "my secret words", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert post(client, body) == 400
+    assert recorder.updates == []
+    (record,) = [r for r in caplog.records if r.name == "bot.ingress.web"]
+    assert (record.levelname, record.getMessage()) == ("WARNING", "webhook body rejected: not JSON (RecursionError)")
+
+
+def test_a_rejected_update_is_logged_as_a_warning_with_the_reason_only(
+    client: TestClient, recorder: Recorder, caplog: pytest.LogCaptureFixture,
+) -> None:
+    recorder.error = UpdateRejected("update.message.chat.id: not an integer")
+    assert post(client, json.dumps({"update_id": 1, "message": {"text": "my secret words"}})) == 400
+    (record,) = [r for r in caplog.records if r.name == "bot.ingress.web"]
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert record.getMessage() == "webhook body rejected: update.message.chat.id: not an integer"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
 from bot.domain.ports import ChatMessage, ModelRequest
-from bot.errors import ContextTooLong, ModelRejected, ModelUnavailable, StreamBroken
+from bot.errors import ContextTooLong, ModelAccessDenied, ModelRejected, ModelUnavailable, StreamBroken
 from bot.model.openai_chat import OpenAIModel, RetryPolicy, build_client
 from bot.model.stream import Event, server_sent_events
-from tests.fake_openai import Break, Error, FakeOpenAI, Reply
+from tests.fake_openai import Break, Error, FakeOpenAI, Page, Reply
 
 ASK = ModelRequest((ChatMessage("user", "hello"),), "gpt-4o-mini", 0.5, 100)
 
@@ -22,11 +24,13 @@ def fake() -> Iterator[FakeOpenAI]:
         yield server
 
 
-def model_for(fake: FakeOpenAI) -> OpenAIModel:
+def model_for(fake: FakeOpenAI, clock: list[float] | None = None) -> OpenAIModel:
     async def no_wait(_: float) -> None:
         return None
 
-    return OpenAIModel(build_client("sk-test", fake.url, 10), RetryPolicy(attempts=3), sleep=no_wait)
+    now = clock or [0.0]
+    return OpenAIModel(build_client("sk-test", fake.url, 10), RetryPolicy(attempts=3), sleep=no_wait,
+                       clock=lambda: now[0])
 
 
 async def read(model: OpenAIModel) -> tuple[list[str], str | None, int | None]:
@@ -71,7 +75,9 @@ async def test_a_stream_that_breaks_mid_answer_raises_stream_broken_after_the_te
 
 
 @pytest.mark.parametrize(("error", "raised"), [
-    (Error(401), ModelRejected),
+    (Error(401), ModelAccessDenied),
+    (Error(403), ModelAccessDenied),
+    (Error(404), ModelRejected),
     (Error(400, code="context_length_exceeded"), ContextTooLong),
     (Error(503), ModelUnavailable),
 ])
@@ -101,3 +107,54 @@ async def test_server_sent_events_skip_comments_and_join_multi_line_data() -> No
     body = lines(": keep-alive", "", "data: {\"a\":", "data: 1}", "", "event: error", "data: oops", "", "data: [DONE]")
     events = [event async for event in server_sent_events(body)]
     assert events == [Event("message", '{"a":\n1}'), Event("error", "oops"), Event("message", "[DONE]")]
+
+
+def choice(delta: Any) -> dict[str, Any]:
+    return {"id": "chatcmpl-odd", "object": "chat.completion.chunk", "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+
+
+ODD_CHUNKS = {
+    "usage with null counts": {"choices": [], "usage": {"prompt_tokens": None, "completion_tokens": 3}},
+    "a delta that is a string": choice("surprise"),
+    "content as a list of parts": choice({"content": [{"type": "text", "text": "surprise"}]}),
+    "choices that are an object": {"choices": {"0": {"delta": {"content": "surprise"}}}},
+}
+
+
+@pytest.mark.parametrize("odd", ODD_CHUNKS.values(), ids=ODD_CHUNKS.keys())
+async def test_an_odd_chunk_is_skipped_with_one_warning_and_the_answer_around_it_kept(
+    fake: FakeOpenAI, caplog: pytest.LogCaptureFixture, odd: dict[str, Any],
+) -> None:
+    fake.script(Reply("Hello there, friend", chunk=5, usage=False, odd_chunks=(odd, odd)))
+    model = model_for(fake)
+    pieces, finish, tokens = await read(model)
+    await model.aclose()
+    assert ("".join(pieces), finish, tokens) == ("Hello there, friend", "stop", None)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot.")]
+    assert len(warnings) == 1 and warnings[0].getMessage().startswith("model stream: skipped a chunk with ")
+
+
+async def test_a_200_that_is_not_an_event_stream_is_a_model_error_after_the_retries(fake: FakeOpenAI) -> None:
+    fake.script(Page(), Page(), Page())
+    model = model_for(fake)
+    with pytest.raises(ModelUnavailable):
+        await model.stream(ASK)
+    await model.aclose()
+    assert len(fake.chat_requests()) == 3
+
+
+async def test_refused_credentials_are_not_retried_and_logged_as_an_error_at_most_once_a_minute(
+    fake: FakeOpenAI, caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = [1000.0]
+    model = model_for(fake, clock)
+    fake.default = Error(401, code="invalid_api_key")
+    for at in (1000.0, 1030.0, 1059.0, 1061.0, 1062.0):
+        clock[0] = at
+        with pytest.raises(ModelAccessDenied):
+            await model.stream(ASK)
+    await model.aclose()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("bot.")]
+    assert len(errors) == 2 and len(fake.chat_requests()) == 5
+    assert "OPENAI_API_KEY" in errors[0].getMessage() and "sk-test" not in errors[0].getMessage()

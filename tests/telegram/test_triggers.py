@@ -74,3 +74,18 @@ def test_a_topic_message_mentioning_the_bot_is_answered() -> None:
 
 def test_strip_mention_keeps_other_names() -> None:
     assert strip_mention("ask @Test_Bot and @test_botanist", ME) == "ask and @test_botanist"
+
+
+def test_a_mention_after_an_emoji_counts_its_offset_in_utf16_units() -> None:
+    msg = Message(1, NOW, GROUP, from_user=ANN, text="😀 @Test_Bot hi",
+                  entities=[MessageEntity(MessageEntity.MENTION, 3, 9)])
+    addressed = addressed_to_bot(msg, ME)
+    assert addressed is not None and addressed.text == "😀 hi"
+
+
+@pytest.mark.parametrize(("offset", "length"), [(1, 10), (0, 1), (1, 1), (40, 9)])
+def test_a_mention_entity_that_splits_a_character_or_misses_the_text_addresses_nobody(offset: int,
+                                                                                      length: int) -> None:
+    msg = Message(1, NOW, GROUP, from_user=ANN, text="😀@Test_Bot",
+                  entities=[MessageEntity(MessageEntity.MENTION, offset, length)])
+    assert addressed_to_bot(msg, ME) is None
