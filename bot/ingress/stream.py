@@ -2,8 +2,7 @@
 
 An entry is acknowledged only when its update is fully handled; entries a dead replica left pending are
 claimed by the others after CLAIM_IDLE. A live replica keeps its running entries fresh (XCLAIM JUSTID), so a
-long answer is never claimed away from it. The seen-set check and the append are one Lua script: an update
-is either queued and marked seen, or neither.
+long answer is never claimed away from it. Updates come in through ingress/intake.py.
 
 Idle, a replica wakes rarely: a read blocks for READ_BLOCK_MS (a new entry ends it at once, and so does stop),
 and the pending list is checked for abandoned entries when its idle times say one can next be claimable, not
@@ -23,17 +22,13 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from bot.domain.chat import ChatKey
-from bot.errors import StoreUnavailable
+from bot.ingress.intake import Intake, line_of
 from bot.metrics import Metrics
 from bot.store.keys import Keys
-from bot.store.lines import LINE_TTL_SECONDS, ChatLines
-from bot.store.script import LuaScript
+from bot.store.lines import ChatLines
 
 logger = logging.getLogger(__name__)
 
-SEEN_TTL_SECONDS = 24 * 3600
-STREAM_MAXLEN = 100_000
 GROUP = "bot"
 # Entries taken per read: a burst is taken in steps, and a replica never hoards what idle ones could answer.
 READ_BATCH = 20
@@ -46,20 +41,6 @@ RETRY_SECONDS = 1.0
 PENDING_SCAN = 100
 CLAIM_RECHECK_SECONDS = 1.0
 _CLAIM_MIN_WAIT_SECONDS = 0.01
-
-# KEYS: seen marker, stream[, the chat's line]. ARGV: ttl seconds, maxlen, payload[, line ttl].
-# Returns the entry id, or false if seen. The entry joins its chat's line in the same step, so the line's order
-# is exactly the stream's.
-_SUBMIT = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return false end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'u', ARGV[3])
-if KEYS[3] then
-  local millis, sequence = string.match(id, '(%d+)-(%d+)')
-  redis.call('ZADD', KEYS[3], tonumber(millis) * 1000 + math.min(tonumber(sequence), 999), id)
-  redis.call('EXPIRE', KEYS[3], ARGV[4])
-end
-return id
-"""
 
 # The update, and whether another replica had started it (and died).
 Process = Callable[[dict[str, Any], bool], Awaitable[None]]
@@ -90,24 +71,12 @@ class UpdateStream:
         self._reading = False
         self._reader_done = asyncio.Event()
         self._stopped = asyncio.Event()
-        self._submit = LuaScript(redis, _SUBMIT)
+        self._intake = Intake(redis, keys, metrics)
         self._lines = ChatLines(redis, clock=clock, sleep=sleep)
 
     async def submit(self, data: dict[str, Any]) -> bool:
-        """Queue an update unless seen in the last 24 h; True when queued."""
-        update_id = int(data["update_id"])
-        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        line = self._line(data)
-        try:
-            entry = await self._submit([self._keys.seen(update_id), self._stream, *([line] if line else [])],
-                                       [SEEN_TTL_SECONDS, STREAM_MAXLEN, payload, LINE_TTL_SECONDS])
-        except (RedisError, OSError) as exc:
-            raise StoreUnavailable(type(exc).__name__) from exc
-        self._metrics.updates_received.inc()
-        if not entry:
-            self._metrics.updates_duplicate.inc()
-            logger.info("duplicate update ignored", extra={"update_id": update_id})
-        return bool(entry)
+        """Queue an update unless seen in the last 24 h; True when queued (see ingress/intake.py)."""
+        return await self._intake.submit(data)
 
     async def run(self, process: Process) -> None:
         """Consume until ``stop``: new entries, and entries abandoned by dead replicas."""
@@ -163,11 +132,6 @@ class UpdateStream:
     @property
     def in_flight(self) -> int:
         return len(self._running)
-
-    def _line(self, data: dict[str, Any]) -> str | None:
-        """The key of the line in which an update waits for its chat's earlier ones (None: it never waits)."""
-        chat = ChatKey.of_update(data)
-        return None if chat is None else self._keys.line(chat)
 
     async def _ensure_group(self) -> None:
         try:
@@ -293,7 +257,7 @@ class UpdateStream:
         data = json.loads(fields["u"])
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise ValueError("not an update")
-        return data, self._line(data)
+        return data, line_of(self._keys, data)
 
     async def _discard(self, entry_id: str) -> None:
         pipe = self._redis.pipeline(transaction=False)
