@@ -107,8 +107,9 @@ class Settings:
         "PERSONA_MAX_TOKENS", Integer(1), 500, "most tokens of a custom persona's prompt (/persona <instructions>)")
     settings_ttl_seconds: int = setting(
         "SETTINGS_TTL_SECONDS", Integer(1), 90 * 86400, "seconds an unused persona choice is kept")
-    group_settings_admin_only: bool = setting(
-        "GROUP_SETTINGS_ADMIN_ONLY", Flag(), True, "in groups, only admins may /reset and change /persona")
+    group_settings_administrators_only: bool = setting(
+        "GROUP_SETTINGS_ADMIN_ONLY", Flag(), True,
+        "in groups, only the group's administrators may /reset and change /persona")
     allowed_user_ids: frozenset[int] = setting(
         "ALLOWED_USER_IDS", Ids(), frozenset(), "users who may use the bot anywhere", described_default="empty")
     allowed_chat_ids: frozenset[int] = setting(
@@ -133,8 +134,8 @@ class Settings:
         "DAILY_TOKEN_BUDGET_PER_USER", Integer(0), 0, "tokens a user may use a day (0 = unlimited)")
     daily_token_budget_per_chat: int = setting(
         "DAILY_TOKEN_BUDGET_PER_CHAT", Integer(0), 0, "tokens a chat may use a day (0 = unlimited)")
-    admin_user_ids: frozenset[int] = setting(
-        "ADMIN_USER_IDS", Ids(), frozenset(), "users exempt from budgets and the message rate",
+    operator_ids: frozenset[int] = setting(
+        "ADMIN_USER_IDS", Ids(), frozenset(), "operators: exempt from budgets and the message rate",
         described_default="empty")
     user_messages_per_minute: int = setting(
         "USER_MESSAGES_PER_MINUTE", Integer(0), 12, "messages a user may send in any 60 seconds (0 = no limit)")

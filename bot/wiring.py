@@ -23,7 +23,7 @@ from bot.store.keys import Keys
 from bot.store.lock import ChatLock
 from bot.store.replies import Replies
 from bot.store.usage import USAGE_TTL_SECONDS, UsageLedger
-from bot.telegram.application import GroupAdmins, build_application, register
+from bot.telegram.application import GroupAdministrators, build_application, register
 from bot.telegram.handlers import Retention, Services
 from bot.telegram.pacing import Pacer
 from bot.telegram.ratelimit import RedisRateLimiter
@@ -44,7 +44,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     model = DeferredModel(settings.openai_api_key, settings.openai_base_url, settings.openai_timeout_seconds,
                           metrics, preload=counter.load)
     ledger = UsageLedger(redis, keys, Budgets(settings.daily_token_budget_per_user,
-                                              settings.daily_token_budget_per_chat, settings.admin_user_ids))
+                                              settings.daily_token_budget_per_chat, settings.operator_ids))
     history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
@@ -67,11 +67,11 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         cadence=Cadence(settings.stream_edit_interval, settings.stream_group_edit_interval, settings.stream_mode,
                         settings.delivery_give_up_seconds),
         replies=replies, allowlist=Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids),
-        gatekeeper=Gatekeeper(redis, keys, GroupAdmins(application.bot)),
-        group_settings_admin_only=settings.group_settings_admin_only, ledger=ledger,
+        gatekeeper=Gatekeeper(redis, keys, GroupAdministrators(application.bot)),
+        group_settings_administrators_only=settings.group_settings_administrators_only, ledger=ledger,
         prices=PriceTable(settings.model_prices),
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
-        messages_per_minute=settings.user_messages_per_minute, admins=settings.admin_user_ids, metrics=metrics,
+        messages_per_minute=settings.user_messages_per_minute, operators=settings.operator_ids, metrics=metrics,
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
