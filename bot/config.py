@@ -127,8 +127,8 @@ class Settings:
         "TELEGRAM_MESSAGES_PER_SECOND", Integer(1, 1000), 30, "messages per second to Telegram, for all replicas")
     log_format: str = setting(
         "LOG_FORMAT", Choice(("text", "json")), "text", "text, or json for one JSON object per line")
-    model_prices: tuple[tuple[str, float, float], ...] = setting(
-        "MODEL_PRICES", PriceJSON(), (), "USD per 1M tokens over the built-in price table",
+    model_prices: tuple[tuple[str, float, float, float | None], ...] = setting(
+        "MODEL_PRICES", PriceJSON(), (), "USD per 1M tokens (input, output, cached input) over the built-in table",
         described_default="built-in")
     daily_token_budget_per_user: int = setting(
         "DAILY_TOKEN_BUDGET_PER_USER", Integer(0), 0, "tokens a user may use a day (0 = unlimited)")

@@ -16,12 +16,14 @@ from bot.ingress.runtime import Runtime
 from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
 from bot.model.deferred import DeferredModel
+from bot.store.access import AccessLists
 from bot.store.connection import connect
 from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
 from bot.store.replies import Replies
+from bot.store.stats import StatsBook
 from bot.store.usage import USAGE_TTL_SECONDS, UsageLedger
 from bot.telegram.application import GroupAdministrators, build_application, register
 from bot.telegram.handlers import Retention, Services
@@ -39,12 +41,15 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     """Build clients, domain and the PTB Application; nothing is connected yet."""
     redis = connect(settings.redis_url)
     keys = Keys(f"tg:{settings.bot_id}")
-    metrics = Metrics()
+    prices = PriceTable(settings.model_prices)
+    metrics = Metrics(prices, models=tuple(dict.fromkeys((settings.openai_model, settings.summary_model))))
+    stats = StatsBook(redis, keys)
     counter = TokenCounter(settings.openai_model)
     model = DeferredModel(settings.openai_api_key, settings.openai_base_url, settings.openai_timeout_seconds,
                           metrics, preload=counter.load)
     ledger = UsageLedger(redis, keys, Budgets(settings.daily_token_budget_per_user,
-                                              settings.daily_token_budget_per_chat, settings.operator_ids))
+                                              settings.daily_token_budget_per_chat, settings.operator_ids),
+                         stats=stats)
     history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
@@ -69,7 +74,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         replies=replies, allowlist=Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids),
         gatekeeper=Gatekeeper(redis, keys, GroupAdministrators(application.bot)),
         group_settings_administrators_only=settings.group_settings_administrators_only, ledger=ledger,
-        prices=PriceTable(settings.model_prices),
+        prices=prices, access=AccessLists(redis, keys), stats=stats,
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
         messages_per_minute=settings.user_messages_per_minute, operators=settings.operator_ids, metrics=metrics,
     ))

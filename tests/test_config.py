@@ -88,7 +88,8 @@ def test_allowlists_tolerate_spaces_and_empty_means_everyone() -> None:
     ("WEBHOOK_URL", "https://[::1/hook", "WEBHOOK_URL: expected a http:// or https:// URL"),
     ("WEBHOOK_SECRET", "has space", "WEBHOOK_SECRET: expected 1-256 characters of A-Z a-z 0-9 _ -"),
     ("MODEL_PRICES", '{"m": 1}',
-     'MODEL_PRICES: expected JSON like {"gpt-4o-mini": {"input": 0.15, "output": 0.6}} (USD per 1M tokens)'),
+     'MODEL_PRICES: expected JSON like {"gpt-4o-mini": {"input": 0.15, "output": 0.6, "cached_input": 0.075}} '
+     '(USD per 1M tokens; cached_input optional)'),
 ])
 def test_the_error_line_says_what_is_expected_and_quotes_only_harmless_values(name: str, value: str, line: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -145,8 +146,9 @@ def test_redis_url_may_name_sentinels_and_a_malformed_one_is_named_without_its_p
 
 
 def test_model_prices_are_read_from_json() -> None:
-    settings = load_settings({**BASE, "MODEL_PRICES": '{"m": {"input": 1, "output": 2.5}}'})
-    assert settings.model_prices == (("m", 1.0, 2.5),)
+    prices = '{"m": {"input": 1, "output": 2.5}, "c": {"input": 1, "output": 2, "cached_input": 0.25}}'
+    settings = load_settings({**BASE, "MODEL_PRICES": prices})
+    assert settings.model_prices == (("m", 1.0, 2.5, None), ("c", 1.0, 2.0, 0.25))
 
 
 def test_settings_are_frozen_and_know_the_bot_id() -> None:

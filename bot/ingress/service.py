@@ -24,7 +24,7 @@ from bot.ingress.runtime import Runtime
 from bot.ingress.shape import check_update
 from bot.ingress.web import create_web_app
 from bot.ingress.webhook import WebhookRegistration
-from bot.telegram.menus import sync_commands
+from bot.telegram.menus import sync_commands, sync_operator_menus
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class Service:
         async with runtime.application:
             await (self._registration.delete() if polling else self._registration.ensure())
             await sync_commands(self._bot)
+            await sync_operator_menus(self._bot, runtime.settings.operator_ids)
             await runtime.application.start()
             tasks = [asyncio.create_task(runtime.stream.run(self.process)),
                      asyncio.create_task(runtime.metrics.watch_loop()),

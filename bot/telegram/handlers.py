@@ -19,8 +19,10 @@ from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
 from bot.domain.usage import PriceTable
 from bot.metrics import Metrics
+from bot.store.access import AccessLists
 from bot.store.gate import Gatekeeper
 from bot.store.replies import Owner, Replies
+from bot.store.stats import StatsBook
 from bot.store.usage import UsageLedger
 from bot.telegram import texts
 from bot.telegram.pacing import Pacer
@@ -52,6 +54,8 @@ class Services:
     messages_per_minute: int
     operators: frozenset[int]  # ADMIN_USER_IDS: the bot's operators (not a group's administrators)
     metrics: Metrics
+    access: AccessLists
+    stats: StatsBook
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -86,7 +90,7 @@ async def gate(update: Update, context: BotContext) -> None:
     chat, user = update.effective_chat, update.effective_user
     if _from_a_bot(update):
         raise ApplicationHandlerStop
-    if context.services.allowlist.permits(user.id if user else None, chat.id if chat else None):
+    if await _permitted(context.services, user.id if user else None, chat.id if chat else None):
         return
     if update.callback_query is not None:
         await update.callback_query.answer(texts.NOT_ALLOWED, show_alert=True)
@@ -94,6 +98,18 @@ async def gate(update: Update, context: BotContext) -> None:
           and await context.services.gatekeeper.first_refusal(user.id)):
         await context.bot.send_message(chat.id, texts.NOT_ALLOWED)
     raise ApplicationHandlerStop
+
+
+async def _permitted(services: Services, user_id: int | None, chat_id: int | None) -> bool:
+    """Operators always; others when listed (or allowed at run time) and not banned, asked of Redis each time so
+    every replica follows an operator's /ban or /allow from the next update on."""
+    if user_id is not None and user_id in services.operators:
+        return True
+    listed = services.allowlist.permits(user_id, chat_id)
+    if user_id is None:
+        return listed
+    standing = await services.access.standing(user_id, allowed_too=not listed)
+    return not standing.banned and (listed or standing.allowed)
 
 
 def _from_a_bot(update: Update) -> bool:
@@ -146,6 +162,7 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str, *
         services.metrics.streams_in_flight.dec()
         services.replies.close(update_id)
     _observe(services, result.outcome, started, sink.first_visible_at, update_id, target.chat)
+    await services.stats.turn(user_id, target.chat_id, result.outcome)
 
 
 async def _sink(context: BotContext, target: Target, owner: Owner, update_id: int,
@@ -254,6 +271,7 @@ async def on_error(update: object, context: BotContext) -> None:
     """Log what failed with its (redacted) traceback, and tell the user briefly, without any details."""
     error = context.error
     logger.error("update failed: %s", type(error).__name__, exc_info=error)
+    await context.services.stats.error()
     if isinstance(update, Update) and update.effective_chat and update.effective_message:
         try:
             await context.bot.send_message(update.effective_chat.id, texts.SORRY,

@@ -118,11 +118,104 @@ def persona_list(entries: list[tuple[str, str]]) -> str:
 
 
 def usage_line(label: str, tokens_in: int, tokens_out: int, cost: float | None) -> str:
-    price = f" · ≈ ${cost:.4f}" if cost is not None else ""
-    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{price}"
+    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{price(cost)}"
+
+
+def price(cost: float | None) -> str:
+    """A cost as billed, after a usage line: none when a model has no price; below a cent as "< $0.01"."""
+    if cost is None:
+        return ""
+    if 0 < cost < 0.01:
+        return " · < $0.01"
+    return f" · ≈ ${cost:,.2f}"
+
+
+def budget_line(tokens: int, left: int) -> str:
+    """A daily token budget and what is left of it today."""
+    return f"Daily budget: {tokens:,} tokens · {left:,} left today (resets at 00:00 UTC)"
 
 
 USAGE_PERIODS = ("Today", "This month")
+
+# Operators' commands (ADMIN_USER_IDS), shown in their menus only, after PRIVATE_MENU.
+OPERATOR_MENU = (
+    ("stats", "Users, turns, tokens and cost (operators)"),
+    ("ban", "Ban a user: /ban <user_id> (operators)"),
+    ("unban", "Lift a ban: /unban <user_id> (operators)"),
+    ("allow", "Allow a user: /allow <user_id> (operators)"),
+    ("disallow", "Take an allowance back (operators)"),
+)
+STATS_PERIODS = ("Today (UTC)", "This month")
+OUTCOME_NAMES = {
+    "complete": "answered",
+    "length": "cut at the length limit",
+    "interrupted": "interrupted",
+    "stopped": "stopped",
+    "failed:unavailable": "model unavailable",
+    "failed:rejected": "rejected by the model",
+    "failed:misconfigured": "model misconfigured",
+    "failed:empty": "empty answers",
+    "failed:flagged": "flagged by moderation",
+    "failed:moderation_unavailable": "moderation unavailable",
+    "failed:user_budget": "user budget spent",
+    "failed:chat_budget": "chat budget spent",
+}
+NO_TURNS = "Turns: none"
+NO_TOKENS = "Tokens: none"
+
+
+def stats_head(label: str, users: int, chats: int) -> str:
+    return f"{label}: {users:,} users · {chats:,} chats"
+
+
+def stats_turns(total: int, parts: list[tuple[str, int]]) -> str:
+    return f"Turns: {total:,} — " + ", ".join(f"{name} {count:,}" for name, count in parts)
+
+
+def stats_refusals(budget_refusals: int, model_errors: int, update_errors: int) -> str:
+    return (f"Budget refusals: {budget_refusals:,} · errors: {model_errors + update_errors:,} "
+            f"(model {model_errors:,}, handling {update_errors:,})")
+
+
+def stats_model(model: str, tokens_in: int, cached: int, tokens_out: int, cost: float | None) -> str:
+    cached_part = f" ({cached:,} cached)" if cached else ""
+    return f"• {model}: {tokens_in:,} in{cached_part} · {tokens_out:,} out{price(cost)}"
+
+
+def stats_lists(banned: int, allowed: int) -> str:
+    return f"Banned users: {banned:,} · allowed at run time: {allowed:,}"
+
+
+def operator_usage(command: str) -> str:
+    """An operator's command without a valid user id."""
+    return f"Send /{command} <user_id>, e.g. /{command} 123456789 (the numeric Telegram id)."
+
+
+def banned(user_id: int, changed: bool) -> str:
+    return f"User {user_id} is banned." if changed else f"User {user_id} was already banned."
+
+
+def unbanned(user_id: int, changed: bool) -> str:
+    return f"User {user_id} is no longer banned." if changed else f"User {user_id} was not banned."
+
+
+def allowed(user_id: int, changed: bool) -> str:
+    return f"User {user_id} may use the bot now." if changed else f"User {user_id} was already allowed."
+
+
+def disallowed(user_id: int, changed: bool, listed: bool) -> str:
+    if not changed:
+        return f"User {user_id} had not been allowed with /allow."
+    still = " (still on ALLOWED_USER_IDS, so they keep access)" if listed else ""
+    return f"User {user_id} is no longer allowed{still}."
+
+
+def operator_exempt(user_id: int) -> str:
+    return f"User {user_id} is an operator (ADMIN_USER_IDS), who cannot be banned or shut out."
+
+
+ALLOWLIST_OPEN = ("Everyone may use the bot already (ALLOWED_USER_IDS and ALLOWED_CHAT_IDS are empty), so /allow "
+                  "changes nothing. /ban shuts out one user.")
 
 
 def privacy(history: str, settings: str, usage: str) -> str:
