@@ -66,8 +66,8 @@ class Metrics:
                                       ["method", "outcome"], registry=registry)
         self.telegram_latency = Histogram("bot_telegram_api_seconds", "Bot API call latency by method", ["method"],
                                           buckets=_API_LATENCY, registry=registry)
-        self.redis_errors = Counter("bot_redis_errors", "Redis commands that failed, by where", ["where"],
-                                    registry=registry)
+        self.redis_errors = Counter("bot_redis_errors", "Failed Redis calls: ingress (updates in), stream (read, ack)",
+                                    ["where"], registry=registry)
         self.summaries = Counter("bot_summaries", "Summaries by result", ["result"], registry=registry)
         self.streams_in_flight = Gauge("bot_streams_in_flight", "Answers being streamed now", registry=registry)
         self.ingress_lag = Histogram("bot_ingress_lag_seconds", "Time an update waited in the stream",
@@ -95,7 +95,7 @@ class Metrics:
             self.telegram_latency.labels(method)
             for outcome in TELEGRAM_OUTCOMES:
                 self.telegram_calls.labels(method, outcome)
-        for where in ("ingress", "stream", "store"):
+        for where in ("ingress", "stream"):
             self.redis_errors.labels(where)
         for result in ("stored", "dropped", "failed"):
             self.summaries.labels(result)

@@ -60,8 +60,9 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         moderator=model if settings.moderation else None, observer=metrics,
         store_retry=StoreRetry(settings.delivery_give_up_seconds),
     )
-    requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0),
-                AiohttpRequest(connection_pool_size=1))
+    requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0,
+                               observe=metrics.telegram_call),
+                AiohttpRequest(connection_pool_size=1, observe=metrics.telegram_call))
     limiter = RedisRateLimiter(redis, keys, per_second=settings.telegram_messages_per_second,
                                max_in_flight=TELEGRAM_CONNECTIONS)
     application = build_application(settings.telegram_bot_token, settings.telegram_api_url, requests, limiter)

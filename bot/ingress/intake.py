@@ -57,6 +57,7 @@ class Intake:
             entry = await self._submit([self._keys.seen(update_id), self._keys.stream, *([line] if line else [])],
                                        [SEEN_TTL_SECONDS, STREAM_MAXLEN, payload, LINE_TTL_SECONDS])
         except (RedisError, OSError) as exc:
+            self._metrics.redis_errors.labels("ingress").inc()
             raise StoreUnavailable(type(exc).__name__) from exc
         self._metrics.updates_received.inc()
         if not entry:
