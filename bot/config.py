@@ -141,6 +141,14 @@ class Settings:
     moderation: bool = setting("MODERATION", Flag(), False, "check messages with the moderation endpoint")
     moderation_fail_closed: bool = setting(
         "MODERATION_FAIL_CLOSED", Flag(), False, "refuse messages when the moderation endpoint fails")
+    transcription: bool = setting(
+        "TRANSCRIPTION", Flag(), True, "transcribe voice messages, audio files and video notes, and answer them")
+    transcription_model: str = setting(
+        "TRANSCRIPTION_MODEL", Text(), "gpt-4o-mini-transcribe", "speech-to-text model (POST /audio/transcriptions)")
+    voice_max_seconds: int = setting(
+        "VOICE_MAX_SECONDS", Integer(1), 600, "longest recording transcribed, in seconds (Telegram's duration)")
+    document_max_tokens: int = setting(
+        "DOCUMENT_MAX_TOKENS", Integer(1), 8000, "most tokens of a document's text read into a turn")
 
     @property
     def bot_id(self) -> str:

@@ -55,6 +55,8 @@ FAILURES = {
     Failure.MODERATION_UNAVAILABLE: "Sorry, I can't check messages right now, so I can't answer. Please try later.",
     Failure.USER_BUDGET: "You've used today's token budget. It resets at 00:00 UTC{until}.",
     Failure.CHAT_BUDGET: "This chat has used today's token budget. It resets at 00:00 UTC{until}.",
+    Failure.NOT_HEARD: "Sorry, I couldn't transcribe that recording just now. Please try again, or type it.",
+    Failure.NOTHING_HEARD: "I couldn't make out any words in that recording.",
 }
 
 # The command menus: (command, description).
@@ -117,9 +119,18 @@ def persona_list(entries: list[tuple[str, str]]) -> str:
     return "Personas:\n" + "\n".join(f"• {name} — {description}" for name, description in entries)
 
 
-def usage_line(label: str, tokens_in: int, tokens_out: int, cost: float | None) -> str:
+def usage_line(label: str, tokens_in: int, tokens_out: int, cost: float | None, seconds: int = 0) -> str:
     price = f" · ≈ ${cost:.4f}" if cost is not None else ""
-    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{price}"
+    audio = f" · {audio_length(seconds)} of audio transcribed" if seconds else ""
+    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{audio}{price}"
+
+
+def audio_length(seconds: int) -> str:
+    """A recording's length: "42 s", "3 min 5 s"."""
+    minutes, rest = divmod(seconds, 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 USAGE_PERIODS = ("Today", "This month")
