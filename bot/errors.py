@@ -8,7 +8,12 @@ BotError
  │    │    ├── ContextTooLong           the prompt exceeded the model's context window
  │    │    └── ModelAccessDenied        401/403: the server refused the API key or its access to the model
  │    └── StreamBroken                  the stream ended without its finish chunk
- └── StoreUnavailable                   Redis did not answer
+ ├── StoreUnavailable                   Redis did not answer
+ └── DocumentError                      a document's text could not be read
+      ├── DocumentUnreadable            damaged, or locked with a password
+      ├── NoTextLayer                   a PDF without text (scanned pages)
+      ├── EmptyDocument                 a file without any text
+      └── UnsupportedDocument(kind)     a type the bot does not read
 
 Messages are for logs, never for users: the Telegram side chooses what a user reads.
 """
@@ -53,3 +58,27 @@ class StreamBroken(ModelError):
 
 class StoreUnavailable(BotError):
     """The Redis store did not answer."""
+
+
+class DocumentError(BotError):
+    """A document's text could not be read."""
+
+
+class DocumentUnreadable(DocumentError):
+    """The file is damaged, or locked with a password."""
+
+
+class NoTextLayer(DocumentError):
+    """A PDF whose pages carry no text (scanned pages need OCR)."""
+
+
+class EmptyDocument(DocumentError):
+    """A text file or Word document without any text."""
+
+
+class UnsupportedDocument(DocumentError):
+    """A file of a type the bot does not read; ``kind`` names it (a MIME type or an extension)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
