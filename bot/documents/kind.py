@@ -5,12 +5,15 @@ from __future__ import annotations
 import enum
 
 # Source code and data formats sent with a MIME type Telegram's clients often leave generic.
-TEXT_EXTENSIONS = frozenset("""
-txt text md markdown rst adoc org tex csv tsv json jsonl ndjson yaml yml toml ini cfg conf env properties xml html htm
-xhtml svg log py pyi ipynb js mjs cjs jsx ts tsx java kt kts scala groovy c h cc cpp cxx hpp hh cs fs go rs rb php pl
-pm lua r swift m mm dart ex exs erl hs clj elm sh bash zsh fish ps1 bat cmd sql graphql proto gradle make mk cmake
-dockerfile tf hcl vue svelte css scss sass less diff patch srt vtt bib
-""".split())
+TEXT_EXTENSIONS = frozenset((
+    "txt", "text", "md", "markdown", "rst", "adoc", "org", "tex", "csv", "tsv", "json", "jsonl", "ndjson", "yaml",
+    "yml", "toml", "ini", "cfg", "conf", "env", "properties", "xml", "html", "htm", "xhtml", "svg", "log", "py",
+    "pyi", "ipynb", "js", "mjs", "cjs", "jsx", "ts", "tsx", "java", "kt", "kts", "scala", "groovy", "c", "h", "cc",
+    "cpp", "cxx", "hpp", "hh", "cs", "fs", "go", "rs", "rb", "php", "pl", "pm", "lua", "r", "swift", "m", "mm",
+    "dart", "ex", "exs", "erl", "hs", "clj", "elm", "sh", "bash", "zsh", "fish", "ps1", "bat", "cmd", "sql",
+    "graphql", "proto", "gradle", "make", "mk", "cmake", "dockerfile", "tf", "hcl", "vue", "svelte", "css", "scss",
+    "sass", "less", "diff", "patch", "srt", "vtt", "bib"
+))
 TEXT_TYPES = frozenset({"application/json", "application/xml", "application/x-yaml", "application/yaml",
                         "application/javascript", "application/x-javascript", "application/sql", "application/toml",
                         "application/x-sh", "application/x-python", "application/x-tex", "application/ld+json",
