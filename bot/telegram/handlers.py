@@ -23,6 +23,7 @@ from bot.store.gate import Gatekeeper
 from bot.store.replies import Owner, Replies
 from bot.store.usage import UsageLedger
 from bot.telegram import texts
+from bot.telegram.files import TelegramFiles
 from bot.telegram.pacing import Pacer
 from bot.telegram.sink import STOP_PREFIX, Cadence, Handover, Target, TelegramReplySink
 from bot.telegram.triggers import BotIdentity, addressed_to_bot, display_name
@@ -54,6 +55,7 @@ class Services:
     metrics: Metrics
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    files: TelegramFiles | None = None  # downloads what users send (None: attachments are not read)
 
 
 @dataclass(frozen=True)
