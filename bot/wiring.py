@@ -11,6 +11,7 @@ from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
+from bot.domain.tools import ToolLimits
 from bot.domain.usage import Budgets, PriceTable
 from bot.ingress.runtime import Runtime
 from bot.ingress.stream import UpdateStream
@@ -30,6 +31,8 @@ from bot.telegram.pacing import Pacer
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
+from bot.tools.clock import CurrentTime
+from bot.tools.registry import ToolFactory, build_toolbox
 
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
 INGRESS_CONCURRENCY = 1000
@@ -47,6 +50,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     ledger = UsageLedger(redis, keys, Budgets(settings.daily_token_budget_per_user,
                                               settings.daily_token_budget_per_chat, settings.operator_ids))
     history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
+    toolbox = build_toolbox(settings.tools, _tool_factories(settings))
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
@@ -54,7 +58,9 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         history=history, ledger=ledger, model=model, lock=ChatLock(redis, keys), counter=counter,
         summarizer=summarizer, personas=personas, options=_reply_options(settings),
         moderator=model if settings.moderation else None, observer=metrics,
-        store_retry=StoreRetry(settings.delivery_give_up_seconds),
+        store_retry=StoreRetry(settings.delivery_give_up_seconds), toolbox=toolbox,
+        tool_limits=ToolLimits(settings.tool_timeout_seconds, settings.tool_max_rounds,
+                               settings.tool_result_max_tokens),
     )
     requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0),
                 AiohttpRequest(connection_pool_size=1))
@@ -81,6 +87,11 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
                           claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
     return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests,
                    clients=(files,))
+
+
+def _tool_factories(settings: Settings) -> dict[str, ToolFactory]:
+    """What each TOOLS name builds."""
+    return {"time": lambda: [CurrentTime()]}
 
 
 def _reply_options(settings: Settings) -> ReplyOptions:
