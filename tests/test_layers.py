@@ -21,6 +21,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "telegram": ("starlette", "openai", "bot.ingress", "bot.model", "bot.wiring"),
     "ingress": ("bot.wiring",),
     "documents": (*ADAPTERS, "bot.store", "bot.telegram", "bot.ingress", "bot.model", "bot.wiring", "bot.config"),
+    "tools": ("telegram", "starlette", "openai", "bot.telegram", "bot.ingress", "bot.model", "bot.wiring",
+              "bot.config"),
 }
 
 
