@@ -141,6 +141,11 @@ class Settings:
     moderation: bool = setting("MODERATION", Flag(), False, "check messages with the moderation endpoint")
     moderation_fail_closed: bool = setting(
         "MODERATION_FAIL_CLOSED", Flag(), False, "refuse messages when the moderation endpoint fails")
+    reminders_per_chat: int = setting(
+        "REMINDERS_PER_CHAT", Integer(1, 1000), 20, "most reminders a chat may have pending")
+    mcp_servers_file: str | None = setting(
+        "MCP_SERVERS_FILE", Text(), None, "an operator's TOML file of MCP servers whose tools the model may use",
+        described_default="unset")
 
     @property
     def bot_id(self) -> str:

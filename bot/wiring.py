@@ -21,9 +21,11 @@ from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
+from bot.store.reminders import RedisReminders
 from bot.store.replies import Replies
 from bot.store.usage import USAGE_TTL_SECONDS, UsageLedger
 from bot.telegram.application import GroupAdmins, build_application, register
+from bot.telegram.courier import ReminderCourier
 from bot.telegram.handlers import Retention, Services
 from bot.telegram.pacing import Pacer
 from bot.telegram.ratelimit import RedisRateLimiter
@@ -61,6 +63,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
                                max_in_flight=TELEGRAM_CONNECTIONS)
     application = build_application(settings.telegram_bot_token, settings.telegram_api_url, requests, limiter)
     replies = Replies(redis, keys)
+    reminders = RedisReminders(redis, keys)
     register(application, Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(),
         persona_limit=PromptLimit(settings.persona_max_tokens, counter.count),
@@ -72,11 +75,13 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         prices=PriceTable(settings.model_prices),
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
         messages_per_minute=settings.user_messages_per_minute, admins=settings.admin_user_ids, metrics=metrics,
+        reminders=reminders,
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
                           claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
-    return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests)
+    courier = ReminderCourier(reminders, application.bot, metrics)
+    return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests, courier)
 
 
 def _reply_options(settings: Settings) -> ReplyOptions:

@@ -16,6 +16,7 @@ from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
 from bot.store.keys import Keys
 from bot.store.replies import Replies
+from bot.telegram.courier import ReminderCourier
 from bot.telegram.handlers import BotApplication
 
 
@@ -40,6 +41,7 @@ class Runtime:
     replies: Replies
     model: ModelClient
     requests: tuple[BaseRequest, ...]
+    courier: ReminderCourier
 
     async def close(self) -> None:
         """Close every client's connections (each close may run more than once)."""

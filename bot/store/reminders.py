@@ -11,6 +11,7 @@ Every key is under the ``{reminders}`` hash tag, so each script touches one Redi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -114,6 +115,7 @@ class RedisReminders:
         self._redis = redis
         self._keys = keys
         self._clock = clock or (lambda: datetime.now(UTC).timestamp())
+        self.added = asyncio.Event()  # set when this process stores a reminder: the courier looks again at once
         self._add = LuaScript(redis, _ADD)
         self._pending = LuaScript(redis, _PENDING)
         self._cancel = LuaScript(redis, _CANCEL)
@@ -125,7 +127,10 @@ class RedisReminders:
         due = _ms(reminder.due.timestamp())
         ttl = max(due - _ms(self._clock()), 0) + GRACE_MS
         keys = [self._keys.reminders(reminder.chat), self._keys.reminders_due, self._keys.reminder_items]
-        return bool(await self._add(keys, [reminder.id, due, _encode(reminder), limit, ttl]))
+        stored = bool(await self._add(keys, [reminder.id, due, _encode(reminder), limit, ttl]))
+        if stored:
+            self.added.set()
+        return stored
 
     async def pending(self, chat: ChatKey) -> list[Reminder]:
         """The chat's pending reminders, soonest first (those being delivered too)."""

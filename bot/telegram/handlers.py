@@ -17,6 +17,7 @@ from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, TurnRequest
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
+from bot.domain.reminders import ReminderBook
 from bot.domain.usage import PriceTable
 from bot.metrics import Metrics
 from bot.store.gate import Gatekeeper
@@ -52,6 +53,7 @@ class Services:
     messages_per_minute: int
     admins: frozenset[int]
     metrics: Metrics
+    reminders: ReminderBook
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
