@@ -31,13 +31,15 @@ from bot.telegram.pacing import Pacer
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
+from bot.tools.mcp.config import McpServerConfig
 
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
 INGRESS_CONCURRENCY = 1000
 TELEGRAM_CONNECTIONS = 32
 
 
-def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
+def build_runtime(settings: Settings, personas: PersonaCatalog,
+                  mcp_servers: tuple[McpServerConfig, ...] = ()) -> Runtime:
     """Build clients, domain and the PTB Application; nothing is connected yet."""
     redis = connect(settings.redis_url)
     keys = Keys(f"tg:{settings.bot_id}")
