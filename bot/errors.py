@@ -8,7 +8,11 @@ BotError
  │    │    ├── ContextTooLong           the prompt exceeded the model's context window
  │    │    └── ModelAccessDenied        401/403: the server refused the API key or its access to the model
  │    └── StreamBroken                  the stream ended without its finish chunk
- └── StoreUnavailable                   Redis did not answer
+ ├── StoreUnavailable                   Redis did not answer
+ └── FileError                          a Telegram file could not be had
+      ├── FileNotFound                  getFile does not know the file id (wrong, or of another bot)
+      ├── FileTooLarge(size, limit)     over the Bot API's download limit (20 MB)
+      └── FileUnavailable               the Bot API failed, or the download broke off
 
 Messages are for logs, never for users: the Telegram side chooses what a user reads.
 """
@@ -53,3 +57,25 @@ class StreamBroken(ModelError):
 
 class StoreUnavailable(BotError):
     """The Redis store did not answer."""
+
+
+class FileError(BotError):
+    """A Telegram file could not be downloaded (messages never carry the file's URL: it holds the bot token)."""
+
+
+class FileNotFound(FileError):
+    """The Bot API does not know the file id."""
+
+
+class FileTooLarge(FileError):
+    """The file is larger than the Bot API lets bots download."""
+
+    def __init__(self, size: int | None, limit: int) -> None:
+        super().__init__(f"file of {'more than ' + str(limit) if size is None else size} bytes is over the "
+                         f"download limit of {limit} bytes")
+        self.size = size
+        self.limit = limit
+
+
+class FileUnavailable(FileError):
+    """The Bot API failed to give the file, or its download broke off."""

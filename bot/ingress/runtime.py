@@ -27,6 +27,12 @@ class ModelClient(Protocol):
     async def aclose(self) -> None: ...
 
 
+class Closeable(Protocol):
+    """A client whose connections are closed at the end (the file downloader…)."""
+
+    async def aclose(self) -> None: ...
+
+
 @dataclass
 class Runtime:
     """Everything one process runs, as bot/wiring.py built it; service.py starts and stops it in order."""
@@ -42,10 +48,13 @@ class Runtime:
     model: ModelClient
     requests: tuple[BaseRequest, ...]
     courier: ReminderCourier
+    clients: tuple[Closeable, ...] = ()
 
     async def close(self) -> None:
         """Close every client's connections (each close may run more than once)."""
         await self.model.aclose()
+        for client in self.clients:
+            await client.aclose()
         for request in self.requests:
             await request.shutdown()
         with contextlib.suppress(RedisError, OSError):

@@ -73,9 +73,9 @@ class Keys:
         """A user already asked to slow down this minute."""
         return f"{self.prefix}:slowdown:{user_id}"
 
-    def admins(self, chat_id: int) -> str:
+    def group_administrators(self, chat_id: int) -> str:
         """A group's administrators, cached for a few minutes."""
-        return f"{self.prefix}:admins:{chat_id}"
+        return f"{self.prefix}:administrators:{chat_id}"
 
     def user_budget(self, user_id: int, day: str) -> str:
         """Hash: a user's tokens spent today and each running turn's estimate (DAILY_TOKEN_BUDGET_PER_USER)."""

@@ -70,7 +70,7 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_error_handler(handlers.on_error)
 
 
-class GroupAdmins:
+class GroupAdministrators:
     """A group's administrators as the Bot API lists them (the Gatekeeper caches them)."""
 
     def __init__(self, bot: Bot) -> None:

@@ -68,7 +68,7 @@ async def _may_cancel(update: Update, context: BotContext, reminder: Reminder) -
         return False
     if user.id == reminder.user_id or chat.type == Chat.PRIVATE:
         return True
-    return await context.services.gatekeeper.is_admin(chat.id, user.id)
+    return await context.services.gatekeeper.is_group_administrator(chat.id, user.id)
 
 
 async def _refresh(message: Message, pending: list[Reminder]) -> None:

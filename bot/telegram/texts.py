@@ -33,7 +33,7 @@ RESET = "Done — I've forgotten our conversation. Your persona stays as it is."
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 NOT_ALLOWED = "Sorry, this bot is private and you're not on its list of users."
 TEXT_ONLY = "I can read text only for now — please send your question as a message."
-ADMINS_ONLY = "Only the group's administrators can change my settings here."
+ADMINISTRATORS_ONLY = "Only the group's administrators can change my settings here."
 SLOW_DOWN = "You're sending messages faster than I can answer — please slow down a little."
 
 STOP_BUTTON = "⏹ Stop"
