@@ -36,6 +36,7 @@ from bot.telegram.transport import AiohttpRequest
 from bot.tools.clock import CurrentTime
 from bot.tools.mcp.config import McpServerConfig
 from bot.tools.registry import ToolFactory, build_toolbox
+from bot.tools.reminders import reminder_tools
 
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
 INGRESS_CONCURRENCY = 1000
@@ -54,7 +55,8 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     ledger = UsageLedger(redis, keys, Budgets(settings.daily_token_budget_per_user,
                                               settings.daily_token_budget_per_chat, settings.operator_ids))
     history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
-    toolbox = build_toolbox(settings.tools, _tool_factories(settings))
+    reminders = RedisReminders(redis, keys)
+    toolbox = build_toolbox(settings.tools, _tool_factories(settings, reminders))
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
@@ -72,7 +74,6 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
                                max_in_flight=TELEGRAM_CONNECTIONS)
     application = build_application(settings.telegram_bot_token, settings.telegram_api_url, requests, limiter)
     replies = Replies(redis, keys)
-    reminders = RedisReminders(redis, keys)
     files = TelegramFiles(application.bot)
     register(application, Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(),
@@ -95,9 +96,10 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
                    courier, clients=(files,))
 
 
-def _tool_factories(settings: Settings) -> dict[str, ToolFactory]:
+def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, ToolFactory]:
     """What each TOOLS name builds."""
-    return {"time": lambda: [CurrentTime()]}
+    return {"time": lambda: [CurrentTime()],
+            "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat)}
 
 
 def _reply_options(settings: Settings) -> ReplyOptions:
