@@ -37,6 +37,12 @@ BUILTIN_PRICES: dict[str, Price] = {
     "gpt-4-turbo": Price(10.00, 30.00, 10.00),
     "gpt-3.5-turbo": Price(0.50, 1.50, 0.50),
 }
+# USD per minute of audio, as OpenAI publishes it for its transcription models.
+BUILTIN_MINUTE_PRICES: dict[str, float] = {
+    "gpt-4o-mini-transcribe": 0.003,
+    "gpt-4o-transcribe": 0.006,
+    "whisper-1": 0.006,
+}
 
 # MODEL_PRICES entries: model, input, output, cached input (None: billed as input).
 PriceOverride = tuple[str, float, float, float | None]
@@ -50,6 +56,7 @@ class UsageRecord:
     completion_tokens: int
     model: str
     user_id: int | None = None
+    seconds: int = 0  # of audio, for transcriptions
     cached_tokens: int = 0  # of prompt_tokens, read from the provider's prompt cache
 
     @property
@@ -95,11 +102,12 @@ class Reservation:
 
 @dataclass(frozen=True)
 class ModelTokens:
-    """Tokens in and out of one model over a period."""
+    """Tokens in and out of one model over a period (and seconds of audio, for transcription models)."""
 
     model: str
     prompt: int
     completion: int
+    seconds: int = 0
     cached: int = 0  # of prompt
 
 
@@ -112,23 +120,34 @@ class Spending:
 
 
 class PriceTable:
-    """USD per 1M tokens by model, the built-in table overridden by MODEL_PRICES."""
+    """USD per 1M tokens by model, the built-in table overridden by MODEL_PRICES; USD per minute of audio for
+    transcription models (they are priced by the minute, whatever tokens they report)."""
 
-    def __init__(self, overrides: Iterable[PriceOverride] = ()) -> None:
+    def __init__(self, overrides: Iterable[PriceOverride] = (),
+                 minute_overrides: Iterable[tuple[str, float]] = ()) -> None:
         self._prices = dict(BUILTIN_PRICES) | {
             model: Price(i, o, i if cached is None else cached) for model, i, o, cached in overrides}
+        self._minute_prices = dict(BUILTIN_MINUTE_PRICES) | dict(minute_overrides)
 
     def cost(self, usage: Sequence[ModelTokens]) -> float | None:
         """USD as billed (cached input at its own price); None when a model of the usage has no price."""
         total = 0.0
         for item in usage:
-            price = self.price(item.model)
-            if price is None:
+            cost = self._cost(item)
+            if cost is None:
                 return None
-            cached = min(item.cached, item.prompt)
-            total += ((item.prompt - cached) * price.input + cached * price.cached_input
-                      + item.completion * price.output) / 1_000_000
+            total += cost
         return total
+
+    def _cost(self, item: ModelTokens) -> float | None:
+        if item.model in self._minute_prices:
+            return item.seconds / 60 * self._minute_prices[item.model]
+        price = self.price(item.model)
+        if price is None:
+            return None
+        cached = min(item.cached, item.prompt)
+        return ((item.prompt - cached) * price.input + cached * price.cached_input
+                + item.completion * price.output) / 1_000_000
 
     def price(self, model: str) -> Price | None:
         """The model's price, a dated name ("gpt-4o-mini-2024-07-18") priced as its base model."""

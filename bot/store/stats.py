@@ -43,7 +43,7 @@ class StatsBook:
             key = self._keys.stats(period)
             for record in records:
                 for kind, tokens in (("prompt", record.prompt_tokens), ("cached", record.cached_tokens),
-                                     ("completion", record.completion_tokens)):
+                                     ("completion", record.completion_tokens), ("seconds", record.seconds)):
                     if tokens:
                         pipe.hincrby(key, f"{_TOKENS}{record.model}:{kind}", tokens)
             pipe.expire(key, STATS_TTL_SECONDS)
@@ -95,6 +95,6 @@ def _period(users: int, chats: int, fields: dict[str, str]) -> PeriodStats:
         if name.startswith(_TOKENS):
             model, _, kind = name.removeprefix(_TOKENS).rpartition(":")
             tokens.setdefault(model, {})[kind] = int(value)
-    by_model = tuple(ModelTokens(model, t.get("prompt", 0), t.get("completion", 0), t.get("cached", 0))
-                     for model, t in sorted(tokens.items()))
+    by_model = tuple(ModelTokens(model, t.get("prompt", 0), t.get("completion", 0), seconds=t.get("seconds", 0),
+                                 cached=t.get("cached", 0)) for model, t in sorted(tokens.items()))
     return PeriodStats(int(users), int(chats), turns, by_model, int(fields.get(_ERRORS, 0)))

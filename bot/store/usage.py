@@ -78,14 +78,18 @@ class UsageLedger:
                     pipe.hincrby(key, f"{record.model}:completion", record.completion_tokens)
                     if record.cached_tokens:
                         pipe.hincrby(key, f"{record.model}:cached", record.cached_tokens)
+                    if record.seconds:
+                        pipe.hincrby(key, f"{record.model}:seconds", record.seconds)
                     pipe.expire(key, USAGE_TTL_SECONDS)
         self._stats.queue_tokens(pipe, records)
         self._queue_budget(pipe, chat, records, reservation)
 
-    async def record(self, chat: ChatKey, records: Sequence[UsageRecord]) -> None:
-        """Count calls outside a turn (summaries), charged to the chat's budget."""
+    async def record(self, chat: ChatKey, records: Sequence[UsageRecord],
+                     reservation: Reservation | None = None) -> None:
+        """Count calls outside a turn's commit (summaries, transcriptions), charged to the chat's budget and, for a
+        record with a user, the user's; settles the reservation made for them, if any."""
         pipe = self.redis.pipeline(transaction=False)
-        self.queue(pipe, chat, records)
+        self.queue(pipe, chat, records, reservation)
         await pipe.execute()
 
     async def reserve(self, user_id: int, chat: ChatKey, tokens: int, turn_id: str | None = None) -> Reservation:
@@ -189,6 +193,7 @@ def _by_model(fields: dict[str, str]) -> tuple[ModelTokens, ...]:
     totals: dict[str, dict[str, int]] = {}
     for name, value in fields.items():
         model, _, kind = name.rpartition(":")
-        totals.setdefault(model, {})[kind] = int(value)
-    return tuple(ModelTokens(model, t.get("prompt", 0), t.get("completion", 0), t.get("cached", 0))
-                 for model, t in sorted(totals.items()))
+        counts = totals.setdefault(model, {})
+        counts[kind] = counts.get(kind, 0) + int(value)
+    return tuple(ModelTokens(model, t.get("prompt", 0), t.get("completion", 0), seconds=t.get("seconds", 0),
+                             cached=t.get("cached", 0)) for model, t in sorted(totals.items()))

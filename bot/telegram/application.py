@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.telegram import commands, handlers, operators
+from bot.telegram import commands, handlers, operators, reminders
 from bot.telegram.handlers import BotApplication, BotContext, Services
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import STOP_PREFIX
@@ -58,6 +58,7 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(CommandHandler("persona", commands.persona, filters=fresh))
     application.add_handler(CommandHandler("usage", commands.usage, filters=fresh))
     application.add_handler(CommandHandler("privacy", commands.privacy, filters=fresh))
+    application.add_handler(CommandHandler("reminders", reminders.reminders, filters=fresh))
     if services.operators:  # for anyone else these commands do not exist
         by_operator = fresh & private & filters.User(user_id=services.operators)
         for name, callback in (("stats", operators.stats), ("ban", operators.ban), ("unban", operators.unban),
@@ -65,6 +66,7 @@ def register(application: BotApplication, services: Services) -> None:
             application.add_handler(CommandHandler(name, callback, filters=by_operator))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(reminders.cancel_button, pattern=reminders.PATTERN))
     application.add_handler(CallbackQueryHandler(handlers.foreign_button))
     application.add_handler(MessageHandler(fresh & private & words & ~filters.COMMAND, handlers.text_message))
     application.add_handler(MessageHandler(fresh & groups & words & ~filters.COMMAND, handlers.group_message))

@@ -152,7 +152,8 @@ def _spending_text(title: str, spending: Spending, prices: PriceTable, budget: B
     lines = [title + ":"]
     for label, period in zip(texts.USAGE_PERIODS, (spending.today, spending.month), strict=True):
         tokens_in, tokens_out = sum(m.prompt for m in period), sum(m.completion for m in period)
-        lines.append(texts.usage_line(label, tokens_in, tokens_out, prices.cost(period)))
+        seconds = sum(m.seconds for m in period)
+        lines.append(texts.usage_line(label, tokens_in, tokens_out, prices.cost(period), seconds))
     if budget is not None:
         lines.append(texts.budget_line(budget.budget, budget.left))
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, TurnRequest
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
+from bot.domain.reminders import ReminderBook
 from bot.domain.usage import PriceTable
 from bot.metrics import Metrics
 from bot.store.access import AccessLists
@@ -25,6 +26,7 @@ from bot.store.replies import Owner, Replies
 from bot.store.stats import StatsBook
 from bot.store.usage import UsageLedger
 from bot.telegram import texts
+from bot.telegram.files import TelegramFiles
 from bot.telegram.pacing import Pacer
 from bot.telegram.sink import STOP_PREFIX, Cadence, Handover, Target, TelegramReplySink
 from bot.telegram.triggers import BotIdentity, addressed_to_bot, display_name
@@ -56,8 +58,10 @@ class Services:
     metrics: Metrics
     access: AccessLists
     stats: StatsBook
+    reminders: ReminderBook
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    files: TelegramFiles | None = None  # downloads what users send (None: attachments are not read)
 
 
 @dataclass(frozen=True)
