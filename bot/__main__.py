@@ -22,8 +22,13 @@ COMMANDS = ("run", "set-webhook", "delete-webhook")
 def main(argv: list[str]) -> int:
     """Run the bot (or a deploy command); configuration problems end it with exit code 2 and one line."""
     command = argv[0] if argv else "run"
+    if command == "--version" and len(argv) == 1:
+        from bot.version import commit, version
+
+        print(f"telegram-llm-bot {version()} ({commit()})")
+        return 0
     if command not in COMMANDS or len(argv) > 1:
-        print(f"usage: python -m bot [{' | '.join(COMMANDS)}]", file=sys.stderr)
+        print(f"usage: python -m bot [{' | '.join(COMMANDS)} | --version]", file=sys.stderr)
         return EXIT_CONFIG
     try:
         settings = load_settings(read_environment())

@@ -35,6 +35,9 @@ TELEGRAM_METHODS = ("getMe", "getUpdates", "setWebhook", "getWebhookInfo", "dele
                     "getMyCommands", "sendMessage", "editMessageText", "deleteMessage", "sendChatAction",
                     "answerCallbackQuery", "getChatAdministrators", "sendMessageDraft")
 TELEGRAM_OUTCOMES = ("ok", "flood_wait", "error")
+# The usual kinds of failed model calls (bot/model/openai_chat.py labels others as they come).
+MODEL_ERROR_KINDS = ("ModelRejected", "ContextTooLong", "ModelAccessDenied", "ModelUnavailable", "HTTP_429",
+                     "HTTP_500", "HTTP_502", "HTTP_503", "APITimeoutError", "APIConnectionError")
 
 
 class Metrics:
@@ -101,6 +104,8 @@ class Metrics:
             self.redis_errors.labels(where)
         for result in ("stored", "dropped", "failed"):
             self.summaries.labels(result)
+        for kind in MODEL_ERROR_KINDS:
+            self.model_errors.labels(kind)
 
     def handling(self, updates: int) -> None:
         """How many updates this process is handling now: the loop-lag probe runs only while there are any."""
