@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import derive_webhook_secret, load_settings, read_environment
+from bot.config import derive_webhook_secret, load_settings, read_environment, webhook_problem
 from bot.errors import ConfigError
 
 BASE = {"TELEGRAM_BOT_TOKEN": "123456:ABC-def_9", "OPENAI_API_KEY": "sk-test"}
@@ -183,3 +183,23 @@ def test_a_bad_tools_setting_is_one_line(env: dict[str, str], says: str) -> None
     with pytest.raises(ConfigError) as caught:
         load_settings({**BASE, **env})
     assert str(caught.value).startswith(says)
+
+
+@pytest.mark.parametrize("url", ["http://bot.example.com/hook", "https://bot.example.com:8080/hook",
+                                 "https://bot.example.com:444/hook"])
+def test_a_webhook_telegram_would_not_post_to_is_a_config_error_with_the_default_api(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, "WEBHOOK_URL": url})
+    assert caught.value.variable == "WEBHOOK_URL" and "443, 80, 88 or 8443" in caught.value.expected
+
+
+@pytest.mark.parametrize("url", ["https://bot.example.com/hook", "https://bot.example.com:8443/hook",
+                                 "https://bot.example.com:88/hook", "https://bot.example.com:80/hook"])
+def test_https_webhooks_on_telegrams_ports_are_accepted(url: str) -> None:
+    assert load_settings({**BASE, "WEBHOOK_URL": url}).webhook_url == url
+
+
+def test_another_bot_api_server_may_take_any_webhook_url() -> None:
+    env = {**BASE, "WEBHOOK_URL": "http://bot.internal:8080/hook", "TELEGRAM_API_URL": "http://127.0.0.1:8081"}
+    settings = load_settings(env)
+    assert settings.webhook_url == "http://bot.internal:8080/hook" and webhook_problem(settings) is not None
