@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.bot_process import BotProcess
+from tests.bot_process import TOKEN, BotProcess
 from tests.e2e import World
 from tests.fake_openai import Reply
 from tests.http_fake import wait_for
@@ -76,3 +76,20 @@ def test_bans_and_run_time_allowances_hold_on_every_replica_at_once(env: World) 
         wait_for(lambda: env.unacknowledged() == 0, what="every update handled")
         assert len(env.model.chat_requests()) == before
         assert all("users ·" not in m.text for m in env.telegram.messages(BOB)[bob_stats:])
+
+
+def test_added_to_a_group_in_privacy_mode_the_bot_says_once_how_to_reach_it(env: World) -> None:
+    group = -100500
+    bot_user = {"id": int(TOKEN.split(":")[0]), "is_bot": True, "first_name": "Test Bot", "username": "test_bot"}
+    someone = {"id": 77, "is_bot": False, "first_name": "Zed"}
+    with env.bot() as bot:
+        bot.post(env.telegram.make_update(None, chat_id=group, chat_type="supergroup", new_chat_members=[someone]))
+        bot.post(env.telegram.make_update(None, chat_id=group, chat_type="supergroup", new_chat_members=[bot_user]))
+        hint = last_final(env, group, 1)
+        wait_for(lambda: env.unacknowledged() == 0, what="every update handled")
+        log = bot.log()
+    assert "mention me (@test_bot) or reply" in hint and "/setprivacy" in hint
+    assert len(env.telegram.messages(group)) == 1  # another member joining is no reason to speak
+    started = [line for line in log.splitlines() if "started @test_bot" in line]
+    assert len(started) == 1 and "webhook mode" in started[0] and "model gpt-4o-mini" in started[0]
+    assert "store redis://127.0.0.1:" in started[0] and "group privacy mode on" in started[0]

@@ -24,6 +24,7 @@ from bot.ingress.runtime import Runtime
 from bot.ingress.shape import check_update
 from bot.ingress.web import create_web_app
 from bot.ingress.webhook import WebhookRegistration
+from bot.store.address import describe
 from bot.telegram.menus import sync_commands, sync_operator_menus
 
 logger = logging.getLogger(__name__)
@@ -175,12 +176,14 @@ class Service:
         await _cancel([self._courier])
 
     def _log_mode(self, polling: bool) -> None:
+        """The one start-up line: who, in which mode, with which model and store."""
         settings = self._runtime.settings
-        if polling:
-            logger.info("polling mode (WEBHOOK_URL is unset): for local development; /healthz and /metrics on "
-                        "%s:%d", settings.host, settings.port)
-        else:
-            logger.info("webhook mode: listening on %s:%d%s", settings.host, settings.port, settings.webhook_path)
+        mode = ("polling mode (WEBHOOK_URL is unset: for local development)" if polling
+                else f"webhook mode at {settings.webhook_path}")
+        privacy = "off" if self._bot.bot.can_read_all_group_messages else "on (groups: mentions and replies)"
+        logger.info("started @%s in %s; HTTP on %s:%d; model %s; store %s; group privacy mode %s",
+                    self._bot.username, mode, settings.host, settings.port, settings.openai_model,
+                    describe(settings.redis_url), privacy)
 
 
 async def set_webhook(runtime: Runtime) -> None:

@@ -64,6 +64,8 @@ def register(application: BotApplication, services: Services) -> None:
         for name, callback in (("stats", operators.stats), ("ban", operators.ban), ("unban", operators.unban),
                                ("allow", operators.allow), ("disallow", operators.disallow)):
             application.add_handler(CommandHandler(name, callback, filters=by_operator))
+    application.add_handler(MessageHandler(fresh & groups & filters.StatusUpdate.NEW_CHAT_MEMBERS,
+                                           handlers.joined_group))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
     application.add_handler(CallbackQueryHandler(reminders.cancel_button, pattern=reminders.PATTERN))

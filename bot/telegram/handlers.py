@@ -265,6 +265,16 @@ async def may_change_settings(update: Update, context: BotContext) -> bool:
     return False
 
 
+async def joined_group(update: Update, context: BotContext) -> None:
+    """Added to a group while privacy mode is on (getMe's can_read_all_group_messages): say how to reach the bot."""
+    message, me = update.effective_message, context.bot.bot
+    if message is None or me.can_read_all_group_messages:
+        return
+    if any(member.id == me.id for member in message.new_chat_members):
+        await context.bot.send_message(message.chat.id, texts.privacy_mode_hint(me.username or me.first_name),
+                                       message_thread_id=ChatKey.of(message).thread_id)
+
+
 async def not_text(update: Update, context: BotContext) -> None:
     """Stickers, voice, photos without a caption in a private chat."""
     if update.effective_message:

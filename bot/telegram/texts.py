@@ -34,6 +34,13 @@ SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 NOT_ALLOWED = "Sorry, this bot is private and you're not on its list of users."
 TEXT_ONLY = "I can read text only for now — please send your question as a message."
 ADMINISTRATORS_ONLY = "Only the group's administrators can change my settings here."
+def privacy_mode_hint(username: str) -> str:
+    """Posted once when the bot joins a group while Telegram's privacy mode keeps other messages from it."""
+    return (f"Hi! To talk to me here, mention me (@{username}) or reply to one of my messages — Telegram's privacy "
+            "mode shows me only those and commands. To let me read every message, a group admin can make me an "
+            "administrator, or my owner can turn privacy mode off with @BotFather's /setprivacy (then re-add me).")
+
+
 SLOW_DOWN = "You're sending messages faster than I can answer — please slow down a little."
 
 STOP_BUTTON = "⏹ Stop"
