@@ -7,11 +7,14 @@ import uuid
 
 from bot.config import Settings
 from bot.domain.access import Allowlist
+from bot.domain.context import ImagePolicy
 from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry
+from bot.domain.image import Detail
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
 from bot.domain.usage import Budgets, PriceTable
+from bot.domain.vision import Vision
 from bot.ingress.runtime import Runtime
 from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
@@ -21,13 +24,16 @@ from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
+from bot.store.notices import Notices
 from bot.store.replies import Replies
 from bot.store.usage import USAGE_TTL_SECONDS, UsageLedger
 from bot.telegram.application import GroupAdmins, build_application, register
 from bot.telegram.files import TelegramFiles
 from bot.telegram.handlers import Retention, Services
+from bot.telegram.images import Images
 from bot.telegram.pacing import Pacer
 from bot.telegram.ratelimit import RedisRateLimiter
+from bot.telegram.reader import Reader
 from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
 
@@ -50,19 +56,21 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
-    conversation = Conversation(
-        history=history, ledger=ledger, model=model, lock=ChatLock(redis, keys), counter=counter,
-        summarizer=summarizer, personas=personas, options=_reply_options(settings),
-        moderator=model if settings.moderation else None, observer=metrics,
-        store_retry=StoreRetry(settings.delivery_give_up_seconds),
-    )
     requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0),
                 AiohttpRequest(connection_pool_size=1))
     limiter = RedisRateLimiter(redis, keys, per_second=settings.telegram_messages_per_second,
                                max_in_flight=TELEGRAM_CONNECTIONS)
     application = build_application(settings.telegram_bot_token, settings.telegram_api_url, requests, limiter)
-    replies = Replies(redis, keys)
     files = TelegramFiles(application.bot)
+    images = Images(files, Detail(settings.image_detail))
+    conversation = Conversation(
+        history=history, ledger=ledger, model=model, lock=ChatLock(redis, keys), counter=counter,
+        summarizer=summarizer, personas=personas, options=_reply_options(settings),
+        moderator=model if settings.moderation else None, observer=metrics,
+        store_retry=StoreRetry(settings.delivery_give_up_seconds),
+        vision=Vision(images, ImagePolicy(settings.vision_history_images, Detail(settings.image_detail))),
+    )
+    replies = Replies(redis, keys)
     register(application, Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(),
         persona_limit=PromptLimit(settings.persona_max_tokens, counter.count),
@@ -74,7 +82,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         prices=PriceTable(settings.model_prices),
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
         messages_per_minute=settings.user_messages_per_minute, admins=settings.admin_user_ids, metrics=metrics,
-        files=files,
+        files=files, reader=Reader(images, vision=settings.vision), notices=Notices(redis, keys),
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,

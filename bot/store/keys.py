@@ -35,6 +35,10 @@ class Keys:
         """The chat's turn lock: one turn at a time across replicas."""
         return self._chat(chat, "lock")
 
+    def notice(self, chat: ChatKey, kind: str, day: str) -> str:
+        """A note told in the chat today, not to be told again before tomorrow (``images``: the model reads none)."""
+        return self._chat(chat, f"notice:{kind}:{day}")
+
     def done(self, update_id: int | str) -> str:
         """Marks an answered update, so a replica that claims it after a crash does not answer again."""
         return f"{self.prefix}:done:{update_id}"

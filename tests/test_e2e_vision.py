@@ -1,0 +1,76 @@
+"""End to end: photos, image files and albums reach the model as image parts; what cannot be seen gets a note."""
+
+from __future__ import annotations
+
+import json
+
+from tests.bot_process import TOKEN
+from tests.e2e import World
+from tests.fake_openai import image_parts
+from tests.http_fake import wait_for
+from tests.pictures import data_url, decoded, picture
+
+CHAT = 42
+
+
+def answered(w: World, chat: int, count: int = 1) -> bool:
+    messages = w.telegram.messages(chat)
+    return len(messages) >= count and messages[-1].reply_markup is None
+
+
+def text_parts(body: dict[str, object]) -> list[str]:
+    last = body["messages"][-1]  # type: ignore[index]
+    return [part["text"] for part in last["content"] if part["type"] == "text"]
+
+
+def test_a_photo_reaches_the_model_as_its_largest_size_within_2048_px_in_a_data_url(env: World) -> None:
+    small, large, huge = picture(320, 240), picture(1280, 960), picture(2560, 1920)
+    photo = env.telegram.add_photo((320, 240, small), (1280, 960, large), (2560, 1920, huge))
+    with env.bot() as bot:
+        bot.post(env.telegram.make_update(None, chat_id=CHAT, photo=photo, caption="What colour is this?"))
+        wait_for(lambda: answered(env, CHAT), what="the answer")
+        (request,) = env.model.chat_requests()
+    assert env.telegram.texts(CHAT) == ["Echo: What colour is this?"]
+    assert image_parts(request) == [{"url": data_url(large, "image/jpeg"), "detail": "auto"}]
+    assert text_parts(request) == ["What colour is this?"]
+    assert TOKEN not in json.dumps(env.model.requests)
+
+
+def test_an_image_file_is_seen_and_a_gif_by_its_first_frame(env: World) -> None:
+    png = env.telegram.add_file(picture(100, 80, "PNG"), file_path="documents/file_9.png")
+    gif = env.telegram.add_file(picture(60, 40, frames=3), file_path="documents/file_10.gif")
+    with env.bot(IMAGE_DETAIL="low") as bot:
+        bot.post(env.telegram.make_update(None, chat_id=CHAT, document={
+            "file_id": png, "file_unique_id": "u1", "file_name": "chart.png", "mime_type": "image/png"}))
+        wait_for(lambda: answered(env, CHAT), what="the answer to the PNG")
+        bot.post(env.telegram.make_update(None, chat_id=CHAT, caption="and this?", document={
+            "file_id": gif, "file_unique_id": "u2", "file_name": "anim.gif", "mime_type": "image/gif"}))
+        wait_for(lambda: answered(env, CHAT, 2), what="the answer to the GIF")
+        first, second = env.model.chat_requests()
+    (part,) = image_parts(first)
+    assert part["url"].startswith("data:image/png;base64,") and part["detail"] == "low"
+    assert decoded(part["url"]).size == (100, 80)
+    still = image_parts(second)[-1]["url"]  # the PNG of the turn before goes again too
+    assert still.startswith("data:image/") and getattr(decoded(still), "n_frames", 1) == 1
+    assert TOKEN not in json.dumps(env.model.requests)
+
+
+def test_a_broken_image_and_a_too_large_file_get_clear_notes(env: World) -> None:
+    broken = env.telegram.add_file(b"this is not a PNG at all", file_path="documents/file_20.png")
+    large = env.telegram.add_file(b"tiny", file_path="documents/file_21.jpg", file_size=25 * 1024 * 1024)
+    with env.bot() as bot:
+        bot.post(env.telegram.make_update(None, chat_id=CHAT, caption="what does it say?", document={
+            "file_id": broken, "file_unique_id": "u1", "file_name": "scan.png", "mime_type": "image/png"}))
+        wait_for(lambda: answered(env, CHAT, 2), what="the note and the answer")
+        bot.post(env.telegram.make_update(None, chat_id=CHAT, document={
+            "file_id": large, "file_unique_id": "u2", "file_name": "big.jpg", "mime_type": "image/jpeg",
+            "file_size": 25 * 1024 * 1024}))
+        wait_for(lambda: len(env.telegram.texts(CHAT)) == 3, what="the too-large note")
+        log = bot.log()
+    note, reply, too_large = env.telegram.texts(CHAT)
+    assert "couldn't open that image" in note and "Traceback" not in log
+    assert reply.startswith("Echo: ") and "what does it say?" in reply
+    assert "too large" in too_large and "20 MB" in too_large
+    (request,) = env.model.chat_requests()  # the too-large image alone asks the model nothing
+    assert image_parts(request) == [] and "[photo not shown to you]" in request["messages"][-1]["content"]
+    assert "documents/file_21.jpg" not in env.telegram.downloads
