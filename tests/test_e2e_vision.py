@@ -74,3 +74,75 @@ def test_a_broken_image_and_a_too_large_file_get_clear_notes(env: World) -> None
     (request,) = env.model.chat_requests()  # the too-large image alone asks the model nothing
     assert image_parts(request) == [] and "[photo not shown to you]" in request["messages"][-1]["content"]
     assert "documents/file_21.jpg" not in env.telegram.downloads
+
+
+def test_an_album_split_over_two_replicas_is_one_turn(env: World) -> None:
+    red, blue = picture(40, 30, color=(255, 0, 0)), picture(40, 30, color=(0, 0, 255))
+    first, second = env.telegram.add_photo((40, 30, red)), env.telegram.add_photo((40, 30, blue))
+    with env.bots(2) as (one, other):
+        one.post(env.telegram.make_update(None, chat_id=CHAT, photo=first, caption="Which is warmer?",
+                                          media_group_id="album-1"))
+        other.post(env.telegram.make_update(None, chat_id=CHAT, photo=second, media_group_id="album-1"))
+        wait_for(lambda: answered(env, CHAT), what="the answer")
+        wait_for(lambda: env.unacknowledged() == 0, what="both parts handled")
+    (request,) = env.model.chat_requests()
+    assert [part["url"] for part in image_parts(request)] == [data_url(red, "image/jpeg"), data_url(blue, "image/jpeg")]
+    assert text_parts(request) == ["Which is warmer?"]
+    assert env.telegram.texts(CHAT) == ["Echo: Which is warmer?"]
+
+
+def test_earlier_images_are_sent_again_up_to_the_limit_and_older_ones_become_stand_ins(env: World) -> None:
+    photos = [picture(30, 20, color=(n * 60, 0, 0)) for n in range(3)]
+    with env.bot(VISION_HISTORY_IMAGES="1") as bot:
+        for n, data in enumerate(photos):
+            bot.post(env.telegram.make_update(None, chat_id=CHAT, photo=env.telegram.add_photo((30, 20, data)),
+                                              caption=f"photo {n}" if n else None))
+            wait_for(lambda n=n: answered(env, CHAT, n + 1), what=f"answer {n}")  # type: ignore[misc]
+        bot.post(env.telegram.make_update("Which was the darkest?", chat_id=CHAT))
+        wait_for(lambda: answered(env, CHAT, 4), what="the answer to the question")
+    last = env.model.chat_requests()[-1]
+    assert [part["url"] for part in image_parts(last)] == [data_url(photos[2], "image/jpeg")]
+    contents = [json.dumps(m["content"]) for m in last["messages"] if m["role"] == "user"]
+    assert "[photo: no caption]" in contents[0] and "[photo: photo 1]" in contents[1]
+    assert env.store.lrange(f"tg:{TOKEN.split(':')[0]}:chat:{{{CHAT}}}:turns", 0, -1)  # stored as references
+    assert "base64" not in json.dumps(env.store.lrange(f"tg:{TOKEN.split(':')[0]}:chat:{{{CHAT}}}:turns", 0, -1))
+
+
+def test_with_vision_off_the_caption_is_answered_and_the_user_told_the_image_was_not_seen(env: World) -> None:
+    photo = env.telegram.add_photo((30, 20, picture(30, 20)))
+    with env.bot(VISION="false") as bot:
+        bot.post(env.telegram.make_update(None, chat_id=CHAT, photo=photo, caption="Nice view?"))
+        wait_for(lambda: answered(env, CHAT, 2), what="the note and the answer")
+    note, reply = env.telegram.texts(CHAT)
+    assert "haven't seen your picture" in note and reply.startswith("Echo: ")
+    (request,) = env.model.chat_requests()
+    assert image_parts(request) == [] and "[photo not shown to you]" in request["messages"][-1]["content"]
+    assert env.telegram.downloads == []
+
+
+def test_a_model_that_refuses_images_answers_the_caption_and_says_so_once_a_day(env: World) -> None:
+    env.model.refuse_images = True
+    with env.bot() as bot:
+        for n in range(2):
+            bot.post(env.telegram.make_update(None, chat_id=CHAT, photo=env.telegram.add_photo(
+                (30, 20, picture(30, 20))), caption=f"look {n}"))
+            wait_for(lambda n=n: answered(env, CHAT, 2 + n), what=f"answer {n}")  # type: ignore[misc]
+    answer, note, second = env.telegram.texts(CHAT)
+    assert answer.startswith("Echo: ") and "look 0" in answer and "can't read images" in note
+    assert second.startswith("Echo: ") and "look 1" in second
+    assert [bool(image_parts(r)) for r in env.model.chat_requests()] == [True, False, False]
+
+
+def test_in_a_group_a_mention_replying_to_someones_photo_shows_the_model_that_photo(env: World) -> None:
+    group, data = -1001, picture(50, 40, color=(0, 200, 0))
+    shared = env.telegram.make_update(None, chat_id=group, chat_type="supergroup", user_id=8, first_name="Bob",
+                                      photo=env.telegram.add_photo((50, 40, data)), caption="my garden")
+    with env.bot() as bot:
+        bot.post(shared)
+        bot.post(env.telegram.make_update("@test_bot what plant is this?", chat_id=group, chat_type="supergroup",
+                                          user_id=7, reply_to_message=shared["message"]["message_id"],
+                                          entities=[{"type": "mention", "offset": 0, "length": 9}]))
+        wait_for(lambda: answered(env, group), what="the answer in the group")
+    (request,) = env.model.chat_requests()
+    assert [part["url"] for part in image_parts(request)] == [data_url(data, "image/jpeg")]
+    assert "what plant is this?" in text_parts(request)[0]

@@ -56,6 +56,10 @@ class Keys:
         """Sorted set of a chat's unfinished stream entries, in arrival order."""
         return f"{self.stream}:line:{chat}"
 
+    def album(self, chat: ChatKey, media_group_id: str) -> str:
+        """Hash of an album's updates as they arrived, the last arrival, and which update answers each part."""
+        return f"{self.stream}:album:{chat}:{media_group_id}"
+
     def reply(self, update_id: int) -> str:
         """An answer in flight: its chat, asker, messages sent so far, and whether Stop was pressed."""
         return f"{self.prefix}:reply:{update_id}"

@@ -21,11 +21,13 @@ from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
 from bot.domain.usage import PriceTable
 from bot.metrics import Metrics
+from bot.store.albums import Albums
 from bot.store.gate import Gatekeeper
 from bot.store.notices import Notices
 from bot.store.replies import Owner, Replies
 from bot.store.usage import UsageLedger
 from bot.telegram import texts
+from bot.telegram.album import album_messages, caption_text
 from bot.telegram.attachments import attachments_of
 from bot.telegram.files import TelegramFiles
 from bot.telegram.pacing import Pacer
@@ -63,6 +65,7 @@ class Services:
     files: TelegramFiles | None = None  # downloads what users send (None: attachments are not read)
     reader: Reader = field(default_factory=lambda: Reader(None, vision=False))  # what the bot makes of attachments
     notices: Notices | None = None  # notes told once a day per chat (None: every time)
+    albums: Albums | None = None  # gathers albums across replicas (None: each photo is a turn)
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,11 @@ async def private_message(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    reading = await read(context, message, message.text or message.caption or "", attachments_of(message))
+    messages = await album_messages(context.services.albums, context.bot, update.update_id, message)
+    if messages is None:  # a part of an album another update answers
+        return
+    attachments = tuple(a for part in messages for a in attachments_of(part))
+    reading = await read(context, message, caption_text(messages), attachments)
     if reading is not None:
         await answer(context, Target(ChatKey.of(message)), user.id, reading.text, speaker=None,
                      update_id=update.update_id, images=reading.images)
@@ -138,10 +145,12 @@ async def group_message(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    addressed = addressed_to_bot(message, context.me)
-    if addressed is None:
+    messages = await album_messages(context.services.albums, context.bot, update.update_id, message)
+    addressed = next((a for part in messages or () if (a := addressed_to_bot(part, context.me))), None)
+    if messages is None or addressed is None:
         return
-    attachments = attachments_of(message) + (attachments_of(addressed.replied) if addressed.replied else ())
+    attachments = tuple(a for part in messages for a in attachments_of(part))
+    attachments += attachments_of(addressed.replied) if addressed.replied else ()
     reading = await read(context, message, addressed.text, attachments)
     if reading is None:
         return
