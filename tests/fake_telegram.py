@@ -105,10 +105,10 @@ class FakeTelegram(BotApiState):
         with self.lock:
             self._latency[method.lower()] = seconds
 
-    def set_admins(self, chat_id: int, *user_ids: int) -> None:
+    def set_administrators(self, chat_id: int, *user_ids: int) -> None:
         """The administrators getChatAdministrators lists for a group."""
         with self.lock:
-            self.admins[chat_id] = list(user_ids)
+            self.administrators[chat_id] = list(user_ids)
 
     def set_webhook_elsewhere(self, url: str = "", **params: Any) -> None:
         """Someone else with the token changes the webhook (``url`` empty: deleteWebhook, as a laptop that

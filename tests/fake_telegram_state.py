@@ -83,7 +83,7 @@ class BotApiState:
         self.bot_id = int(token.split(":")[0])
         self.username = username
         self.first_name = first_name
-        self.admins: dict[int, list[int]] = {}
+        self.administrators: dict[int, list[int]] = {}
         self.webhook: dict[str, Any] = {"url": ""}
         # What getWebhookInfo reports about deliveries: Telegram's last failed one, and a backlog size that
         # overrides the count of queued getUpdates updates (webhook deliveries are not modelled).
@@ -203,13 +203,13 @@ class BotApiState:
         chat_id = chat_id_of(params)
         if chat_id > 0:
             raise bad_request("there are no administrators in the private chat")
-        return [administrator(user_id) for user_id in self.admins.get(chat_id, [])]
+        return [administrator(user_id) for user_id in self.administrators.get(chat_id, [])]
 
     def _api_getChatMember(self, params: dict[str, Any]) -> Any:  # noqa: N802
         chat_id, user_id = chat_id_of(params), params.get("user_id")
         if not isinstance(user_id, int):
             raise bad_request("user_id is empty")
-        if user_id in self.admins.get(chat_id, []):
+        if user_id in self.administrators.get(chat_id, []):
             return administrator(user_id)
         user = self._me() if user_id == self.bot_id else {"id": user_id, "is_bot": False, "first_name": "User"}
         return {"status": "member", "user": user}
