@@ -260,7 +260,7 @@ class Conversation:
             refused = True
             context, stream = await self._open(request, transcript, user_turn, persona, False)
         answer = await self._relay(stream, sink, request.stop)
-        answer.images_refused = refused
+        answer.images_refused = refused and bool(request.images)  # worth a note only when this turn had images
         return context, answer
 
     async def _open(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, persona: Persona,
