@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+
+import pytest
 
 from tests.bot_process import TOKEN
 from tests.e2e import World
@@ -11,6 +14,14 @@ from tests.http_fake import wait_for
 from tests.pictures import data_url, decoded, picture
 
 CHAT = 42
+
+
+@pytest.fixture(autouse=True)
+def no_request_to_the_model_carries_the_bot_token(env: World) -> Iterator[None]:
+    """Every test here: whatever was sent, no model request ever held the bot token (a Telegram file URL)."""
+    yield
+    sent = json.dumps(env.model.requests)
+    assert TOKEN not in sent and "/file/bot" not in sent
 
 
 def answered(w: World, chat: int, count: int = 1) -> bool:
@@ -133,7 +144,7 @@ def test_a_model_that_refuses_images_answers_the_caption_and_says_so_once_a_day(
     assert [bool(image_parts(r)) for r in env.model.chat_requests()] == [True, False, False]
 
 
-def test_in_a_group_a_mention_replying_to_someones_photo_shows_the_model_that_photo(env: World) -> None:
+def test_in_a_group_a_mention_under_someones_photo_or_in_a_caption_shows_the_model_the_photo(env: World) -> None:
     group, data = -1001, picture(50, 40, color=(0, 200, 0))
     shared = env.telegram.make_update(None, chat_id=group, chat_type="supergroup", user_id=8, first_name="Bob",
                                       photo=env.telegram.add_photo((50, 40, data)), caption="my garden")
@@ -143,6 +154,14 @@ def test_in_a_group_a_mention_replying_to_someones_photo_shows_the_model_that_ph
                                           user_id=7, reply_to_message=shared["message"]["message_id"],
                                           entities=[{"type": "mention", "offset": 0, "length": 9}]))
         wait_for(lambda: answered(env, group), what="the answer in the group")
-    (request,) = env.model.chat_requests()
-    assert [part["url"] for part in image_parts(request)] == [data_url(data, "image/jpeg")]
-    assert "what plant is this?" in text_parts(request)[0]
+        own = picture(20, 20, color=(9, 9, 9))
+        bot.post(env.telegram.make_update(None, chat_id=group, chat_type="supergroup", user_id=7,
+                                          photo=env.telegram.add_photo((20, 20, own)), caption="@test_bot and this?",
+                                          caption_entities=[{"type": "mention", "offset": 0, "length": 9}]))
+        wait_for(lambda: answered(env, group, 2), what="the answer to the captioned photo")
+    about, captioned = env.model.chat_requests()
+    assert [part["url"] for part in image_parts(about)] == [data_url(data, "image/jpeg")]
+    assert "what plant is this?" in text_parts(about)[0]
+    assert image_parts(captioned)[-1]["url"] == data_url(own, "image/jpeg")
+    assert text_parts(captioned) == ["Ann: and this?"]  # the mention taken out, the speaker named
+    assert len(env.model.chat_requests()) == 2  # Bob's own photo, not addressed to the bot, asked nothing

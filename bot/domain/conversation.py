@@ -328,7 +328,8 @@ class Conversation:
         if reported is not None:
             return reported.prompt_tokens, reported.completion_tokens
         system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
-        return system_tokens + context.history_tokens + user_turn.tokens, reply_turn.tokens
+        images = self._vision.policy.tokens(user_turn.images)
+        return system_tokens + context.history_tokens + user_turn.tokens + images, reply_turn.tokens
 
 
 def _failure_of(exc: ModelError) -> Failure:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from telegram import Chat, Message, ReplyParameters, Update
@@ -34,7 +34,7 @@ from bot.telegram.files import TelegramFiles
 from bot.telegram.pacing import Pacer
 from bot.telegram.reader import Reader, Reading
 from bot.telegram.sink import STOP_PREFIX, Cadence, Handover, Target, TelegramReplySink
-from bot.telegram.triggers import BotIdentity, addressed_to_bot, display_name
+from bot.telegram.triggers import BotIdentity, addressed_to_bot, display_name, strip_mention
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,8 @@ async def group_message(update: Update, context: BotContext) -> None:
     addressed = next((a for part in messages or () if (a := addressed_to_bot(part, context.me))), None)
     if messages is None or addressed is None:
         return
-    attachments = tuple(a for part in messages for a in attachments_of(part))
+    attachments = tuple(replace(a, caption=a.caption and strip_mention(a.caption, context.me))
+                        for part in messages for a in attachments_of(part))
     attachments += attachments_of(addressed.replied) if addressed.replied else ()
     reading = await read(context, message, addressed.text, attachments)
     if reading is None:
