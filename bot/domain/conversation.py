@@ -157,7 +157,7 @@ class Conversation:
         return earlier
 
     async def _moderate(self, text: str) -> Failure | None:
-        if self._moderator is None:
+        if self._moderator is None or not text.strip():  # a photo without a caption: nothing to check
             return None
         try:
             return Failure.FLAGGED if await self._moderator.flagged(text) else None
