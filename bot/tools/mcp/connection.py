@@ -27,7 +27,7 @@ from bot.tools.mcp.config import McpServerConfig
 
 logger = logging.getLogger(__name__)
 
-CONNECT_SECONDS = 10.0
+CONNECT_SECONDS = 15.0  # a stdio server's first start imports its SDK
 PING_SECONDS = 30.0
 RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 _STOP_SECONDS = 5.0
