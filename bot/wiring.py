@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import uuid
 
 from bot.config import Settings
@@ -93,7 +94,9 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
                           claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
     courier = ReminderCourier(reminders, application.bot, metrics)
-    mcp = McpServers(mcp_servers, toolbox, settings.tool_timeout_seconds)
+    # A stdio server's error output joins the bot's own, except where logs must be one JSON object a line.
+    mcp = McpServers(mcp_servers, toolbox, settings.tool_timeout_seconds,
+                     server_stderr=sys.stderr if settings.log_format == "text" else None)
     return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests,
                    courier, mcp, clients=(files,))
 

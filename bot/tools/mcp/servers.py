@@ -11,7 +11,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from bot.domain.tools import Toolbox
 from bot.tools.mcp.config import McpServerConfig
@@ -30,7 +30,8 @@ class McpServers:
     """Connections to every server of MCP_SERVERS_FILE, offering their tools as ``<server>__<tool>``."""
 
     def __init__(self, configs: Sequence[McpServerConfig], toolbox: Toolbox, call_seconds: float, *,
-                 start_wait_seconds: float = START_WAIT_SECONDS) -> None:
+                 start_wait_seconds: float = START_WAIT_SECONDS, server_stderr: TextIO | None = None) -> None:
+        self._stderr = server_stderr  # where stdio servers' error output goes (None: discarded)
         self._toolbox = toolbox
         self._call_seconds = call_seconds
         self._start_wait = start_wait_seconds
@@ -45,7 +46,7 @@ class McpServers:
         from bot.tools.mcp.connection import McpConnection  # the SDK takes seconds to import: only when used
 
         for config in self._configs:
-            connection = McpConnection(config, functools.partial(self._offer, config.name))
+            connection = McpConnection(config, functools.partial(self._offer, config.name), stderr=self._stderr)
             self._connections.append(connection)
             connection.start()
         with contextlib.suppress(TimeoutError):
