@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.domain.access import Allowlist
 from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry
 from bot.domain.personas import PersonaCatalog, PromptLimit
+from bot.domain.speech import Listener
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
 from bot.domain.tools import ToolLimits
@@ -27,6 +28,7 @@ from bot.store.usage import USAGE_TTL_SECONDS, UsageLedger
 from bot.telegram.application import GroupAdministrators, build_application, register
 from bot.telegram.files import TelegramFiles
 from bot.telegram.handlers import Retention, Services
+from bot.telegram.media import MediaRules
 from bot.telegram.pacing import Pacer
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import Cadence
@@ -69,6 +71,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     application = build_application(settings.telegram_bot_token, settings.telegram_api_url, requests, limiter)
     replies = Replies(redis, keys)
     files = TelegramFiles(application.bot)
+    listener = Listener(model, ledger, counter, settings.transcription_model) if settings.transcription else None
     register(application, Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(),
         persona_limit=PromptLimit(settings.persona_max_tokens, counter.count),
@@ -80,7 +83,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         prices=PriceTable(settings.model_prices),
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
         messages_per_minute=settings.user_messages_per_minute, operators=settings.operator_ids, metrics=metrics,
-        files=files,
+        files=files, media=MediaRules(listener, settings.voice_max_seconds, counter, settings.document_max_tokens),
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,

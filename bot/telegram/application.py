@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Bot, Update
+from telegram import Bot, Message, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -15,7 +15,9 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.telegram import commands, handlers
+from bot.domain.attachment import Kind
+from bot.telegram import commands, documents, handlers, unreadable, voice
+from bot.telegram.attachments import attachments_of
 from bot.telegram.handlers import BotApplication, BotContext, Services
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import STOP_PREFIX
@@ -61,6 +63,10 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
     application.add_handler(CallbackQueryHandler(handlers.foreign_button))
+    # Before the text handlers: a recording or document with a caption is read, not answered by its caption alone.
+    application.add_handler(MessageHandler(fresh & ~filters.COMMAND & Carrying(voice.RECORDINGS), voice.recording))
+    application.add_handler(MessageHandler(fresh & ~filters.COMMAND & Carrying({Kind.DOCUMENT}), documents.document))
+    application.add_handler(MessageHandler(fresh & Carrying(unreadable.UNREADABLE), unreadable.unreadable))
     application.add_handler(MessageHandler(fresh & private & words & ~filters.COMMAND, handlers.text_message))
     application.add_handler(MessageHandler(fresh & groups & words & ~filters.COMMAND, handlers.group_message))
     application.add_handler(MessageHandler(
@@ -76,3 +82,14 @@ class GroupAdministrators:
 
     async def __call__(self, chat_id: int) -> list[int]:
         return [member.user.id for member in await self._bot.get_chat_administrators(chat_id)]
+
+
+class Carrying(filters.MessageFilter):
+    """Messages carrying an attachment of one of the kinds, as telegram/attachments.py reads them."""
+
+    def __init__(self, kinds: frozenset[Kind] | set[Kind]) -> None:
+        super().__init__(name=f"Carrying({', '.join(sorted(k.value for k in kinds))})")
+        self._kinds = frozenset(kinds)
+
+    def filter(self, message: Message) -> bool:
+        return any(attachment.kind in self._kinds for attachment in attachments_of(message))

@@ -15,6 +15,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, E
 from bot.domain.access import Allowlist
 from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, TurnRequest
+from bot.domain.outcome import Failure
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
 from bot.domain.usage import PriceTable
@@ -24,6 +25,7 @@ from bot.store.replies import Owner, Replies
 from bot.store.usage import UsageLedger
 from bot.telegram import texts
 from bot.telegram.files import TelegramFiles
+from bot.telegram.media import MediaRules
 from bot.telegram.pacing import Pacer
 from bot.telegram.sink import STOP_PREFIX, Cadence, Handover, Target, TelegramReplySink
 from bot.telegram.triggers import BotIdentity, addressed_to_bot, display_name
@@ -56,6 +58,7 @@ class Services:
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     files: TelegramFiles | None = None  # downloads what users send (None: attachments are not read)
+    media: MediaRules | None = None  # recordings and documents (None: they are not read)
 
 
 @dataclass(frozen=True)
@@ -130,24 +133,50 @@ async def group_message(update: Update, context: BotContext) -> None:
     await answer(context, target, user.id, addressed.text, speaker=display_name(user), update_id=update.update_id)
 
 
-async def answer(context: BotContext, target: Target, user_id: int, text: str, *, speaker: str | None,
+@dataclass(frozen=True)
+class Declined:
+    """A message the bot cannot answer after all (a scanned PDF, say): what the user is told instead."""
+
+    text: str
+
+
+# Makes a turn's text inside its reply, while `typing…` shows (a recording downloaded and transcribed, a document
+# read); may set the reply's preface. A Failure or Declined ends the turn without the model.
+Prepare = Callable[[TelegramReplySink], Awaitable[str | Failure | Declined]]
+
+
+async def answer(context: BotContext, target: Target, user_id: int, text: str | Prepare, *, speaker: str | None,
                  update_id: int) -> None:
     """Run one turn into a streaming Telegram reply (unless the user is sending too fast)."""
     services = context.services
     resumed = services.replies.resumed(update_id)  # counted against the rate when it first came
     if not resumed and await _slowed_down(context, target, user_id):
         return
-    request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id), resumed=resumed)
-    sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, request.stop)
+    stop = asyncio.Event()
+    sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, stop)
     started = services.clock()
     services.metrics.streams_in_flight.inc()
     try:
         async with sink:  # typing and the edit pump stop however the turn ends
-            result = await services.conversation.reply(request, sink)
+            prepared = text if isinstance(text, str) else await text(sink)
+            if isinstance(prepared, str):
+                request = TurnRequest(target.chat, user_id, prepared, speaker, stop=stop, turn_id=str(update_id),
+                                      resumed=resumed)
+                outcome = (await services.conversation.reply(request, sink)).outcome
+            else:
+                outcome = await _decline(sink, prepared)
     finally:
         services.metrics.streams_in_flight.dec()
         services.replies.close(update_id)
-    _observe(services, result.outcome, started, sink.first_visible_at, update_id, target.chat)
+    _observe(services, outcome, started, sink.first_visible_at, update_id, target.chat)
+
+
+async def _decline(sink: TelegramReplySink, why: Failure | Declined) -> str:
+    if isinstance(why, Failure):
+        await sink.fail(why)
+        return f"failed:{why.value}"
+    await sink.tell(why.text)
+    return "declined"
 
 
 async def _sink(context: BotContext, target: Target, owner: Owner, update_id: int,

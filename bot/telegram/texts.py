@@ -5,6 +5,7 @@ Texts with values are functions; the rest are constants. Nothing else in the cod
 
 from __future__ import annotations
 
+from bot.domain.attachment import Kind
 from bot.domain.outcome import Ending, Failure
 
 START = (
@@ -23,6 +24,10 @@ HELP = (
     "/persona <your own instructions> — a custom persona for this chat\n"
     "/usage — the tokens you used today and this month\n"
     "/privacy — what I store and for how long\n\n"
+    "Besides text I read photos and images, listen to voice messages, audio files and video notes (I show what "
+    "I heard, then answer), and read documents: PDFs with a text layer, Word (.docx), and text files such as "
+    ".txt, .md, .csv, .json or source code. I can't watch videos or read stickers, locations, contacts or polls "
+    "yet.\n\n"
     "While I'm answering, tap ⏹ Stop to cut me short. In groups I answer when mentioned or replied to."
 )
 
@@ -30,6 +35,53 @@ RESET = "Done — I've forgotten our conversation. Your persona stays as it is."
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 NOT_ALLOWED = "Sorry, this bot is private and you're not on its list of users."
 TEXT_ONLY = "I can read text only for now — please send your question as a message."
+
+# What the bot cannot read yet, said instead of silence or an answer that pretends (no model call).
+CANNOT_READ = {
+    Kind.STICKER: "I can't see stickers, so I don't know what this one shows — tell me in words what you'd like.",
+    Kind.LOCATION: "I can't read shared locations yet — please type the place, or your question about it.",
+    Kind.CONTACT: "I can't read shared contacts yet — please type what you'd like to know.",
+    Kind.POLL: "I can't read or vote in polls yet — please type the question and its options.",
+    Kind.DICE: "I can't see dice throws yet, so I don't know what you rolled.",
+    Kind.VIDEO: "I can't watch videos yet — I can listen to voice messages and video notes, or read a "
+                "transcript if you paste it.",
+    Kind.ANIMATION: "I can't watch GIFs or animations yet — please describe what you'd like to know.",
+}
+# Voice, audio and video notes.
+TRANSCRIPTION_OFF = "I don't listen to voice messages or audio here — please type your question."
+
+
+def recording_too_long(length: str, limit: str) -> str:
+    return f"That recording is {length} long; I listen to recordings of up to {limit}. Please send a shorter one."
+
+
+def cannot_transcribe(kind: str) -> str:
+    return (f"I can't listen to {kind} audio — I understand mp3, m4a, ogg, opus, wav, flac and webm. Please send "
+            "it in one of those formats.")
+
+
+# Documents.
+DOCUMENT_NO_TEXT = ("This PDF has no text layer — it looks like scanned pages, and I can't read scans yet. "
+                    "You could send the pages as photos instead.")
+DOCUMENT_UNREADABLE = "I couldn't open that file: it seems damaged or locked with a password."
+DOCUMENT_EMPTY = "That file has no text in it for me to read."
+
+
+def document_unsupported(kind: str) -> str:
+    return (f"I can't read files of this type ({kind}) yet. I read PDFs, Word documents (.docx) and text files, "
+            "and I look at images.")
+
+
+def document_pages_read(read: int, total: int) -> str:
+    return f"📄 The document is long: I read the first {read} of {total} pages."
+
+
+def document_page_part(total: int) -> str:
+    return f"📄 The document is long: I read only the beginning of its first page (of {total})."
+
+
+def document_share_read(percent: int) -> str:
+    return f"📄 The document is long: I read the first {percent}% of it."
 ADMINISTRATORS_ONLY = "Only the group's administrators can change my settings here."
 SLOW_DOWN = "You're sending messages faster than I can answer — please slow down a little."
 
@@ -57,6 +109,9 @@ FAILURES = {
     Failure.CHAT_BUDGET: "This chat has used today's token budget. It resets at 00:00 UTC{until}.",
     Failure.NOT_HEARD: "Sorry, I couldn't transcribe that recording just now. Please try again, or type it.",
     Failure.NOTHING_HEARD: "I couldn't make out any words in that recording.",
+    Failure.FILE_TOO_LARGE: "That file is larger than 20 MB, the most a bot may download from Telegram, so I can't "
+                            "read it.",
+    Failure.FILE_UNAVAILABLE: "Sorry, I couldn't download that file from Telegram. Please try sending it again.",
 }
 
 # The command menus: (command, description).
@@ -145,8 +200,11 @@ def privacy(history: str, settings: str, usage: str) -> str:
         f"• Your persona choice: deleted after {settings} unused.\n"
         f"• Token counts (no text) for /usage and daily limits: {usage}.\n\n"
         "/reset deletes this chat's history and summary right now.\n"
-        "Your messages are sent to the language model provider to write the answers. I keep no photos, "
-        "voice messages or files."
+        "Of photos, voice messages and files I keep only Telegram's file ids, with what I heard in a recording "
+        "(its transcript) and the text I read of a document, in the history above for as long as it is kept. "
+        "I never store the files themselves; they are downloaded from Telegram when needed.\n"
+        "Your messages, and the photos, recordings and documents you send, are sent to the language model "
+        "provider to write the answers."
     )
 
 
