@@ -192,6 +192,11 @@ class Settings:
     tools_allow_private_networks: bool = setting(
         "TOOLS_ALLOW_PRIVATE_NETWORKS", Flag(), False,
         "let fetch_url read private, loopback and link-local addresses (tests, intranets)")
+    reminders_per_chat: int = setting(
+        "REMINDERS_PER_CHAT", Integer(1, 1000), 20, "most reminders a chat may have pending")
+    mcp_servers_file: str | None = setting(
+        "MCP_SERVERS_FILE", Text(), None, "an operator's TOML file of MCP servers whose tools the model may use",
+        described_default="unset")
 
     def __post_init__(self) -> None:
         if "web_search" in self.tools and not self.searxng_url:

@@ -23,9 +23,11 @@ from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
+from bot.store.reminders import RedisReminders
 from bot.store.replies import Replies
 from bot.store.usage import USAGE_TTL_SECONDS, UsageLedger
 from bot.telegram.application import GroupAdministrators, build_application, register
+from bot.telegram.courier import ReminderCourier
 from bot.telegram.files import TelegramFiles
 from bot.telegram.handlers import Retention, Services
 from bot.telegram.media import MediaRules
@@ -34,14 +36,17 @@ from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
 from bot.tools.clock import CurrentTime
+from bot.tools.mcp.config import McpServerConfig
 from bot.tools.registry import ToolFactory, build_toolbox
+from bot.tools.reminders import reminder_tools
 
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
 INGRESS_CONCURRENCY = 1000
 TELEGRAM_CONNECTIONS = 32
 
 
-def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
+def build_runtime(settings: Settings, personas: PersonaCatalog,
+                  mcp_servers: tuple[McpServerConfig, ...] = ()) -> Runtime:
     """Build clients, domain and the PTB Application; nothing is connected yet."""
     redis = connect(settings.redis_url)
     keys = Keys(f"tg:{settings.bot_id}")
@@ -52,7 +57,8 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     ledger = UsageLedger(redis, keys, Budgets(settings.daily_token_budget_per_user,
                                               settings.daily_token_budget_per_chat, settings.operator_ids))
     history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
-    toolbox = build_toolbox(settings.tools, _tool_factories(settings))
+    reminders = RedisReminders(redis, keys)
+    toolbox = build_toolbox(settings.tools, _tool_factories(settings, reminders))
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
@@ -83,18 +89,21 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         prices=PriceTable(settings.model_prices),
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
         messages_per_minute=settings.user_messages_per_minute, operators=settings.operator_ids, metrics=metrics,
-        files=files, media=MediaRules(listener, settings.voice_max_seconds, counter, settings.document_max_tokens),
+        files=files, reminders=reminders,
+        media=MediaRules(listener, settings.voice_max_seconds, counter, settings.document_max_tokens),
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
                           claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
+    courier = ReminderCourier(reminders, application.bot, metrics)
     return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests,
-                   clients=(files,))
+                   courier, clients=(files,))
 
 
-def _tool_factories(settings: Settings) -> dict[str, ToolFactory]:
+def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, ToolFactory]:
     """What each TOOLS name builds."""
-    return {"time": lambda: [CurrentTime()]}
+    return {"time": lambda: [CurrentTime()],
+            "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat)}
 
 
 def _reply_options(settings: Settings) -> ReplyOptions:

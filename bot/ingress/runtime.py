@@ -16,6 +16,7 @@ from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
 from bot.store.keys import Keys
 from bot.store.replies import Replies
+from bot.telegram.courier import ReminderCourier
 from bot.telegram.handlers import BotApplication
 
 
@@ -46,6 +47,7 @@ class Runtime:
     replies: Replies
     model: ModelClient
     requests: tuple[BaseRequest, ...]
+    courier: ReminderCourier
     clients: tuple[Closeable, ...] = ()
 
     async def close(self) -> None:

@@ -16,7 +16,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.domain.attachment import Kind
-from bot.telegram import commands, documents, handlers, unreadable, voice
+from bot.telegram import commands, documents, handlers, reminders, unreadable, voice
 from bot.telegram.attachments import attachments_of
 from bot.telegram.handlers import BotApplication, BotContext, Services
 from bot.telegram.ratelimit import RedisRateLimiter
@@ -60,8 +60,10 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(CommandHandler("persona", commands.persona, filters=fresh))
     application.add_handler(CommandHandler("usage", commands.usage, filters=fresh))
     application.add_handler(CommandHandler("privacy", commands.privacy, filters=fresh))
+    application.add_handler(CommandHandler("reminders", reminders.reminders, filters=fresh))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(reminders.cancel_button, pattern=reminders.PATTERN))
     application.add_handler(CallbackQueryHandler(handlers.foreign_button))
     # Before the text handlers: a recording or document with a caption is read, not answered by its caption alone.
     application.add_handler(MessageHandler(fresh & ~filters.COMMAND & Carrying(voice.RECORDINGS), voice.recording))

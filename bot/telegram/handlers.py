@@ -18,6 +18,7 @@ from bot.domain.conversation import Conversation, TurnRequest
 from bot.domain.outcome import Failure
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
+from bot.domain.reminders import ReminderBook
 from bot.domain.usage import PriceTable
 from bot.metrics import Metrics
 from bot.store.gate import Gatekeeper
@@ -55,6 +56,7 @@ class Services:
     messages_per_minute: int
     operators: frozenset[int]  # ADMIN_USER_IDS: the bot's operators (not a group's administrators)
     metrics: Metrics
+    reminders: ReminderBook
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     files: TelegramFiles | None = None  # downloads what users send (None: attachments are not read)

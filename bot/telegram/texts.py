@@ -5,6 +5,8 @@ Texts with values are functions; the rest are constants. Nothing else in the cod
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.domain.attachment import Kind
 from bot.domain.outcome import Ending, Failure
 
@@ -23,6 +25,7 @@ HELP = (
     "/persona NAME — switch to a persona from the list\n"
     "/persona <your own instructions> — a custom persona for this chat\n"
     "/usage — the tokens you used today and this month\n"
+    "/reminders — the reminders I keep for this chat, to cancel any\n"
     "/privacy — what I store and for how long\n\n"
     "Besides text I read photos and images, listen to voice messages, audio files and video notes (I show what "
     "I heard, then answer), and read documents: PDFs with a text layer, Word (.docx), and text files such as "
@@ -121,6 +124,7 @@ PRIVATE_MENU = (
     ("reset", "Forget our conversation"),
     ("persona", "See or change how I answer"),
     ("usage", "Tokens used today and this month"),
+    ("reminders", "Reminders I keep for you"),
     ("privacy", "What I store and for how long"),
 )
 GROUP_MENU = (
@@ -128,6 +132,7 @@ GROUP_MENU = (
     ("reset", "Forget this chat's conversation (admins)"),
     ("persona", "See or change how I answer (admins)"),
     ("usage", "Tokens used today and this month"),
+    ("reminders", "This chat's reminders"),
 )
 
 KEPT_HISTORY = "Our conversation so far is kept; the new persona applies from my next reply."
@@ -217,3 +222,30 @@ def duration(seconds: int) -> str:
     if hours and seconds % 3600 == 0:
         return f"{hours} hour{'s' if hours != 1 else ''}"
     return f"{seconds} seconds"
+
+
+def reminder(text: str) -> str:
+    """A due reminder, sent replying to the message that asked for it."""
+    return f"⏰ Reminder: {text}"
+
+
+NO_REMINDERS = "No reminders in this chat. Ask me for one, e.g. “remind me in 20 minutes to stretch”."
+REMINDER_CANCELLED = "Reminder cancelled."
+REMINDER_GONE = "That reminder was already sent or cancelled."
+REMINDER_SENDING = "Too late — that reminder is being sent right now."
+ONLY_SETTER_CANCELS = "Only the person who set this reminder, or an admin, can cancel it."
+
+
+def reminder_list(entries: list[tuple[str, str]]) -> str:
+    """/reminders: (when, text) of each pending reminder, soonest first."""
+    lines = [f"{number}. {when} — {text}" for number, (when, text) in enumerate(entries, 1)]
+    return "Reminders in this chat:\n" + "\n".join(lines)
+
+
+def reminder_time(due: datetime) -> str:
+    """When a reminder is due, as /reminders shows it (UTC)."""
+    return f"{due.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def cancel_reminder_button(number: int) -> str:
+    return f"✖ Cancel {number}"
