@@ -79,16 +79,23 @@ def test_a_group_voice_reply_to_the_bot_is_answered_others_are_not_and_long_ones
         bot.post(env.telegram.make_update("@test_bot hi", chat_id=group, chat_type="supergroup", user_id=7,
                                           entities=[{"type": "mention", "offset": 0, "length": 9}]))
         wait_for(lambda: answered(env, group), what="the first answer")
-        bot.post(env.telegram.make_update(None, chat_id=group, chat_type="supergroup", user_id=7,
-                                          **voice(env.telegram)))
+        someones = env.telegram.make_update(None, chat_id=group, chat_type="supergroup", user_id=8,
+                                            **voice(env.telegram, data=b"OggS-first"))
+        bot.post(someones)
         mine = env.telegram.messages(group)[0].message_id
         bot.post(env.telegram.make_update(None, chat_id=group, chat_type="supergroup", user_id=7,
                                           reply_to_message=mine, **voice(env.telegram, data=b"OggS-second")))
         wait_for(lambda: answered(env, group, 2), what="the answer to the voice reply")
+        bot.post(env.telegram.make_update("@test_bot what does it say?", chat_id=group, chat_type="supergroup",
+                                          user_id=7, reply_to_message=someones["message"]["message_id"],
+                                          entities=[{"type": "mention", "offset": 0, "length": 9}]))
+        wait_for(lambda: answered(env, group, 3), what="the answer about someone's voice message")
         bot.post(env.telegram.make_update(None, chat_id=CHAT, **voice(env.telegram, duration=61, data=b"OggS-3")))
         wait_for(lambda: answered(env, CHAT), what="the note")
-    assert [u.data for u in env.model.audio.uploads] == [b"OggS-second"]
+    assert [u.data for u in env.model.audio.uploads] == [b"OggS-second", b"OggS-first"]
     assert env.telegram.messages(group)[1].reply_to is not None
+    asked = env.model.chat_requests()[-1]["messages"][-1]["content"]
+    assert asked == "Ann: Hello from a voice note.\n\nwhat does it say?"
     assert env.telegram.texts(CHAT) == [
         "That recording is 1 min 1 s long; I listen to recordings of up to 1 min. Please send a shorter one."]
-    assert len(env.telegram.downloads) == 1  # neither the voice not meant for the bot nor the long one
+    assert len(env.telegram.downloads) == 2  # not the voice until it was asked about, never the long one

@@ -17,8 +17,8 @@ from telegram.request import BaseRequest
 
 from bot.domain.attachment import Kind
 from bot.telegram import commands, documents, handlers, reminders, unreadable, voice
-from bot.telegram.attachments import attachments_of
 from bot.telegram.handlers import BotApplication, BotContext, Services
+from bot.telegram.media import carried
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import STOP_PREFIX
 
@@ -87,11 +87,12 @@ class GroupAdministrators:
 
 
 class Carrying(filters.MessageFilter):
-    """Messages carrying an attachment of one of the kinds, as telegram/attachments.py reads them."""
+    """Messages carrying an attachment of one of the kinds (as telegram/attachments.py reads them), or replying to
+    one that does."""
 
     def __init__(self, kinds: frozenset[Kind] | set[Kind]) -> None:
         super().__init__(name=f"Carrying({', '.join(sorted(k.value for k in kinds))})")
         self._kinds = frozenset(kinds)
 
     def filter(self, message: Message) -> bool:
-        return any(attachment.kind in self._kinds for attachment in attachments_of(message))
+        return carried(message, self._kinds) is not None

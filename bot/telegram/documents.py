@@ -23,11 +23,10 @@ from bot.errors import (
     UnsupportedDocument,
 )
 from bot.telegram import texts
-from bot.telegram.attachments import attachments_of
 from bot.telegram.files import TelegramFiles
 from bot.telegram.handlers import BotContext, Declined, Prepare, answer
 from bot.telegram.markdown.quote import italic
-from bot.telegram.media import MediaRules, addressee
+from bot.telegram.media import MediaRules, addressee, carried
 from bot.telegram.sink import TelegramReplySink
 
 logger = logging.getLogger(__name__)
@@ -39,17 +38,17 @@ _BINARY_PREFIXES = ("image/", "video/", "audio/", "font/", "application/zip", "a
 async def document(update: Update, context: BotContext) -> None:
     """A document: refused with a note, or read and answered."""
     message, user, services = update.effective_message, update.effective_user, context.services
-    found = [a for a in attachments_of(message) if a.kind is Kind.DOCUMENT] if message else []
-    if message is None or user is None or not found:
+    found = carried(message, (Kind.DOCUMENT,)) if message else None
+    if message is None or user is None or found is None:
         return
     to = addressee(message, context.me)
     if to is None:
         return
-    note = refusal(found[0], services.files)
+    note = refusal(found, services.files)
     if note is not None or services.media is None or services.files is None:
         await message.reply_text(note or texts.TEXT_ONLY, do_quote=to.target.is_group)
         return
-    read = _read(found[0], to.caption, services.media, services.files)
+    read = _read(found, to.caption, services.media, services.files)
     await answer(context, to.target, user.id, read, speaker=to.speaker, update_id=update.update_id)
 
 

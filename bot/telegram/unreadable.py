@@ -7,9 +7,8 @@ from telegram import Update
 
 from bot.domain.attachment import Kind
 from bot.telegram import texts
-from bot.telegram.attachments import attachments_of
 from bot.telegram.handlers import BotContext
-from bot.telegram.media import addressee
+from bot.telegram.media import addressee, carried
 
 UNREADABLE = frozenset(texts.CANNOT_READ)
 
@@ -17,12 +16,12 @@ UNREADABLE = frozenset(texts.CANNOT_READ)
 async def unreadable(update: Update, context: BotContext) -> None:
     """Say what the bot cannot read (in groups, only to a message meant for it)."""
     message = update.effective_message
-    kinds = [a.kind for a in attachments_of(message) if a.kind in UNREADABLE] if message else []
-    if message is None or not kinds:
+    found = carried(message, UNREADABLE) if message else None
+    if message is None or found is None:
         return
     to = addressee(message, context.me)
     if to is not None:
-        await message.reply_text(note_for(kinds[0]), do_quote=to.target.is_group)
+        await message.reply_text(note_for(found.kind), do_quote=to.target.is_group)
 
 
 def note_for(kind: Kind) -> str:

@@ -13,11 +13,10 @@ from bot.domain.ports import Recording
 from bot.domain.speech import Listener
 from bot.errors import FileError, FileTooLarge
 from bot.telegram import texts
-from bot.telegram.attachments import attachments_of
 from bot.telegram.files import TelegramFiles
 from bot.telegram.handlers import BotContext, Prepare, answer
 from bot.telegram.markdown.quote import quoted
-from bot.telegram.media import Addressee, MediaRules, addressee
+from bot.telegram.media import Addressee, MediaRules, addressee, carried
 from bot.telegram.sink import TelegramReplySink
 
 logger = logging.getLogger(__name__)
@@ -35,18 +34,18 @@ _BY_TYPE = {"audio/ogg": "ogg", "audio/opus": "ogg", "audio/mpeg": "mp3", "audio
 async def recording(update: Update, context: BotContext) -> None:
     """A voice message, audio file or video note: refused with a note, or transcribed and answered."""
     message, user, media = update.effective_message, update.effective_user, context.services.media
-    found = [a for a in attachments_of(message) if a.kind in RECORDINGS] if message else []
-    if message is None or user is None or not found:
+    found = carried(message, RECORDINGS) if message else None
+    if message is None or user is None or found is None:
         return
     to = addressee(message, context.me)
     if to is None:
         return
-    note = refusal(found[0], media, context.services.files)
+    note = refusal(found, media, context.services.files)
     if note is not None:
         await message.reply_text(note, do_quote=to.target.is_group)
         return
     assert media is not None and media.listener is not None and context.services.files is not None
-    hear = _transcribed(found[0], to, user.id, media.listener, context.services.files)
+    hear = _transcribed(found, to, user.id, media.listener, context.services.files)
     await answer(context, to.target, user.id, hear, speaker=to.speaker, update_id=update.update_id)
 
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from telegram import Message
 
-from bot.telegram.media import addressee
+from bot.telegram.media import addressee, carried
 from bot.telegram.triggers import BotIdentity
+from bot.telegram.voice import RECORDINGS
 
 ME = BotIdentity(99, "test_bot")
 
@@ -32,3 +33,20 @@ def test_a_group_message_is_answered_when_it_mentions_or_replies_to_the_bot() ->
     reply = message(group, reply_to_message={"message_id": 4, "date": 0, "chat": group,
                                              "from": {"id": 99, "is_bot": True, "first_name": "Bot"}})
     assert addressee(reply, ME) is not None
+
+
+def test_the_attachment_is_the_messages_own_else_the_one_it_replies_to() -> None:
+    group = {"id": -100, "type": "supergroup", "title": "G"}
+    voice = {"file_id": "V", "file_unique_id": "uV", "duration": 3}
+    own = message(group, voice=voice)
+    found = carried(own, RECORDINGS)
+    assert found is not None and found.file_id == "V"
+    asking = message(group, text="@test_bot what does it say?", entities=[{"type": "mention", "offset": 0,
+                                                                            "length": 9}],
+                     reply_to_message={"message_id": 4, "date": 0, "chat": group, "voice": voice,
+                                       "from": {"id": 8, "is_bot": False, "first_name": "Bob"}})
+    replied = carried(asking, RECORDINGS)
+    assert replied is not None and (replied.file_id, replied.message_id) == ("V", 4)
+    to = addressee(asking, ME)
+    assert to is not None and to.caption == "what does it say?"
+    assert carried(message(group, text="hi"), RECORDINGS) is None
