@@ -160,7 +160,7 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str | 
     services.metrics.streams_in_flight.inc()
     try:
         async with sink:  # typing and the edit pump stop however the turn ends
-            prepared = text if isinstance(text, str) else await text(sink)
+            prepared = text if isinstance(text, str) else await _prepared(services, text, sink, resumed, update_id)
             if isinstance(prepared, str):
                 request = TurnRequest(target.chat, user_id, prepared, speaker, stop=stop, turn_id=str(update_id),
                                       resumed=resumed)
@@ -171,6 +171,15 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str | 
         services.metrics.streams_in_flight.dec()
         services.replies.close(update_id)
     _observe(services, outcome, started, sink.first_visible_at, update_id, target.chat)
+
+
+async def _prepared(services: Services, prepare: Prepare, sink: TelegramReplySink, resumed: bool,
+                    update_id: int) -> str | Failure | Declined:
+    """The turn's text; none when a replica that died had stored the answer already (the conversation delivers
+    it), so a recording is not transcribed twice."""
+    if resumed and await services.history.generated(str(update_id)) is not None:
+        return ""
+    return await prepare(sink)
 
 
 async def _decline(sink: TelegramReplySink, why: Failure | Declined) -> str:
