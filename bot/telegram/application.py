@@ -69,10 +69,10 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(MessageHandler(fresh & ~filters.COMMAND & Carrying(voice.RECORDINGS), voice.recording))
     application.add_handler(MessageHandler(fresh & ~filters.COMMAND & Carrying({Kind.DOCUMENT}), documents.document))
     application.add_handler(MessageHandler(fresh & Carrying(unreadable.UNREADABLE), unreadable.unreadable))
-    application.add_handler(MessageHandler(fresh & private & words & ~filters.COMMAND, handlers.text_message))
-    application.add_handler(MessageHandler(fresh & groups & words & ~filters.COMMAND, handlers.group_message))
     application.add_handler(MessageHandler(
-        fresh & private & ~words & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.not_text))
+        fresh & private & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.private_message))
+    application.add_handler(MessageHandler(
+        fresh & groups & (words | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND, handlers.group_message))
     application.add_error_handler(handlers.on_error)
 
 
