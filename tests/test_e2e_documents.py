@@ -3,8 +3,10 @@ be read gets a note naming why, and stickers and the like get an honest note wit
 
 from __future__ import annotations
 
+import json
 import re
 
+from tests.bot_process import TOKEN
 from tests.document_samples import pdf, word
 from tests.e2e import World
 from tests.http_fake import wait_for
@@ -48,6 +50,7 @@ def test_documents_are_read_into_the_turn_with_their_name_and_the_caption_as_the
         history = env.model.chat_requests()[-1]["messages"]
         assert history[1]["content"].startswith('[Document "report.pdf"')  # the extract is kept as the turn
     assert len(env.model.chat_requests()) == 3
+    assert all(TOKEN not in json.dumps(request) for request in env.model.requests)
 
 
 def test_what_cannot_be_read_gets_a_note_saying_why_and_no_model_call(env: World) -> None:

@@ -37,6 +37,7 @@ def test_a_voice_message_is_quoted_then_answered_and_its_transcript_is_the_turn(
         wait_for(lambda: len(env.telegram.messages(CHAT)) == 3, what="/usage")
         assert "34 s of audio transcribed" in env.telegram.texts(CHAT)[2]
     assert all(TOKEN not in str(request) for request in env.model.requests)
+    assert all(TOKEN.encode() not in upload.data for upload in env.model.audio.uploads)
 
 
 def test_audio_files_and_video_notes_are_sent_as_they_are_named_for_their_format(env: World) -> None:

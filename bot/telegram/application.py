@@ -68,7 +68,8 @@ def register(application: BotApplication, services: Services) -> None:
     # Before the text handlers: a recording or document with a caption is read, not answered by its caption alone.
     application.add_handler(MessageHandler(fresh & ~filters.COMMAND & Carrying(voice.RECORDINGS), voice.recording))
     application.add_handler(MessageHandler(fresh & ~filters.COMMAND & Carrying({Kind.DOCUMENT}), documents.document))
-    application.add_handler(MessageHandler(fresh & Carrying(unreadable.UNREADABLE), unreadable.unreadable))
+    application.add_handler(MessageHandler(fresh & ~filters.COMMAND & Carrying(unreadable.UNREADABLE),
+                                           unreadable.unreadable))
     application.add_handler(MessageHandler(
         fresh & private & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.private_message))
     application.add_handler(MessageHandler(
