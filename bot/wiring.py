@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import uuid
 
 from bot.config import Settings
@@ -42,6 +43,7 @@ from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
 from bot.tools.clock import CurrentTime
 from bot.tools.mcp.config import McpServerConfig
+from bot.tools.mcp.servers import McpServers
 from bot.tools.registry import ToolFactory, build_toolbox
 from bot.tools.reminders import reminder_tools
 
@@ -102,8 +104,11 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
                           claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
     courier = ReminderCourier(reminders, application.bot, metrics)
+    # A stdio server's error output joins the bot's own, except where logs must be one JSON object a line.
+    mcp = McpServers(mcp_servers, toolbox, settings.tool_timeout_seconds,
+                     server_stderr=sys.stderr if settings.log_format == "text" else None)
     return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests,
-                   courier, clients=(files,))
+                   courier, mcp, clients=(files,))
 
 
 def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, ToolFactory]:
