@@ -98,7 +98,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
         messages_per_minute=settings.user_messages_per_minute, operators=settings.operator_ids, metrics=metrics,
         files=files, reminders=reminders, reader=Reader(images, vision=settings.vision), notices=Notices(redis, keys),
-        albums=Albums(redis, keys),
+        albums=Albums(redis, keys, window=settings.album_window_seconds),
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
