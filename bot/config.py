@@ -208,6 +208,8 @@ class Settings:
         "IMAGE_DETAIL", Choice(("low", "high", "auto")), "auto", "the detail images are sent at (low: 85 tokens each)")
     vision_history_images: int = setting(
         "VISION_HISTORY_IMAGES", Integer(0), 2, "newest earlier images sent again with later turns (older: stand-ins)")
+    album_window_seconds: float = setting(
+        "ALBUM_WINDOW_SECONDS", Number(0.1, 10.0), 1.0, "an album's photos are gathered until none came for this long")
 
     @property
     def bot_id(self) -> str:

@@ -6,11 +6,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from bot import lifetime
 from bot.domain.chat import ChatKey
-from bot.domain.context import Context, ImagePolicy, as_message, build_context
+from bot.domain.context import Context
 from bot.domain.image import SeenImage, stand_in
 from bot.domain.outcome import Delivery, Ending, Failure
 from bot.domain.personas import Persona, PersonaCatalog
@@ -266,22 +266,15 @@ class Conversation:
     async def _open(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, persona: Persona,
                     images: bool) -> tuple[Context, ReplyStream]:
         """The request's context (with images, or their stand-ins) and the model's stream."""
-        budget = self._options.context_max_tokens
-        context = await self._context(persona, transcript, user_turn, request, budget, None, images)
+        budget, parts = self._options.context_max_tokens, request.images if images else None
+        context = await self._vision.context(persona.prompt, transcript, user_turn, parts, budget)
         try:
             return context, await self._model.stream(self._request(context, persona.temperature))
         except ContextTooLong:
             logger.info("context too long for the model; retrying with half the earlier turns")
-            context = await self._context(persona, transcript, user_turn, request, budget // 2,
-                                          context.turns_used // 2, images)
+            context = await self._vision.context(persona.prompt, transcript, user_turn, parts, budget // 2,
+                                                 context.turns_used // 2)
             return context, await self._model.stream(self._request(context, persona.temperature))
-
-    async def _context(self, persona: Persona, transcript: Transcript, user_turn: Turn, request: TurnRequest,
-                       budget: int, max_turns: int | None, images: bool) -> Context:
-        user_message = as_message(user_turn, [image.part for image in request.images] if images else ())
-        policy = self._vision.history_policy if images else ImagePolicy()
-        context = build_context(persona.prompt, transcript, user_message, budget, max_turns, policy)
-        return replace(context, messages=await self._vision.with_earlier_images(context)) if images else context
 
     def _request(self, context: Context, temperature: float | None) -> ModelRequest:
         return ModelRequest(
