@@ -190,13 +190,13 @@ class Conversation:
                                        reservation=reservation, turn_id=request.turn_id,
                                        delivery=Delivery(answer.text, answer.ending))
 
-        await self._store_then_deliver(commit, sink, Delivery(answer.text, answer.ending))
+        await self._store_then_deliver(commit, sink, Delivery(answer.text, answer.ending), request.turn_id)
         self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
         return TurnResult(ending=answer.ending, text=answer.text), stored
 
     async def _store_then_deliver(self, commit: Callable[[], Awaitable[None]], sink: ReplySink,
-                                  delivery: Delivery) -> None:
+                                  delivery: Delivery, turn_id: str | None) -> None:
         """Generated is stored before it is delivered, so a replica taking over delivers it without the model.
         With the store down, the user still gets the answer now, and the commit is retried until it is back."""
         try:
@@ -204,17 +204,18 @@ class Conversation:
         except StoreUnavailable as exc:
             logger.warning("the store failed after the answer was generated (%s); delivering, then retrying", exc)
             await sink.finish(delivery.text, delivery.ending)
-            await self._retry(commit)
+            await self._retry(commit, turn_id)
             return
         await sink.finish(delivery.text, delivery.ending)
 
-    async def _retry(self, commit: Callable[[], Awaitable[None]]) -> None:
+    async def _retry(self, commit: Callable[[], Awaitable[None]], turn_id: str | None) -> None:
         retry = self._store_retry
         deadline, delay = retry.clock() + retry.give_up_seconds, retry.first_delay
         while retry.clock() + delay <= deadline:
             await retry.sleep(delay)
-            try:
-                await commit()
+            try:  # a commit whose reply was lost may have been applied: its done marker says so (usage once)
+                if turn_id is None or await self._history.generated(turn_id) is None:
+                    await commit()
             except StoreUnavailable:
                 delay = min(delay * 2, retry.max_delay)
                 continue

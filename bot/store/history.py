@@ -88,19 +88,24 @@ class RedisHistory:
 
     async def generated(self, turn_id: str) -> Delivery | None:
         """The answer of an update already generated and stored, if it was (a replica taking it over asks)."""
-        raw = await self._redis.get(self._keys.done(turn_id))
+        try:
+            raw = await self._redis.get(self._keys.done(turn_id))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
         return Delivery.from_json(None if raw is None else str(raw))
 
     async def _commit(self, chat: ChatKey, turns: Sequence[Turn], usage: Sequence[UsageRecord],
                       release: LockLease | None, reservation: Reservation | None, turn_id: str | None,
                       delivery: Delivery | None) -> None:
-        pipe = self._redis.pipeline(transaction=False)
+        # One transaction: a replica killed mid-commit leaves all of it or none, never a done marker (which makes a
+        # replica taking over deliver without storing) without the turns.
+        pipe = self._redis.pipeline(transaction=True)
         keys = [self._keys.turns(chat), self._keys.summary(chat), self._keys.persona(chat)]
         if release is not None:
             keys.append(release.key)
         token = release.token if release is not None else ""
         args: list[Arg] = [self._ttl_ms, token, self._settings_ttl_ms, *(t.to_json() for t in turns)]
-        self._append.queue(pipe, keys, args)
+        self._append.queue_source(pipe, keys, args)
         self._ledger.queue(pipe, chat, usage, reservation)
         if turn_id is not None:
             pipe.set(self._keys.done(turn_id), delivery.to_json() if delivery else 1, ex=DONE_TTL_SECONDS)

@@ -161,11 +161,13 @@ async def test_not_modified_is_never_an_error() -> None:
         await sink.show("same")
         await clock.advance(2)
         bot.fail_next("edit_message_text", BadRequest("Message is not modified"))
-        finish = asyncio.create_task(sink.finish("same", Ending.COMPLETE))
+        await sink.show("same, and more")
+        await clock.advance(2)  # that edit "shows it already": taken as shown, no error
+        finish = asyncio.create_task(sink.finish("same, and more", Ending.COMPLETE))
         await clock.advance(5)
         await finish
         (message,) = bot.messages
-        assert message.text == "same" and message.markup is None  # the Stop button went away on the next try
+        assert message.text == "same, and more" and message.markup is None  # the final text goes without the button
 
 
 async def test_unchanged_text_is_not_sent_again() -> None:
@@ -308,3 +310,15 @@ async def test_a_taken_over_answer_edits_the_messages_already_sent_and_deletes_t
     assert [c.method for c in bot.text_calls()].count("send_message") == 2  # only the earlier replica's
     assert bot.messages[0].text == answer and bot.messages[0].markup is None
     assert bot.deleted == [2]
+
+
+async def test_a_taken_over_final_text_the_message_already_shows_is_delivered_at_once() -> None:
+    clock = VirtualClock()
+    bot = FakeBot(clock)
+    await bot.send_message(42, "The whole answer")  # the final edit of a replica that died landed after all
+    sink, _ = make(clock, bot=bot, handover=Handover(earlier=(1,)))
+    async with sink:
+        finish = asyncio.create_task(sink.finish("The whole answer", Ending.COMPLETE))
+        await clock.advance(5)
+        assert finish.done()  # "message is not modified": the user sees it, nothing to retry
+    assert [(c.method, c.at) for c in bot.text_calls()] == [("send_message", 0.0), ("edit_message_text", 0.0)]
