@@ -140,3 +140,25 @@ async def test_a_commit_cut_off_after_its_round_trip_leaves_its_turns_with_its_d
     # A replica taking the update over finds the done marker and only delivers: the turns must be there already.
     assert await history.generated("9") == Delivery("answer 1", Ending.COMPLETE)
     assert [t.content for t in (await history.load(ChatKey(42))).turns] == ["question 1", "answer 1"]
+
+
+async def test_a_given_up_delivery_leaves_history_with_what_the_user_saw(redis: Redis) -> None:
+    history = store(redis)
+    await history.commit(ChatKey(42), exchange(1), [])
+    second = exchange(2)
+    await history.commit(ChatKey(42), second, [], turn_id="8", delivery=Delivery("answer 2", Ending.COMPLETE))
+    seen = Delivery("answer 2", Ending.COMPLETE, seen="ans")
+    await history.amend(ChatKey(42), second, Turn("assistant", "ans", 1), "8", seen)
+    assert [t.content for t in (await history.load(ChatKey(42))).turns] == ["question 1", "answer 1", "question 2",
+                                                                           "ans"]
+    assert await history.generated("8") == seen  # the delivery record says what was shown
+
+
+async def test_an_answer_the_user_never_saw_leaves_no_exchange(redis: Redis) -> None:
+    history = store(redis)
+    first, second = exchange(1), exchange(2)
+    await history.commit(ChatKey(42), first + second, [], turn_id="8")
+    await history.amend(ChatKey(42), second, None, "8", Delivery("answer 2", Ending.COMPLETE, seen=""))
+    assert [t.content for t in (await history.load(ChatKey(42))).turns] == ["question 1", "answer 1"]
+    await history.amend(ChatKey(42), second, None, "8", Delivery("answer 2", Ending.COMPLETE, seen=""))
+    assert len((await history.load(ChatKey(42))).turns) == 2  # only the exchange itself, only while it is the last

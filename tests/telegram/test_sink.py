@@ -149,9 +149,40 @@ async def test_the_final_text_is_given_up_after_delivery_give_up_seconds() -> No
         finish = asyncio.create_task(sink.finish("partial and final", Ending.COMPLETE))
         while not finish.done():
             await clock.advance(1)
-        await finish
+        seen = await finish
     assert bot.messages[0].text == "partial"
+    assert seen == "partial"  # what the user sees of the answer, for history
     assert 30 <= clock.now <= 40
+
+
+async def test_a_long_answer_given_up_reports_the_pages_the_user_sees() -> None:
+    clock = VirtualClock()
+    bot = FakeBot(clock)
+    sink = TelegramReplySink(cast(Bot, bot), PRIVATE, Pacer(clock), Cadence(1.0, 3.0, "edit", 30.0),
+                             stop_token="abc", clock=clock, sleep=clock.sleep)
+    first_page = "long paragraph " * 150 + "\n\n"
+    async with sink:
+        await sink.show(first_page)
+        await clock.advance(2)
+        for _ in range(40):  # the pages after the first one cannot be sent
+            bot.fail_next("send_message", NetworkError("Connection refused"))
+        finish = asyncio.create_task(sink.finish(first_page * 3 + "the end", Ending.COMPLETE))
+        while not finish.done():
+            await clock.advance(1)
+        seen = await finish
+    assert [m.message_id for m in bot.messages] == [1]  # the first page landed, nothing after it
+    assert seen is not None and seen.strip() == first_page.strip()
+    assert sum(c.method == "send_message" for c in bot.text_calls()) < 12  # given up once, not once per page
+
+
+async def test_a_delivered_answer_reports_nothing_to_amend() -> None:
+    clock = VirtualClock()
+    sink, _ = make(clock)
+    async with sink:
+        await sink.show("all of it")
+        finish = asyncio.create_task(sink.finish("all of it", Ending.COMPLETE))
+        await clock.advance(2)
+        assert await finish is None
 
 
 async def test_not_modified_is_never_an_error() -> None:

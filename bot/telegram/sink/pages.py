@@ -74,6 +74,10 @@ class Pages:
             return None
         return Overflow(markdown, split_markdown(markdown)[0])
 
+    def head_source(self, overflow: Overflow) -> str:
+        """The answer from its start to the end of the overflow's head (what the user sees once it is delivered)."""
+        return self.source[: self._frozen_end + overflow.head.end - len(self._carry)]
+
     def turn(self, overflow: Overflow) -> None:
         """The head of the overflow is delivered: the rest continues in the next message."""
         self._frozen_end += overflow.head.end - len(self._carry)
