@@ -72,6 +72,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         prices=PriceTable(settings.model_prices),
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
         messages_per_minute=settings.user_messages_per_minute, admins=settings.admin_user_ids, metrics=metrics,
+        default_language=settings.default_language,
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,

@@ -23,6 +23,7 @@ from bot.store.gate import Gatekeeper
 from bot.store.replies import Owner, Replies
 from bot.store.usage import UsageLedger
 from bot.telegram import texts
+from bot.telegram.i18n import language
 from bot.telegram.pacing import Pacer
 from bot.telegram.sink import STOP_PREFIX, Cadence, Handover, Target, TelegramReplySink
 from bot.telegram.triggers import BotIdentity, addressed_to_bot, display_name
@@ -52,6 +53,7 @@ class Services:
     messages_per_minute: int
     admins: frozenset[int]
     metrics: Metrics
+    default_language: str = "en"  # for users whose Telegram language has no catalog
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -79,6 +81,12 @@ class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], di
 
 
 BotApplication = Application[ExtBot[Any], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+async def speak_their_language(update: Update, context: BotContext) -> None:
+    """Runs first for every update: its texts (``texts.X``) are in its user's Telegram language."""
+    user = update.effective_user
+    language.use(language.choose(user.language_code if user else None, context.services.default_language))
 
 
 async def gate(update: Update, context: BotContext) -> None:

@@ -1,0 +1,46 @@
+"""End to end: the bot's own texts, menus and profile in each user's Telegram language."""
+
+from __future__ import annotations
+
+from tests.e2e import World
+from tests.fake_openai import Fail
+from tests.http_fake import wait_for
+
+GERMAN, ARABIC = 51, 52
+PRIVATE = {"type": "all_private_chats"}
+
+
+def test_a_german_and_an_arabic_user_read_the_greeting_and_an_error_in_their_language(env: World) -> None:
+    env.model.script(Fail(400, "rejected"), Fail(400, "rejected"))
+    with env.bot() as bot:
+        bot.post(env.telegram.make_update("/start", chat_id=GERMAN, language_code="de"))
+        bot.post(env.telegram.make_update("/start", chat_id=ARABIC, language_code="ar"))
+        wait_for(lambda: env.telegram.texts(GERMAN) and env.telegram.texts(ARABIC), what="the greetings")
+        bot.post(env.telegram.make_update("Erzähl mir was", chat_id=GERMAN, language_code="de-AT"))
+        wait_for(lambda: len(env.telegram.texts(GERMAN)) == 2, what="the German apology")
+        bot.post(env.telegram.make_update("أخبرني شيئًا", chat_id=ARABIC, language_code="ar"))
+        wait_for(lambda: len(env.telegram.texts(ARABIC)) == 2, what="the Arabic apology")
+    greeting, apology = env.telegram.texts(GERMAN)
+    assert greeting.startswith("Hallo! Ich bin ein KI-Assistent.") and "/help" in greeting
+    assert apology == ("Entschuldige, das Modell konnte darauf nicht antworten. Formuliere es anders oder fang mit "
+                       "/reset neu an.")
+    greeting, apology = env.telegram.texts(ARABIC)
+    assert greeting.startswith("مرحبًا! أنا مساعد ذكاء اصطناعي.")
+    assert apology == "عذرًا، لم يستطع النموذج الإجابة عن ذلك. جرّب إعادة الصياغة، أو أرسل /reset للبدء من جديد."
+
+
+def test_menus_and_profile_are_set_per_language_once(env: World) -> None:
+    with env.bot(BOT_SHORT_DESCRIPTION="Trains, timetables and tickets."):
+        sets = len(env.telegram.calls_of("setMyCommands"))
+    assert sets == 2 * 15  # private and group menus: everyone's (English) and 14 languages'
+    assert {c["command"]: c["description"] for c in env.telegram.commands(PRIVATE, "de")}["usage"] == (
+        "Tokens heute und diesen Monat")
+    assert env.telegram.commands(PRIVATE, "zh")[0] == {"command": "start", "description": "我能做什么"}
+    assert env.telegram.profile("short_description") == "Trains, timetables and tickets."
+    assert env.telegram.profile("description", "pl").startswith("Cześć! Jestem asystentem AI.")
+    assert env.telegram.profile("short_description", "uk").startswith("ШІ-асистент")
+    env.telegram.clear()
+    with env.bot(BOT_SHORT_DESCRIPTION="Trains, timetables and tickets."):
+        unchanged = [call.method for call in env.telegram.calls if call.method.lower().startswith("setmy")]
+        asked = len(env.telegram.calls_of("getMyCommands"))
+    assert unchanged == [] and asked == 30
