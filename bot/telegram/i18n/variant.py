@@ -3,7 +3,8 @@ catalog's translation, compiled once per process and language. ``texts.X`` then 
 update being handled, so callers and the texts' authors write English only.
 
 A function's f-string comes back with the same fields in the translation's order, and a copy's constants are its
-own, so ``f"... {KEPT_HISTORY}"`` in German includes the German constant. Right-to-left copies begin each paragraph
+own, so ``f"... {KEPT_HISTORY}"`` in German includes the German constant, and ``{n:,}`` groups digits the German
+way. Right-to-left copies begin each paragraph
 that would otherwise start left-to-right (a command, a name, a number) with a RIGHT-TO-LEFT MARK.
 """
 
@@ -16,9 +17,12 @@ import gettext
 import logging
 import sys
 import unicodedata
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from babel.numbers import format_decimal
 
 from bot.telegram.i18n import catalog
 from bot.telegram.i18n.language import ENGLISH, RIGHT_TO_LEFT, current
@@ -28,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 RLM = "\u200f"
 _VARIANTS = "__variants__"
+_GROUPED = "__grouped__"  # a copy's own number formatter
 
 
 class LocalizedModule(ModuleType):
@@ -53,7 +58,12 @@ def variant(module: ModuleType, language: str) -> ModuleType:
     variants: dict[str, ModuleType] = object.__getattribute__(module, _VARIANTS)
     if language not in variants:
         path = Path(str(object.__getattribute__(module, "__file__")))
-        variants[language] = build(path, module.__name__, language, catalog.translations(language))
+        try:
+            translations = catalog.translations(language)
+        except Exception:  # a broken catalog (tests/telegram/i18n catches them) must not stop the answers
+            logger.exception("the %s catalog cannot be read; its users get English", language)
+            translations = gettext.NullTranslations()
+        variants[language] = build(path, module.__name__, language, translations)
     return variants[language]
 
 
@@ -64,7 +74,8 @@ def build(path: Path, name: str, language: str, translations: gettext.NullTransl
     copied = ModuleType(f"{name}[{language}]")
     copied.__dict__.update(__file__=str(path), __builtins__=builtins)
     exec(compile(ast.fix_missing_locations(tree), str(path), "exec"), copied.__dict__)
-    copied.__dict__.update(plural=_plural(translations), packaged=translations.gettext)
+    copied.__dict__.update({"plural": _plural(translations), "packaged": translations.gettext,
+                            _GROUPED: partial(format_decimal, locale=catalog.locale_id(language))})
     return copied
 
 
@@ -98,7 +109,7 @@ class _Translator(ast.NodeTransformer):
         values: list[ast.expr] = []
         for token in tokens(self._translate(template(node))):
             if token in fields:
-                values.append(copy.deepcopy(fields[token]))
+                values.append(_localized_number(copy.deepcopy(fields[token])))
             else:
                 values.append(ast.Constant(token.replace("{{", "{").replace("}}", "}")))
         return ast.copy_location(ast.JoinedStr(values), node)
@@ -110,6 +121,15 @@ class _Translator(ast.NodeTransformer):
             logger.warning("a translation's placeholders differ from the English; using the English: %r", english)
             translated = english
         return mark_paragraphs(translated) if self._right_to_left else translated
+
+
+def _localized_number(value: ast.FormattedValue) -> ast.FormattedValue:
+    """``{tokens:,}`` grouped as the language groups digits (1.234 in German, 1 234 in French)."""
+    spec = value.format_spec
+    if not (isinstance(spec, ast.JoinedStr) and [getattr(part, "value", None) for part in spec.values] == [","]):
+        return value
+    call = ast.Call(ast.Name(_GROUPED, ast.Load()), [value.value], [])
+    return ast.copy_location(ast.FormattedValue(call, -1, None), value)
 
 
 def mark_paragraphs(message: str) -> str:

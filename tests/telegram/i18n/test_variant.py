@@ -37,8 +37,14 @@ def test_a_function_fills_its_fields_into_the_translation_with_its_own_language_
         assert texts.persona_switched("tutor") == (
             "Персона переключена на «tutor». Наш разговор сохранён; новая персона действует с моего следующего ответа.")
         assert texts.persona_too_long(1234, 500) == (
-            "Эта персона длиной 1,234 токенов; лимит — 500 токенов. Пожалуйста, сократите её.")
+            "Эта персона длиной 1\xa0234 токенов; лимит — 500 токенов. Пожалуйста, сократите её.")
         assert texts.failure(Failure.USER_BUDGET, texts.until(3, 5)).endswith("00:00 UTC (через 3 ч 5 мин).")
+
+
+def test_numbers_are_grouped_as_each_language_groups_them() -> None:
+    with speaking("de"):
+        assert texts.usage_line(texts.YOUR_USAGE, 12345, 678, None) == "Dein Verbrauch: 12.345 Tokens rein · 678 raus"
+    assert texts.usage_line(texts.YOUR_USAGE, 12345, 678, None) == "Your usage: 12,345 tokens in · 678 out"
 
 
 @pytest.mark.parametrize(("language", "counts", "words"), [
