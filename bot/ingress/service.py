@@ -25,9 +25,12 @@ from bot.ingress.runtime import Runtime
 from bot.ingress.shape import check_update
 from bot.ingress.web import create_web_app
 from bot.ingress.webhook import WebhookRegistration
+from bot.telegram.i18n import language
 from bot.telegram.menus import Profile, sync_commands
 
 logger = logging.getLogger(__name__)
+
+COURIER_STOP_SECONDS = 5.0
 
 
 class _Server(uvicorn.Server):
@@ -75,6 +78,7 @@ class Service:
         self._poller: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._drain_task: asyncio.Task[None] | None = None
+        self._courier: asyncio.Task[None] | None = None
 
     @property
     def registration(self) -> WebhookRegistration:
@@ -83,6 +87,7 @@ class Service:
     async def run(self, *, polling: bool) -> None:
         """Serve until SIGTERM/SIGINT (or a fatal polling error), then drain and stop everything."""
         runtime = self._runtime
+        language.use(runtime.settings.default_language)  # for texts sent outside an update (due reminders)
         async with runtime.application:
             await (self._registration.delete() if polling else self._registration.ensure())
             await sync_commands(self._bot, _profile(runtime.settings))
@@ -90,6 +95,7 @@ class Service:
             tasks = [asyncio.create_task(runtime.stream.run(self.process)),
                      asyncio.create_task(runtime.metrics.watch_loop()),
                      asyncio.create_task(runtime.replies.listen())]
+            self._courier = asyncio.create_task(runtime.courier.run())
             if polling:
                 self._poller = self._watched(asyncio.create_task(Poller(self._bot, self.submit).run()))
                 tasks.append(self._poller)
@@ -100,6 +106,7 @@ class Service:
             try:
                 await self._server.serve()
             finally:
+                await self._stop_courier()
                 await _cancel(tasks)
                 await runtime.application.stop()
                 await runtime.summarizer.drain()
@@ -161,8 +168,17 @@ class Service:
         logger.info("shutting down: finishing %d running update(s) within %.0fs", stream.in_flight, grace)
         if self._poller is not None:
             await _cancel([self._poller])
-        await stream.stop(grace)
+        await asyncio.gather(stream.stop(grace), self._stop_courier())
         self._server.should_exit = True
+
+    async def _stop_courier(self) -> None:
+        """Take no more reminders; one being sent is given a moment to finish (else it is retried elsewhere)."""
+        if self._courier is None:
+            return
+        self._runtime.courier.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._courier), COURIER_STOP_SECONDS)
+        await _cancel([self._courier])
 
     def _log_mode(self, polling: bool) -> None:
         settings = self._runtime.settings

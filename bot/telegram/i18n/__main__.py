@@ -1,5 +1,6 @@
 """``python -m bot.telegram.i18n``: write texts.py's English to locale/messages.pot and bring each language's
-catalog up to date with it (new messages added untranslated, removed ones dropped); then translate what is new."""
+catalog up to date with it (new messages added untranslated, changed ones kept fuzzy, removed ones dropped); then
+translate or revise what it marks."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def update(template: Catalog, language: str) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         catalog = Catalog(locale=locale_id(language), domain=DOMAIN, project="telegram-llm-bot",
                           creation_date=_FIXED, revision_date=_FIXED, fuzzy=False)
-    catalog.update(template, no_fuzzy_matching=True)
+    catalog.update(template)  # a changed message keeps its old translation, marked fuzzy until revised
     catalog.revision_date = _FIXED
     with path.open("wb") as target:
         write_po(target, catalog, width=120, ignore_obsolete=True, include_previous=False)

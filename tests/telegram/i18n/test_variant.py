@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import unicodedata
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.telegram import texts
 from bot.telegram.i18n import variant
 from bot.telegram.i18n.language import RIGHT_TO_LEFT, SUPPORTED, speaking
 from bot.telegram.i18n.variant import RLM, mark_paragraphs
+from tests.telegram.test_texts import BOT
 
 
 def test_english_is_texts_py_itself() -> None:
@@ -128,3 +130,33 @@ def test_a_translated_f_string_may_reorder_its_fields(tmp_path: Path) -> None:
     compiled.seek(0)
     module = variant.build(source, "sample", "zh-hans", Translations(compiled))
     assert module.line("今天", 1234) == "1,234 个 token（今天）"
+
+
+def _read_at_import(path: Path) -> list[str]:
+    """``texts.X`` evaluated when a module is imported (a module constant, a default, a class attribute): that
+    value would stay English for everyone, since the language is only known per update."""
+    found = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "texts"
+                and not in_function):
+            found.append(f"{path.name}:{node.lineno}: texts.{node.attr}")
+        for name, child in ast.iter_fields(node):
+            body = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) and name == "body"
+            for item in child if isinstance(child, list) else [child]:
+                if isinstance(item, ast.AST):
+                    visit(item, in_function or body)
+
+    visit(ast.parse(path.read_text()), False)
+    return found
+
+
+def test_no_module_reads_a_text_at_import_time() -> None:
+    offenders = [hit for path in sorted(BOT.rglob("*.py")) for hit in _read_at_import(path)]
+    assert offenders == []
+
+
+def test_the_import_time_check_finds_a_captured_text(tmp_path: Path) -> None:
+    source = tmp_path / "handler.py"
+    source.write_text("LABEL = texts.STOP_BUTTON\n\ndef f(x=texts.SORRY):\n    return texts.RESET\n")
+    assert _read_at_import(source) == ["handler.py:1: texts.STOP_BUTTON", "handler.py:3: texts.SORRY"]
