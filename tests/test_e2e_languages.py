@@ -6,16 +6,18 @@ from tests.e2e import World
 from tests.fake_openai import Fail
 from tests.http_fake import wait_for
 
-GERMAN, ARABIC = 51, 52
+GERMAN, ARABIC, JAPANESE = 51, 52, 53
 PRIVATE = {"type": "all_private_chats"}
 
 
-def test_a_german_and_an_arabic_user_read_the_greeting_and_an_error_in_their_language(env: World) -> None:
+def test_each_user_reads_the_greeting_and_an_error_in_their_language_or_the_default(env: World) -> None:
     env.model.script(Fail(400, "rejected"), Fail(400, "rejected"))
-    with env.bot() as bot:
+    with env.bot(DEFAULT_LANGUAGE="es") as bot:
         bot.post(env.telegram.make_update("/start", chat_id=GERMAN, language_code="de"))
         bot.post(env.telegram.make_update("/start", chat_id=ARABIC, language_code="ar"))
-        wait_for(lambda: env.telegram.texts(GERMAN) and env.telegram.texts(ARABIC), what="the greetings")
+        bot.post(env.telegram.make_update("/help", chat_id=JAPANESE, language_code="ja"))
+        wait_for(lambda: env.telegram.texts(GERMAN) and env.telegram.texts(ARABIC) and env.telegram.texts(JAPANESE),
+                 what="the greetings")
         bot.post(env.telegram.make_update("Erzähl mir was", chat_id=GERMAN, language_code="de-AT"))
         wait_for(lambda: len(env.telegram.texts(GERMAN)) == 2, what="the German apology")
         bot.post(env.telegram.make_update("أخبرني شيئًا", chat_id=ARABIC, language_code="ar"))
@@ -27,6 +29,7 @@ def test_a_german_and_an_arabic_user_read_the_greeting_and_an_error_in_their_lan
     greeting, apology = env.telegram.texts(ARABIC)
     assert greeting.startswith("مرحبًا! أنا مساعد ذكاء اصطناعي.")
     assert apology == "عذرًا، لم يستطع النموذج الإجابة عن ذلك. جرّب إعادة الصياغة، أو أرسل /reset للبدء من جديد."
+    assert env.telegram.texts(JAPANESE)[0].startswith("Solo escríbeme: mantengo el contexto de nuestro chat.")
 
 
 def test_menus_and_profile_are_set_per_language_once(env: World) -> None:

@@ -26,7 +26,7 @@ from babel.numbers import format_decimal
 
 from bot.telegram.i18n import catalog
 from bot.telegram.i18n.language import ENGLISH, RIGHT_TO_LEFT, current
-from bot.telegram.i18n.messages import field, placeholders, plurals_in, template, texts_in, tokens
+from bot.telegram.i18n.messages import field, placeholders, template, texts_in, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def build(path: Path, name: str, language: str, translations: gettext.NullTransl
     _Translator(tree, translations, language in RIGHT_TO_LEFT).visit(tree)
     copied = ModuleType(f"{name}[{language}]")
     copied.__dict__.update(__file__=str(path), __builtins__=builtins)
-    exec(compile(ast.fix_missing_locations(tree), str(path), "exec"), copied.__dict__)
+    exec(compile(tree, str(path), "exec"), copied.__dict__)
     copied.__dict__.update({"plural": _plural(translations), "packaged": translations.gettext,
                             _GROUPED: partial(format_decimal, locale=catalog.locale_id(language))})
     return copied
@@ -95,12 +95,11 @@ class _Translator(ast.NodeTransformer):
         self._messages = {id(node) for node in texts_in(tree)}
         self._translations = translations
         self._right_to_left = right_to_left
-        list(plurals_in(tree))  # checks the plural() calls
 
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
         if id(node) not in self._messages or not isinstance(node.value, str):
             return node
-        return ast.copy_location(ast.Constant(self._translate(node.value)), node)
+        return ast.fix_missing_locations(ast.copy_location(ast.Constant(self._translate(node.value)), node))
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
         if id(node) not in self._messages:
@@ -112,7 +111,7 @@ class _Translator(ast.NodeTransformer):
                 values.append(_localized_number(copy.deepcopy(fields[token])))
             else:
                 values.append(ast.Constant(token.replace("{{", "{").replace("}}", "}")))
-        return ast.copy_location(ast.JoinedStr(values), node)
+        return ast.fix_missing_locations(ast.copy_location(ast.JoinedStr(values), node))
 
     def _translate(self, english: str) -> str:
         """The translation of a message (as a template), English where it is missing or its fields differ."""
