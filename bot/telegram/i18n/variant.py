@@ -17,6 +17,7 @@ import gettext
 import logging
 import sys
 import unicodedata
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from types import ModuleType
@@ -79,7 +80,7 @@ def build(path: Path, name: str, language: str, translations: gettext.NullTransl
     return copied
 
 
-def _plural(translations: gettext.NullTranslations) -> Any:
+def _plural(translations: gettext.NullTranslations) -> Callable[[int, str, str], str]:
     def plural(count: int, one: str, other: str) -> str:
         form = translations.ngettext(one, other, count)
         if not set(placeholders(form)) <= set(placeholders(one)):  # a form may leave the number out ("يومان")
