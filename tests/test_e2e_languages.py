@@ -6,7 +6,7 @@ from tests.e2e import World
 from tests.fake_openai import Fail
 from tests.http_fake import wait_for
 
-GERMAN, ARABIC, JAPANESE = 51, 52, 53
+GERMAN, ARABIC, JAPANESE, FRENCH = 51, 52, 53, 54
 PRIVATE = {"type": "all_private_chats"}
 
 
@@ -16,7 +16,8 @@ def test_each_user_reads_the_greeting_and_an_error_in_their_language_or_the_defa
         bot.post(env.telegram.make_update("/start", chat_id=GERMAN, language_code="de"))
         bot.post(env.telegram.make_update("/start", chat_id=ARABIC, language_code="ar"))
         bot.post(env.telegram.make_update("/help", chat_id=JAPANESE, language_code="ja"))
-        wait_for(lambda: env.telegram.texts(GERMAN) and env.telegram.texts(ARABIC) and env.telegram.texts(JAPANESE),
+        bot.post(env.telegram.make_update("/persona", chat_id=FRENCH, language_code="fr"))
+        wait_for(lambda: all(env.telegram.texts(chat) for chat in (GERMAN, ARABIC, JAPANESE, FRENCH)),
                  what="the greetings")
         bot.post(env.telegram.make_update("Erzähl mir was", chat_id=GERMAN, language_code="de-AT"))
         wait_for(lambda: len(env.telegram.texts(GERMAN)) == 2, what="the German apology")
@@ -30,6 +31,10 @@ def test_each_user_reads_the_greeting_and_an_error_in_their_language_or_the_defa
     assert greeting.startswith("مرحبًا! أنا مساعد ذكاء اصطناعي.")
     assert apology == "عذرًا، لم يستطع النموذج الإجابة عن ذلك. جرّب إعادة الصياغة، أو أرسل /reset للبدء من جديد."
     assert env.telegram.texts(JAPANESE)[0].startswith("Solo escríbeme: mantengo el contexto de nuestro chat.")
+    (personas,) = env.telegram.messages(FRENCH)
+    assert personas.text.startswith("Persona actuelle : default — Un assistant serviable et concis\n\nPersonas :\n")
+    assert "• tutor — Un tuteur de programmation patient qui explique pas à pas" in personas.text
+    assert personas.reply_markup is not None
 
 
 def test_menus_and_profile_are_set_per_language_once(env: World) -> None:
