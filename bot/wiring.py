@@ -103,6 +103,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         media=MediaRules(listener, settings.voice_max_seconds, counter, settings.document_max_tokens),
         files=files, reminders=reminders, reader=Reader(images, vision=settings.vision), notices=Notices(redis, keys),
         albums=Albums(redis, keys, window=settings.album_window_seconds),
+        default_language=settings.default_language,
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,

@@ -49,10 +49,11 @@ def build_application(token: str, api_url: str, requests: tuple[BaseRequest, Bas
 
 
 def register(application: BotApplication, services: Services) -> None:
-    """Every handler, in one place; the gate runs first for every update."""
+    """Every handler, in one place; the update's language is chosen first, then the gate runs, for every update."""
     application.bot_data["services"] = services
     private, groups, fresh = filters.ChatType.PRIVATE, filters.ChatType.GROUPS, filters.UpdateType.MESSAGE
     words = filters.TEXT | filters.CAPTION
+    application.add_handler(TypeHandler(Update, handlers.speak_their_language), group=-2)
     application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
     application.add_handler(CommandHandler("start", commands.start, filters=fresh))
     application.add_handler(CommandHandler("help", commands.help_command, filters=fresh))

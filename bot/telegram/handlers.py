@@ -32,6 +32,7 @@ from bot.telegram import texts
 from bot.telegram.album import album_messages, caption_text
 from bot.telegram.attachments import attachments_of
 from bot.telegram.files import TelegramFiles
+from bot.telegram.i18n import language
 from bot.telegram.media import MediaRules
 from bot.telegram.pacing import Pacer
 from bot.telegram.reader import Reader, Reading
@@ -64,6 +65,7 @@ class Services:
     operators: frozenset[int]  # ADMIN_USER_IDS: the bot's operators (not a group's administrators)
     metrics: Metrics
     reminders: ReminderBook
+    default_language: str = "en"  # for users whose Telegram language has no catalog
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     files: TelegramFiles | None = None  # downloads what users send (None: attachments are not read)
@@ -96,6 +98,12 @@ class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], di
 
 
 BotApplication = Application[ExtBot[Any], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+async def speak_their_language(update: Update, context: BotContext) -> None:
+    """Runs first for every update: its texts (``texts.X``) are in its user's Telegram language."""
+    user = update.effective_user
+    language.use(language.choose(user.language_code if user else None, context.services.default_language))
 
 
 async def gate(update: Update, context: BotContext) -> None:

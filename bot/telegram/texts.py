@@ -1,6 +1,11 @@
 """Every sentence the bot itself sends to users, in one place (the model's answers are not here).
 
 Texts with values are functions; the rest are constants. Nothing else in the code writes user-facing prose.
+
+Write them in English: ``texts.X`` resolves in the language of the update being handled (telegram/i18n), with each
+prose string and f-string here looked up in the catalogs (their fields as ``{placeholders}``); a count's words go
+through ``plural(count, "{count} day", "{count} days")``. After adding or changing a text, run
+``python -m bot.telegram.i18n`` and translate what it adds to each catalog (tests/telegram/i18n checks them).
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from datetime import UTC, datetime
 
 from bot.domain.attachment import Kind
 from bot.domain.outcome import Ending, Failure
+from bot.telegram.i18n.english import packaged, plural
+from bot.telegram.i18n.variant import localize
 
 START = (
     "Hi! I'm an AI assistant. Send me a message and I'll answer as I write — you'll see the reply grow.\n\n"
@@ -146,6 +153,14 @@ GROUP_MENU = (
     ("reminders", "This chat's reminders"),
 )
 
+# The bot's profile: what a new user reads before pressing Start (BOT_DESCRIPTION and BOT_SHORT_DESCRIPTION
+# replace the English ones); at most 512 and 120 characters.
+DESCRIPTION = (
+    "Hi! I'm an AI assistant. Ask me anything — questions, writing, code, translations — and I'll answer as I "
+    "write. I remember our conversation for a while, so you can ask follow-up questions. Press Start to begin."
+)
+SHORT_DESCRIPTION = "An AI assistant: ask anything and watch the answer appear as it's written."
+
 KEPT_HISTORY = "Our conversation so far is kept; the new persona applies from my next reply."
 PERSONA_TAP = "Tap one to switch, or send /persona <your own instructions>."
 YOUR_USAGE = "Your usage"
@@ -179,11 +194,17 @@ def persona_switched(name: str) -> str:
 
 
 def current_custom_persona(prompt: str) -> str:
-    return f"Current persona: custom — “{prompt[:200]}”"
+    excerpt = prompt[:200]
+    return f"Current persona: custom — “{excerpt}”"
 
 
 def current_persona(name: str, description: str) -> str:
     return f"Current persona: {name} — {description}"
+
+
+def persona_description(description: str) -> str:
+    """A persona's description: a built-in one's in the reader's language, an operator's as written."""
+    return packaged(description)
 
 
 def persona_list(entries: list[tuple[str, str]]) -> str:
@@ -229,11 +250,11 @@ def duration(seconds: int) -> str:
     """A retention period in words: days, hours, or seconds."""
     days, rest = divmod(seconds, 86400)
     if days and not rest:
-        return f"{days} day{'s' if days != 1 else ''}"
+        return plural(days, "{count} day", "{count} days")
     hours = seconds // 3600
     if hours and seconds % 3600 == 0:
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    return f"{seconds} seconds"
+        return plural(hours, "{count} hour", "{count} hours")
+    return plural(seconds, "{count} second", "{count} seconds")
 
 
 def reminder(text: str) -> str:
@@ -261,3 +282,6 @@ def reminder_time(due: datetime) -> str:
 
 def cancel_reminder_button(number: int) -> str:
     return f"✖ Cancel {number}"
+
+
+localize(__name__)
