@@ -28,7 +28,8 @@ __all__ = ["CONTENT_TYPE", "Metrics"]
 BUSY_LOOP_LAG_SECONDS = 0.05
 _LATENCY = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60, 120)
 _API_LATENCY = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-OUTCOMES = tuple(e.value for e in Ending) + tuple(f"failed:{f.value}" for f in Failure)
+# "declined": an attachment the bot does not take (the user was told why).
+OUTCOMES = tuple(e.value for e in Ending) + tuple(f"failed:{f.value}" for f in Failure) + ("declined",)
 DIRECTIONS = ("in", "cached", "out")  # cached: the part of "in" read from the provider's prompt cache
 # The Bot API methods the bot calls, so their series exist (at zero) before the first call.
 TELEGRAM_METHODS = ("getMe", "getUpdates", "setWebhook", "getWebhookInfo", "deleteWebhook", "setMyCommands",

@@ -36,7 +36,7 @@ def stats_text(figures: BotStats, prices: PriceTable) -> str:
 
 def _period_text(label: str, period: PeriodStats, prices: PriceTable) -> str:
     lines = [texts.stats_head(label, period.users, period.chats)]
-    parts = [(texts.OUTCOME_NAMES.get(outcome, outcome), count) for outcome, count in sorted(
+    parts = [(texts.outcome_name(outcome), count) for outcome, count in sorted(
         period.turns.items(), key=lambda item: (-item[1], item[0])) if count]
     lines.append(texts.stats_turns(sum(c for _, c in parts), parts) if parts else texts.NO_TURNS)
     lines.append(texts.stats_refusals(period.budget_refusals, period.model_errors, period.errors))
