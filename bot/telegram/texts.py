@@ -220,10 +220,11 @@ def persona_list(entries: list[tuple[str, str]]) -> str:
 
 def usage_line(label: str, tokens_in: int, tokens_out: int, cost: float | None, seconds: int = 0) -> str:
     audio = f" · {audio_length(seconds)} of audio transcribed" if seconds else ""
-    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{audio}{price(cost)}"
+    price = cost_text(cost)
+    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{audio}{price}"
 
 
-def price(cost: float | None) -> str:
+def cost_text(cost: float | None) -> str:
     """A cost as billed, after a usage line: none when a model has no price; below a cent as "< $0.01"."""
     if cost is None:
         return ""
@@ -305,7 +306,8 @@ def stats_refusals(budget_refusals: int, model_errors: int, update_errors: int) 
 
 def stats_model(model: str, tokens_in: int, cached: int, tokens_out: int, cost: float | None) -> str:
     cached_part = f" ({cached:,} cached)" if cached else ""
-    return f"• {model}: {tokens_in:,} in{cached_part} · {tokens_out:,} out{price(cost)}"
+    price = cost_text(cost)
+    return f"• {model}: {tokens_in:,} in{cached_part} · {tokens_out:,} out{price}"
 
 
 def stats_lists(banned: int, allowed: int) -> str:

@@ -54,5 +54,5 @@ def test_every_turn_outcome_has_a_name_in_stats_and_small_costs_read_as_under_a_
     assert set(texts.OUTCOME_NAMES) == {*Ending, *Failure, "declined"}
     assert [o for o in OUTCOMES if texts.outcome_name(o) == o] == []
     assert texts.outcome_name("failed:user_budget") == "user budget spent" and texts.outcome_name("new") == "new"
-    assert [texts.price(c) for c in (None, 0.0, 0.004, 0.01, 1234.5)] == [
+    assert [texts.cost_text(c) for c in (None, 0.0, 0.004, 0.01, 1234.5)] == [
         "", " · ≈ $0.00", " · < $0.01", " · ≈ $0.01", " · ≈ $1,234.50"]
