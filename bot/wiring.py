@@ -38,6 +38,7 @@ from bot.telegram.application import GroupAdministrators, build_application, reg
 from bot.telegram.courier import ReminderCourier
 from bot.telegram.files import TelegramFiles
 from bot.telegram.handlers import Retention, Services
+from bot.telegram.i18n import language
 from bot.telegram.images import Images
 from bot.telegram.media import MediaRules
 from bot.telegram.pacing import Pacer
@@ -125,7 +126,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
 def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, ToolFactory]:
     """What each TOOLS name builds."""
     return {"time": lambda: [CurrentTime()],
-            "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat)}
+            "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat, language=language.current)}
 
 
 def _reply_options(settings: Settings) -> ReplyOptions:
