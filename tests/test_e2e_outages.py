@@ -23,7 +23,7 @@ from tests.http_fake import wait_for
 from tests.redis_server import RestartableRedis, restartable_redis
 
 FILLER = " ".join(["lorem"] * 30)
-REDIS_OUTAGE_SECONDS = 4.0
+REDIS_OUTAGE_SECONDS = 2.5
 # PTB's read timeout is 5 s: the outage outlasts an attempt that hangs, and the one after it.
 BOT_API_OUTAGE_SECONDS = 7.0
 
@@ -120,7 +120,7 @@ def test_a_429_storm_mid_answer_is_waited_out_as_telegram_asks(env: World) -> No
     with env.bot() as bot:
         bot.post(env.telegram.make_update("question 5300", chat_id=5300))
         wait_for(lambda: _streaming(env, 5300), what="the answer streaming")
-        env.telegram.flood_storm(6.0, retry_after=2)
+        env.telegram.flood_storm(3.0, retry_after=1)
         wait_for(lambda: _final(env, 5300), timeout=30, what="the final text")
         log = bot.log()
     refused = env.telegram.flood_answers(5300)
