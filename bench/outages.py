@@ -99,13 +99,15 @@ def bot_api_outage(url: str, seconds: float, restart: bool) -> None:
     with FakeTelegram(TOKEN) as telegram, FakeOpenAI(API_KEY) as model:
         w = World(telegram, model, url)
         w.store.flushdb()
-        model.default = streaming()
+        released = threading.Event()
+        model.default = streaming(released)
         update = telegram.make_update(f"question {chat}", chat_id=chat)
         settings = {"INGRESS_CLAIM_IDLE_SECONDS": "10"}
         with w.bot(**settings) as bot:
             bot.post(update)
             wait_for(lambda: w.recorded_messages(update["update_id"]), what="the first message recorded")
             telegram.go_down()
+            released.set()  # the answer ends during the outage
             wait_for(lambda: w.store.exists(KEYS.done(update["update_id"])), what="the answer stored")
             down = time.monotonic()
             if restart:
@@ -132,11 +134,13 @@ def flood_storm(url: str, seconds: float, retry_after: int) -> None:
     with FakeTelegram(TOKEN) as telegram, FakeOpenAI(API_KEY) as model:
         w = World(telegram, model, url)
         w.store.flushdb()
-        model.default = streaming()
+        released = threading.Event()
+        model.default = streaming(released)
         with w.bot() as bot:
             bot.post(telegram.make_update(f"question {chat}", chat_id=chat))
             wait_for(lambda: streaming_now(w, chat), what="the answer streaming")
             telegram.flood_storm(seconds, retry_after)
+            released.set()
             began = time.monotonic()
             wait_for(lambda: final(w, chat), timeout=seconds + 120, what="the final text")
             log = bot.log()
