@@ -41,7 +41,9 @@ def test_a_photo_reaches_the_model_as_its_largest_size_within_2048_px_in_a_data_
         bot.post(env.telegram.make_update(None, chat_id=CHAT, photo=photo, caption="What colour is this?"))
         wait_for(lambda: answered(env, CHAT), what="the answer")
         (request,) = env.model.chat_requests()
+        log = bot.log()
     assert env.telegram.texts(CHAT) == ["Echo: What colour is this?"]
+    assert TOKEN not in log and "/file/bot" not in log
     assert image_parts(request) == [{"url": data_url(large, "image/jpeg"), "detail": "auto"}]
     assert text_parts(request) == ["What colour is this?"]
     assert TOKEN not in json.dumps(env.model.requests)
