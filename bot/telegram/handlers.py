@@ -252,7 +252,8 @@ async def _decline(sink: TelegramReplySink, why: Failure | Declined) -> str:
 async def _tell_images_refused(context: BotContext, target: Target, result: TurnResult) -> None:
     """The model would not read the turn's images: say so, once a day per chat."""
     notices = context.services.notices
-    if not result.images_refused or (notices is not None and not await notices.first_today(target.chat, "images")):
+    if not result.images_refused or (notices is not None and  # per chat: a forum's topics are told once
+                                     not await notices.first_today(ChatKey(target.chat_id), "images")):
         return
     await context.bot.send_message(target.chat_id, texts.MODEL_READS_NO_IMAGES, message_thread_id=target.thread_id,
                                    reply_parameters=_reply_to(target))
