@@ -87,8 +87,9 @@ class RecordingSink:
     async def show(self, text: str) -> None:
         self.shown.append(text)
 
-    async def finish(self, text: str, ending: Ending) -> None:
+    async def finish(self, text: str, ending: Ending) -> str | None:
         self.finished = (text, ending)
+        return None
 
     async def fail(self, failure: Failure) -> None:
         self.failed = failure

@@ -35,19 +35,27 @@ class Failure(enum.Enum):
 
 @dataclass(frozen=True)
 class Delivery:
-    """An answer generated and stored: what the user is to see, exactly, however often it must be shown."""
+    """An answer generated and stored: what the user is to see, exactly, however often it must be shown. ``seen``
+    is set when delivering it was given up: the part of the answer the user sees instead ("" for nothing)."""
 
     text: str
     ending: Ending
+    seen: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps({"text": self.text, "ending": self.ending.value}, ensure_ascii=False)
+        data: dict[str, str] = {"text": self.text, "ending": self.ending.value}
+        if self.seen is not None:
+            data["seen"] = self.seen
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str | None) -> Delivery | None:
         """The stored delivery; None when there is none (or an older marker without one)."""
         try:
             data = json.loads(raw) if raw else None
-            return cls(str(data["text"]), Ending(data["ending"])) if isinstance(data, dict) else None
+            if not isinstance(data, dict):
+                return None
+            seen = data.get("seen")
+            return cls(str(data["text"]), Ending(data["ending"]), None if seen is None else str(seen))
         except (ValueError, KeyError):
             return None

@@ -43,6 +43,7 @@ class Usage:
 
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # of prompt_tokens, read from the provider's prompt cache (billed lower)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,8 @@ class History(Protocol):
                      release: LockLease | None = None, reservation: Reservation | None = None,
                      turn_id: str | None = None, delivery: Delivery | None = None) -> None: ...
     async def generated(self, turn_id: str) -> Delivery | None: ...
+    async def amend(self, chat: ChatKey, turns: Sequence[Turn], seen: Turn | None, turn_id: str | None,
+                    delivery: Delivery) -> None: ...
     async def reset(self, chat: ChatKey) -> None: ...
     async def set_persona(self, chat: ChatKey, choice: str | None) -> None: ...
     async def persona(self, chat: ChatKey) -> str | None: ...
@@ -154,21 +157,23 @@ class ReplySink(Protocol):
     """Where an answer goes while it is written: the Telegram side implements it."""
 
     async def show(self, text: str) -> None: ...
-    async def finish(self, text: str, ending: Ending) -> None: ...
+    async def finish(self, text: str, ending: Ending) -> str | None:
+        """Deliver the whole answer; None once the user sees it, or (delivery given up) what the user sees of it."""
+        ...
     async def fail(self, failure: Failure) -> None: ...
 
 
 class TurnObserver(Protocol):
     """Counts what the domain did, for /metrics."""
 
-    def tokens_used(self, prompt: int, completion: int) -> None: ...
+    def tokens_used(self, record: UsageRecord) -> None: ...
     def summary_finished(self, result: str) -> None: ...
 
 
 class NoObserver:
     """A TurnObserver that counts nothing (tests, tools)."""
 
-    def tokens_used(self, prompt: int, completion: int) -> None:
+    def tokens_used(self, record: UsageRecord) -> None:
         """Nothing to count."""
 
     def summary_finished(self, result: str) -> None:

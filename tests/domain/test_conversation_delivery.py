@@ -14,9 +14,10 @@ from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry, TurnRequest
 from bot.domain.outcome import Delivery, Ending
 from bot.domain.personas import PersonaCatalog
+from bot.domain.ports import Usage
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
-from bot.domain.usage import Budgets
+from bot.domain.usage import Budgets, ModelTokens
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
@@ -39,6 +40,18 @@ class FlakyHistory(RedisHistory):
         await super()._commit(*args)
 
 
+class LostReply(RedisHistory):
+    """The real store, whose first commit is applied but its reply lost (the connection broke on the way back)."""
+
+    lost = 1
+
+    async def _commit(self, *args: Any) -> None:
+        await super()._commit(*args)
+        if self.lost:
+            self.lost -= 1
+            raise RedisConnectionError("Connection reset by peer")
+
+
 class FinishRecordsOrder(RecordingSink):
     """A sink that notes whether the turn was already stored when the final text was delivered."""
 
@@ -50,6 +63,18 @@ class FinishRecordsOrder(RecordingSink):
     async def finish(self, text: str, ending: Ending) -> None:
         self.stored_before_delivery = bool(await self.redis.exists(KEYS.done("11")))
         await super().finish(text, ending)
+
+
+class GivesUp(RecordingSink):
+    """A sink whose final delivery is given up (Telegram out of reach): the user sees only ``seen``."""
+
+    def __init__(self, seen: str) -> None:
+        super().__init__()
+        self.seen = seen
+
+    async def finish(self, text: str, ending: Ending) -> str | None:
+        await super().finish(text, ending)
+        return self.seen
 
 
 def build(redis: Redis, model: FakeModel, clock: VirtualClock | None = None,
@@ -126,3 +151,38 @@ async def test_the_commit_is_given_up_after_the_bound(redis: Redis, caplog: pyte
     assert clock.now <= 11.0
     assert "gave up storing a turn after 10s: the store stayed unavailable" in caplog.text
     assert (await history.load(CHAT)).turns == ()
+
+
+async def test_a_delivery_given_up_leaves_history_saying_what_the_user_saw(redis: Redis) -> None:
+    model = FakeModel(Script(["Half of it, ", "and the rest."]))
+    conv, history = build(redis, model)
+    await conv.reply(TurnRequest(CHAT, 7, "question", turn_id="15"), GivesUp("Half of it, "))
+    assert roles((await history.load(CHAT)).turns) == [("user", "question"), ("assistant", "Half of it, ")]
+    assert await history.generated("15") == Delivery("Half of it, and the rest.", Ending.COMPLETE, seen="Half of it, ")
+    again = RecordingSink()  # its replica died before the update was acknowledged: the one taking it over
+    await conv.reply(TurnRequest(CHAT, 7, "question", turn_id="15", resumed=True), again)
+    assert again.finished is None and len(model.requests) == 1  # given up means given up: no second try
+
+
+async def test_an_answer_the_user_never_saw_is_not_in_history(redis: Redis) -> None:
+    conv, history = build(redis, FakeModel(Script(["Never shown."])))
+    await conv.reply(TurnRequest(CHAT, 7, "question", turn_id="16"), GivesUp(""))
+    assert (await history.load(CHAT)).turns == ()
+
+
+async def test_a_commit_applied_whose_reply_was_lost_is_not_applied_again(redis: Redis) -> None:
+    clock = VirtualClock()
+    ledger = UsageLedger(redis, KEYS, Budgets())
+    history = LostReply(redis, KEYS, ledger, 3600, 3600)
+    counter = TokenCounter("gpt-4o-mini")
+    model = FakeModel(Script(["Counted ", "once."], usage=Usage(prompt_tokens=30, completion_tokens=3)))
+    conv = Conversation(
+        history=history, ledger=ledger, model=model, lock=ChatLock(redis, KEYS, poll_seconds=0.01), counter=counter,
+        summarizer=Summarizer(history, ledger, model, counter, model_name="s", budget=4000, max_tokens=100),
+        personas=PersonaCatalog.load(), options=ReplyOptions("gpt-test", 0.7, 256, 4000),
+        store_retry=StoreRetry(60.0, sleep=clock.sleep, clock=clock))
+    running = asyncio.create_task(conv.reply(TurnRequest(CHAT, 7, "question", turn_id="17"), RecordingSink()))
+    while not running.done():
+        await clock.advance(0.5)
+    assert roles((await history.load(CHAT)).turns) == [("user", "question"), ("assistant", "Counted once.")]
+    assert (await ledger.spending(user_id=7)).today == (ModelTokens("gpt-test", 30, 3),)  # counted once
