@@ -168,7 +168,7 @@ class Settings:
     daily_token_budget_per_chat: int = setting(
         "DAILY_TOKEN_BUDGET_PER_CHAT", Integer(0), 0, "tokens a chat may use a day (0 = unlimited)")
     operator_ids: frozenset[int] = setting(
-        "ADMIN_USER_IDS", Ids(), frozenset(), "operators: exempt from budgets and the message rate",
+        "ADMIN_USER_IDS", Ids(), frozenset(), "operators: exempt from budgets and the rate; /stats, /ban, /allow",
         described_default="empty")
     user_messages_per_minute: int = setting(
         "USER_MESSAGES_PER_MINUTE", Integer(0), 12, "messages a user may send in any 60 seconds (0 = no limit)")
