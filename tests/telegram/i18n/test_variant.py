@@ -39,7 +39,7 @@ def test_a_function_fills_its_fields_into_the_translation_with_its_own_language_
         assert texts.persona_switched("tutor") == (
             "Персона переключена на «tutor». Наш разговор сохранён; новая персона действует с моего следующего ответа.")
         assert texts.persona_too_long(1234, 500) == (
-            "Эта персона длиной 1\xa0234 токенов; лимит — 500 токенов. Пожалуйста, сократите её.")
+            "В этой персоне токенов: 1\xa0234, а лимит — 500. Пожалуйста, сократите её.")
         assert texts.failure(Failure.USER_BUDGET, texts.until(3, 5)).endswith("00:00 UTC (через 3 ч 5 мин).")
 
 
