@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 
 from bot.errors import ConfigError
 from bot.store.address import SCHEMES, SENTINEL_FORM, SentinelAddress, is_sentinel
+from bot.telegram.i18n.language import SUPPORTED
 from bot.variable import (
     Choice,
     Flag,
@@ -36,9 +37,14 @@ from bot.variable import (
     variables,
 )
 
+_DESCRIPTION = re.compile(r"^.{1,512}$", re.DOTALL)
+_SHORT_DESCRIPTION = re.compile(r"^.{1,120}$", re.DOTALL)
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _HTTP = ("http", "https")
+TELEGRAM_API = "https://api.telegram.org"
+# The ports the Bot API posts webhooks to (https only): https://core.telegram.org/bots/api#setwebhook
+WEBHOOK_PORTS = (443, 80, 88, 8443)
 # The built-in tools TOOLS may name ("time" is current_time; "reminders" set/list/cancel).
 TOOL_NAMES = ("time", "reminders", "web_search", "fetch_url")
 
@@ -100,7 +106,7 @@ class Settings:
     openai_base_url: str | None = setting(
         "OPENAI_BASE_URL", Url(_HTTP), None, "OpenAI-compatible server root", described_default="OpenAI")
     telegram_api_url: str = setting(
-        "TELEGRAM_API_URL", Url(_HTTP), "https://api.telegram.org", "Bot API server root")
+        "TELEGRAM_API_URL", Url(_HTTP), TELEGRAM_API, "Bot API server root")
     redis_url: str | None = setting(
         "REDIS_URL", RedisUrl(SCHEMES), None, "URL of the Redis shared by the replicas",
         described_default="in-process store (not for production)", secret=True)
@@ -154,8 +160,8 @@ class Settings:
         "TELEGRAM_MESSAGES_PER_SECOND", Integer(1, 1000), 30, "messages per second to Telegram, for all replicas")
     log_format: str = setting(
         "LOG_FORMAT", Choice(("text", "json")), "text", "text, or json for one JSON object per line")
-    model_prices: tuple[tuple[str, float, float], ...] = setting(
-        "MODEL_PRICES", PriceJSON(), (), "USD per 1M tokens over the built-in price table",
+    model_prices: tuple[tuple[str, float, float, float | None], ...] = setting(
+        "MODEL_PRICES", PriceJSON(), (), "USD per 1M tokens (input, output, cached input) over the built-in table",
         described_default="built-in")
     daily_token_budget_per_user: int = setting(
         "DAILY_TOKEN_BUDGET_PER_USER", Integer(0), 0, "tokens a user may use a day (0 = unlimited)")
@@ -166,6 +172,15 @@ class Settings:
         described_default="empty")
     user_messages_per_minute: int = setting(
         "USER_MESSAGES_PER_MINUTE", Integer(0), 12, "messages a user may send in any 60 seconds (0 = no limit)")
+    default_language: str = setting(
+        "DEFAULT_LANGUAGE", Choice(SUPPORTED), "en",
+        "the bot's language for users whose Telegram language has no translation")
+    bot_description: str | None = setting(
+        "BOT_DESCRIPTION", Text(_DESCRIPTION, "at most 512 characters"), None,
+        "the English 'What can this bot do?' text new users see", described_default="built-in")
+    bot_short_description: str | None = setting(
+        "BOT_SHORT_DESCRIPTION", Text(_SHORT_DESCRIPTION, "at most 120 characters"), None,
+        "the English profile line (and link preview) of the bot", described_default="built-in")
     moderation: bool = setting("MODERATION", Flag(), False, "check messages with the moderation endpoint")
     moderation_fail_closed: bool = setting(
         "MODERATION_FAIL_CLOSED", Flag(), False, "refuse messages when the moderation endpoint fails")
@@ -202,6 +217,15 @@ class Settings:
         if "web_search" in self.tools and not self.searxng_url:
             raise ConfigError("TOOLS", "web_search needs SEARXNG_URL")
 
+    vision: bool = setting(
+        "VISION", Flag(), True, "read photos and image files (false: a note that images are not read)")
+    image_detail: str = setting(
+        "IMAGE_DETAIL", Choice(("low", "high", "auto")), "auto", "the detail images are sent at (low: 85 tokens each)")
+    vision_history_images: int = setting(
+        "VISION_HISTORY_IMAGES", Integer(0), 2, "newest earlier images sent again with later turns (older: stand-ins)")
+    album_window_seconds: float = setting(
+        "ALBUM_WINDOW_SECONDS", Number(0.1, 10.0), 1.0, "an album's photos are gathered until none came for this long")
+
     @property
     def bot_id(self) -> str:
         """The numeric bot id, the part of the token before the colon (not secret)."""
@@ -229,4 +253,23 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     values: dict[str, Any] = {}
     for attribute, variable in variables(Settings):
         values[attribute] = variable.read(env, values)
-    return Settings(**values)
+    settings = Settings(**values)
+    problem = webhook_problem(settings)
+    if problem and settings.telegram_api_url == TELEGRAM_API:
+        raise ConfigError("WEBHOOK_URL", problem)
+    return settings
+
+
+def webhook_problem(settings: Settings) -> str | None:
+    """Why api.telegram.org would refuse WEBHOOK_URL (not https, or a port it does not post to); None if it would
+    not. A local Bot API server or a test server may accept more, so only the default API makes it an error."""
+    if not settings.webhook_url:
+        return None
+    parts = urlsplit(settings.webhook_url)
+    try:
+        port = parts.port or 443
+    except ValueError:
+        port = -1
+    if parts.scheme != "https" or port not in WEBHOOK_PORTS:
+        return "expected an https:// URL on port 443, 80, 88 or 8443 (the only ones Telegram posts webhooks to)"
+    return None

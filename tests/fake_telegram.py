@@ -216,6 +216,11 @@ class FakeTelegram(BotApiState):
         with self.lock:
             return list(self._commands.get(scope_key(scope, language_code), []))
 
+    def profile(self, kind: str, language_code: str = "") -> str:
+        """The bot's "description" or "short_description" set for ``language_code`` (everyone else's when empty)."""
+        with self.lock:
+            return self._profile.get((kind, language_code), "")
+
     def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
         """Poll until ``predicate()`` is truthy and return its value; fail the test with ``what`` otherwise."""
         deadline = time.monotonic() + timeout
@@ -228,11 +233,12 @@ class FakeTelegram(BotApiState):
     # --- incoming updates ----------------------------------------------------------------------------------
     def make_update(self, text: str | None, *, chat_id: int = 42, user_id: int | None = None,
                     chat_type: str = "private", first_name: str = "Ann", username: str | None = None,
-                    **message: Any) -> dict[str, Any]:
+                    language_code: str | None = None, **message: Any) -> dict[str, Any]:
         """An incoming message update; extra message fields come from ``message`` (``reply_to_message`` may be
         an id). A text starting with ``/`` gets its bot_command entity; ``None`` leaves the text field out."""
         user = {"id": user_id or (chat_id if chat_id > 0 else 7), "is_bot": False, "first_name": first_name}
         user |= {"username": username} if username else {}
+        user |= {"language_code": language_code} if language_code else {}
         chat = _chat(chat_id, chat_type, first_name, forum=bool(message.get("message_thread_id")))
         entities = list(message.pop("entities", []))
         if text and text.startswith("/"):

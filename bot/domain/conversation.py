@@ -10,9 +10,10 @@ from dataclasses import dataclass, field, replace
 
 from bot import lifetime
 from bot.domain.chat import ChatKey
-from bot.domain.context import Context, as_message, build_context
+from bot.domain.context import Context
+from bot.domain.image import SeenImage, stand_in
 from bot.domain.outcome import Delivery, Ending, Failure
-from bot.domain.personas import PersonaCatalog
+from bot.domain.personas import Persona, PersonaCatalog
 from bot.domain.ports import (
     ChatModel,
     History,
@@ -32,8 +33,10 @@ from bot.domain.tokens import TokenCounter
 from bot.domain.tools import Toolbox, ToolLimits
 from bot.domain.transcript import Transcript, Turn
 from bot.domain.usage import UsageRecord, reply_estimate
+from bot.domain.vision import Vision
 from bot.errors import (
     ContextTooLong,
+    ImagesRejected,
     ModelAccessDenied,
     ModelError,
     ModelRejected,
@@ -55,6 +58,7 @@ class TurnRequest:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     turn_id: str | None = None  # marks the turn done in the store (the Telegram update that asked)
     resumed: bool = False  # another replica started this turn and died: its answer may be generated already
+    images: tuple[SeenImage, ...] = ()  # downloaded and checked by the Telegram side
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class TurnResult:
     ending: Ending | None = None
     failure: Failure | None = None
     text: str = ""
+    images_refused: bool = False  # the model does not read images: the turn was answered from its text
 
     @property
     def outcome(self) -> str:
@@ -97,6 +102,7 @@ class _Answer:
     text: str = ""
     ending: Ending = Ending.COMPLETE
     usage: Usage | None = None
+    images_refused: bool = False
 
 
 class Conversation:
@@ -106,10 +112,11 @@ class Conversation:
                  counter: TokenCounter, summarizer: Summarizer, personas: PersonaCatalog, options: ReplyOptions,
                  moderator: Moderator | None = None, observer: TurnObserver | None = None,
                  store_retry: StoreRetry | None = None, toolbox: Toolbox | None = None,
-                 tool_limits: ToolLimits | None = None) -> None:
+                 tool_limits: ToolLimits | None = None, vision: Vision | None = None) -> None:
         self._history = history
         self._toolbox = toolbox or Toolbox()
         self._tool_limits = tool_limits or ToolLimits()
+        self._vision = vision or Vision()
         self._store_retry = store_retry or StoreRetry(give_up_seconds=0.0)  # none: no retries
         self._observer = observer or NoObserver()
         self._ledger = ledger
@@ -152,7 +159,7 @@ class Conversation:
         return earlier
 
     async def _moderate(self, text: str) -> Failure | None:
-        if self._moderator is None:
+        if self._moderator is None or not text.strip():  # a photo without a caption: nothing to check
             return None
         try:
             return Failure.FLAGGED if await self._moderator.flagged(text) else None
@@ -163,7 +170,7 @@ class Conversation:
 
     async def _turn(self, request: TurnRequest, sink: ReplySink, lease: LockLease) -> tuple[TurnResult, int]:
         transcript = await self._history.load(request.chat)
-        user_turn = Turn("user", request.text, self._counter.count(request.text), name=request.speaker)
+        user_turn = self._user_turn(request)
         expected = self._expected(transcript, user_turn)
         reservation = await self._ledger.reserve(request.user_id, request.chat, expected, request.turn_id)
         if reservation.refused:
@@ -188,7 +195,8 @@ class Conversation:
             return TurnResult(ending=answer.ending), transcript.history_tokens
         reply_turn = Turn("assistant", answer.text, self._counter.count(answer.text))
         usage = self._usage(context, user_turn, reply_turn, answer.usage)
-        record = UsageRecord(*usage, model=self._options.model, user_id=request.user_id)
+        record = UsageRecord(usage.prompt_tokens, usage.completion_tokens, model=self._options.model,
+                             user_id=request.user_id, cached_tokens=usage.cached_tokens)
         lease.released = True  # by the commit, in its round trip (if that fails, the lock soon expires)
 
         async def commit() -> None:
@@ -200,9 +208,9 @@ class Conversation:
         seen = await self._store_then_deliver(commit, sink, delivery, request.turn_id)
         if seen is not None:
             await self._record_seen(request, [user_turn, reply_turn], replace(delivery, seen=seen))
-        self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
+        self._observer.tokens_used(record)
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
-        return TurnResult(ending=answer.ending, text=answer.text), stored
+        return TurnResult(ending=answer.ending, text=answer.text, images_refused=answer.images_refused), stored
 
     async def _store_then_deliver(self, commit: Callable[[], Awaitable[None]], sink: ReplySink,
                                   delivery: Delivery, turn_id: str | None) -> str | None:
@@ -244,25 +252,48 @@ class Conversation:
             return
         logger.error("gave up storing a turn after %.0fs: the store stayed unavailable", retry.give_up_seconds)
 
+    def _user_turn(self, request: TurnRequest) -> Turn:
+        """The user's turn as stored: its text, and its images as references counted as their stand-ins."""
+        images = tuple(image.stored for image in request.images)
+        tokens = self._counter.count(stand_in(images, request.text) if images else request.text)
+        return Turn("user", request.text, tokens, name=request.speaker, images=images)
+
     def _expected(self, transcript: Transcript, user_turn: Turn) -> int:
         """The turn's tokens as budgets estimate them: the whole prompt (system prompt too) and a likely reply."""
         system = self._counter.count(self._personas.resolve(transcript.persona).prompt)
         history = min(transcript.history_tokens, self._options.context_max_tokens)  # what the context may hold
-        return system + history + user_turn.tokens + reply_estimate(transcript.turns, self._options.max_tokens)
+        images = self._vision.policy.tokens(user_turn.images)
+        return system + history + user_turn.tokens + images + reply_estimate(transcript.turns,
+                                                                              self._options.max_tokens)
 
     async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn,
                       sink: ReplySink) -> tuple[Context, _Answer]:
         persona = self._personas.resolve(transcript.persona)
-        budget = self._options.context_max_tokens
-        context = build_context(persona.prompt, transcript, as_message(user_turn), budget)
+        images = bool(request.images) or any(t.images for t in transcript.turns)
+        refused = images and await self._vision.support.refuses_images(self._options.model)
         try:
-            stream = await self._model.stream(self._request(context, persona.temperature))
+            context, stream = await self._open(request, transcript, user_turn, persona, images and not refused)
+        except ImagesRejected:
+            logger.info("the model refused the images; answering from the text alone")
+            await self._vision.support.refused_images(self._options.model)
+            refused = True
+            context, stream = await self._open(request, transcript, user_turn, persona, False)
+        answer = await self._relay(stream, sink, request.stop)
+        answer.images_refused = refused and bool(request.images)  # worth a note only when this turn had images
+        return context, answer
+
+    async def _open(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, persona: Persona,
+                    images: bool) -> tuple[Context, ReplyStream]:
+        """The request's context (with images, or their stand-ins) and the model's stream."""
+        budget, parts = self._options.context_max_tokens, request.images if images else None
+        context = await self._vision.context(persona.prompt, transcript, user_turn, parts, budget)
+        try:
+            return context, await self._model.stream(self._request(context, persona.temperature))
         except ContextTooLong:
             logger.info("context too long for the model; retrying with half the earlier turns")
-            context = build_context(persona.prompt, transcript, as_message(user_turn), budget // 2,
-                                    max_turns=context.turns_used // 2)
-            stream = await self._model.stream(self._request(context, persona.temperature))
-        return context, await self._relay(stream, sink, request.stop)
+            context = await self._vision.context(persona.prompt, transcript, user_turn, parts, budget // 2,
+                                                 context.turns_used // 2)
+            return context, await self._model.stream(self._request(context, persona.temperature))
 
     def _request(self, context: Context, temperature: float | None) -> ModelRequest:
         return ModelRequest(
@@ -305,11 +336,12 @@ class Conversation:
         if completion and completion.finish_reason == "length":
             answer.ending = Ending.LENGTH
 
-    def _usage(self, context: Context, user_turn: Turn, reply_turn: Turn, reported: Usage | None) -> tuple[int, int]:
+    def _usage(self, context: Context, user_turn: Turn, reply_turn: Turn, reported: Usage | None) -> Usage:
         if reported is not None:
-            return reported.prompt_tokens, reported.completion_tokens
+            return reported
         system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
-        return system_tokens + context.history_tokens + user_turn.tokens, reply_turn.tokens
+        images = self._vision.policy.tokens(user_turn.images)
+        return Usage(system_tokens + context.history_tokens + user_turn.tokens + images, reply_turn.tokens)
 
 
 def _failure_of(exc: ModelError) -> Failure:

@@ -29,6 +29,8 @@ class Failure(enum.Enum):
     CHAT_BUDGET = "chat_budget"
     NOT_HEARD = "not_heard"  # the transcription failed
     NOTHING_HEARD = "nothing_heard"  # it worked, and heard no words
+    FILE_TOO_LARGE = "file_too_large"  # over the Bot API's 20 MB download limit
+    FILE_UNAVAILABLE = "file_unavailable"  # Telegram did not give the file
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,15 @@ import uvicorn
 from redis.exceptions import RedisError
 from telegram import Update
 
+from bot.config import Settings
 from bot.ingress.poller import Poller
 from bot.ingress.runtime import Runtime
 from bot.ingress.shape import check_update
 from bot.ingress.web import create_web_app
 from bot.ingress.webhook import WebhookRegistration
-from bot.telegram.menus import sync_commands
+from bot.store.address import describe
+from bot.telegram.i18n import language
+from bot.telegram.menus import Profile, sync_commands, sync_operator_menus
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,10 @@ class _Server(uvicorn.Server):
                 await asyncio.wait_for(self._exiting.wait(), 1.0 - time.time() % 1.0)
 
 
+def _profile(settings: Settings) -> Profile:
+    return Profile(settings.default_language, settings.bot_description, settings.bot_short_description)
+
+
 class Service:
     """One process of the bot, in webhook or polling mode; every task it starts, it stops."""
 
@@ -81,9 +88,11 @@ class Service:
     async def run(self, *, polling: bool) -> None:
         """Serve until SIGTERM/SIGINT (or a fatal polling error), then drain and stop everything."""
         runtime = self._runtime
+        language.use(runtime.settings.default_language)  # for texts sent outside an update (due reminders)
         async with runtime.application:
             await (self._registration.delete() if polling else self._registration.ensure())
-            await sync_commands(self._bot)
+            await sync_commands(self._bot, _profile(runtime.settings))
+            await sync_operator_menus(self._bot, runtime.settings.operator_ids, runtime.settings.default_language)
             await runtime.application.start()
             tasks = [asyncio.create_task(runtime.stream.run(self.process)),
                      asyncio.create_task(runtime.metrics.watch_loop()),
@@ -97,10 +106,12 @@ class Service:
             self._log_mode(polling)
             runtime.model.load()  # serving first: the model's SDK is imported in the background from now on
             try:
+                await runtime.mcp.start()
                 await self._server.serve()
             finally:
                 await self._stop_courier()
                 await _cancel(tasks)
+                await runtime.mcp.close()
                 await runtime.application.stop()
                 await runtime.summarizer.drain()
         if self._failure is not None:
@@ -174,12 +185,14 @@ class Service:
         await _cancel([self._courier])
 
     def _log_mode(self, polling: bool) -> None:
+        """The one start-up line: who, in which mode, with which model and store."""
         settings = self._runtime.settings
-        if polling:
-            logger.info("polling mode (WEBHOOK_URL is unset): for local development; /healthz and /metrics on "
-                        "%s:%d", settings.host, settings.port)
-        else:
-            logger.info("webhook mode: listening on %s:%d%s", settings.host, settings.port, settings.webhook_path)
+        mode = ("polling mode (WEBHOOK_URL is unset: for local development)" if polling
+                else f"webhook mode at {settings.webhook_path}")
+        privacy = "off" if self._bot.bot.can_read_all_group_messages else "on (groups: mentions and replies)"
+        logger.info("started @%s in %s; HTTP on %s:%d; model %s; store %s; group privacy mode %s",
+                    self._bot.username, mode, settings.host, settings.port, settings.openai_model,
+                    describe(settings.redis_url), privacy)
 
 
 async def set_webhook(runtime: Runtime) -> None:

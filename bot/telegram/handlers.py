@@ -6,28 +6,40 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from telegram import Chat, ReplyParameters, Update
+from telegram import Chat, Message, ReplyParameters, Update
 from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot.domain.access import Allowlist
+from bot.domain.attachment import Attachment
 from bot.domain.chat import ChatKey
-from bot.domain.conversation import Conversation, TurnRequest
+from bot.domain.conversation import Conversation, TurnRequest, TurnResult
+from bot.domain.image import SeenImage
+from bot.domain.outcome import Failure
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
 from bot.domain.reminders import ReminderBook
 from bot.domain.usage import PriceTable
 from bot.metrics import Metrics
+from bot.store.access import AccessLists
+from bot.store.albums import Albums
 from bot.store.gate import Gatekeeper
+from bot.store.notices import Notices
 from bot.store.replies import Owner, Replies
+from bot.store.stats import StatsBook
 from bot.store.usage import UsageLedger
 from bot.telegram import texts
+from bot.telegram.album import album_messages, caption_text
+from bot.telegram.attachments import attachments_of
 from bot.telegram.files import TelegramFiles
+from bot.telegram.i18n import language
+from bot.telegram.media import MediaRules
 from bot.telegram.pacing import Pacer
+from bot.telegram.reader import Reader, Reading
 from bot.telegram.sink import STOP_PREFIX, Cadence, Handover, Target, TelegramReplySink
-from bot.telegram.triggers import BotIdentity, addressed_to_bot, display_name
+from bot.telegram.triggers import BotIdentity, addressed_to_bot, display_name, strip_mention
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +66,17 @@ class Services:
     messages_per_minute: int
     operators: frozenset[int]  # ADMIN_USER_IDS: the bot's operators (not a group's administrators)
     metrics: Metrics
+    access: AccessLists
+    stats: StatsBook
     reminders: ReminderBook
+    default_language: str = "en"  # for users whose Telegram language has no catalog
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     files: TelegramFiles | None = None  # downloads what users send (None: attachments are not read)
+    media: MediaRules | None = None  # recordings and documents (None: they are not read)
+    reader: Reader = field(default_factory=lambda: Reader(None, vision=False))  # what the bot makes of attachments
+    notices: Notices | None = None  # notes told once a day per chat (None: every time)
+    albums: Albums | None = None  # gathers albums across replicas (None: each photo is a turn)
 
 
 @dataclass(frozen=True)
@@ -85,12 +104,18 @@ class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], di
 BotApplication = Application[ExtBot[Any], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
 
 
+async def speak_their_language(update: Update, context: BotContext) -> None:
+    """Runs first for every update: its texts (``texts.X``) are in its user's Telegram language."""
+    user = update.effective_user
+    language.use(language.choose(user.language_code if user else None, context.services.default_language))
+
+
 async def gate(update: Update, context: BotContext) -> None:
     """Runs before every handler: updates from bots, and from users or chats not allowed, go no further."""
     chat, user = update.effective_chat, update.effective_user
     if _from_a_bot(update):
         raise ApplicationHandlerStop
-    if context.services.allowlist.permits(user.id if user else None, chat.id if chat else None):
+    if await _permitted(context.services, user.id if user else None, chat.id if chat else None):
         return
     if update.callback_query is not None:
         await update.callback_query.answer(texts.NOT_ALLOWED, show_alert=True)
@@ -100,6 +125,18 @@ async def gate(update: Update, context: BotContext) -> None:
     raise ApplicationHandlerStop
 
 
+async def _permitted(services: Services, user_id: int | None, chat_id: int | None) -> bool:
+    """Operators always; others when listed (or allowed at run time) and not banned, asked of Redis each time so
+    every replica follows an operator's /ban or /allow from the next update on."""
+    if user_id is not None and user_id in services.operators:
+        return True
+    listed = services.allowlist.permits(user_id, chat_id)
+    if user_id is None:
+        return listed
+    standing = await services.access.standing(user_id, allowed_too=not listed)
+    return not standing.banned and (listed or standing.allowed)
+
+
 def _from_a_bot(update: Update) -> bool:
     """Sent by a bot (two bots answering each other never stop); not a chat speaking as itself, which Telegram
     shows with a stand-in bot as the sender (an anonymous group admin, a channel)."""
@@ -107,17 +144,29 @@ def _from_a_bot(update: Update) -> bool:
     return user is not None and user.is_bot and (message is None or message.sender_chat is None)
 
 
-async def text_message(update: Update, context: BotContext) -> None:
-    """A message in a private chat: answer its text (or a photo's caption), streaming."""
+async def private_message(update: Update, context: BotContext) -> None:
+    """A message in a private chat: its text, photos and files read, then answered, streaming."""
     message, user = update.effective_message, update.effective_user
-    text = (message.text or message.caption) if message else None
     if message is None or user is None:
         return
-    if not text:
-        await message.reply_text(texts.TEXT_ONLY)
+    messages = await album_messages(context.services.albums, context.bot, update.update_id, message)
+    if messages is None:  # a part of an album another update answers
         return
-    target = Target(ChatKey.of(message))
-    await answer(context, target, user.id, text, speaker=None, update_id=update.update_id)
+    attachments = tuple(a for part in messages for a in attachments_of(part))
+    reading = await read(context, message, caption_text(messages), attachments)
+    if reading is not None:
+        await answer(context, Target(ChatKey.of(message)), user.id, reading.text, speaker=None,
+                     update_id=update.update_id, images=reading.images)
+
+
+async def read(context: BotContext, message: Message, text: str,
+               attachments: tuple[Attachment, ...]) -> Reading | None:
+    """What the model is to answer of a message; the notes about what could not be read are told first.
+    None: there is nothing to answer."""
+    reading = await context.services.reader.read(text, attachments)
+    for note in reading.notes:
+        await message.reply_text(note, do_quote=message.chat.type != Chat.PRIVATE)
+    return reading if reading.answer else None
 
 
 async def group_message(update: Update, context: BotContext) -> None:
@@ -125,31 +174,88 @@ async def group_message(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    addressed = addressed_to_bot(message, context.me)
-    if addressed is None:
+    messages = await album_messages(context.services.albums, context.bot, update.update_id, message)
+    addressed = next((a for part in messages or () if (a := addressed_to_bot(part, context.me))), None)
+    if messages is None or addressed is None:
+        return
+    attachments = tuple(replace(a, caption=a.caption and strip_mention(a.caption, context.me))
+                        for part in messages for a in attachments_of(part))
+    attachments += attachments_of(addressed.replied) if addressed.replied else ()
+    reading = await read(context, message, addressed.text, attachments)
+    if reading is None:
         return
     target = Target(ChatKey.of(message), is_group=True, reply_to=message.message_id)
-    await answer(context, target, user.id, addressed.text, speaker=display_name(user), update_id=update.update_id)
+    await answer(context, target, user.id, reading.text, speaker=display_name(user), update_id=update.update_id,
+                 images=reading.images)
 
 
-async def answer(context: BotContext, target: Target, user_id: int, text: str, *, speaker: str | None,
-                 update_id: int) -> None:
+@dataclass(frozen=True)
+class Declined:
+    """A message the bot cannot answer after all (a scanned PDF, say): what the user is told instead."""
+
+    text: str
+
+
+# Makes a turn's text inside its reply, while `typing…` shows (a recording downloaded and transcribed, a document
+# read); may set the reply's preface. A Failure or Declined ends the turn without the model.
+Prepare = Callable[[TelegramReplySink], Awaitable[str | Failure | Declined]]
+
+
+async def answer(context: BotContext, target: Target, user_id: int, text: str | Prepare, *, speaker: str | None,
+                 update_id: int, images: tuple[SeenImage, ...] = ()) -> None:
     """Run one turn into a streaming Telegram reply (unless the user is sending too fast)."""
     services = context.services
     resumed = services.replies.resumed(update_id)  # counted against the rate when it first came
     if not resumed and await _slowed_down(context, target, user_id):
         return
-    request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id), resumed=resumed)
-    sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, request.stop)
+    stop = asyncio.Event()
+    sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, stop)
     started = services.clock()
     services.metrics.streams_in_flight.inc()
+    result: TurnResult | None = None
     try:
         async with sink:  # typing and the edit pump stop however the turn ends
-            result = await services.conversation.reply(request, sink)
+            prepared = text if isinstance(text, str) else await _prepared(services, text, sink, resumed, update_id)
+            if isinstance(prepared, str):
+                request = TurnRequest(target.chat, user_id, prepared, speaker, stop=stop, turn_id=str(update_id),
+                                      resumed=resumed, images=images)
+                result = await services.conversation.reply(request, sink)
+                outcome = result.outcome
+            else:
+                outcome = await _decline(sink, prepared)
     finally:
         services.metrics.streams_in_flight.dec()
         services.replies.close(update_id)
-    _observe(services, result.outcome, started, sink.first_visible_at, update_id, target.chat)
+    _observe(services, outcome, started, sink.first_visible_at, update_id, target.chat)
+    await services.stats.turn(user_id, target.chat_id, outcome)
+    if result is not None:
+        await _tell_images_refused(context, target, result)
+
+
+async def _prepared(services: Services, prepare: Prepare, sink: TelegramReplySink, resumed: bool,
+                    update_id: int) -> str | Failure | Declined:
+    """The turn's text; none when a replica that died had stored the answer already (the conversation delivers
+    it), so a recording is not transcribed twice."""
+    if resumed and await services.history.generated(str(update_id)) is not None:
+        return ""
+    return await prepare(sink)
+
+
+async def _decline(sink: TelegramReplySink, why: Failure | Declined) -> str:
+    if isinstance(why, Failure):
+        await sink.fail(why)
+        return f"failed:{why.value}"
+    await sink.tell(why.text)
+    return "declined"
+
+
+async def _tell_images_refused(context: BotContext, target: Target, result: TurnResult) -> None:
+    """The model would not read the turn's images: say so, once a day per chat."""
+    notices = context.services.notices
+    if not result.images_refused or (notices is not None and not await notices.first_today(target.chat, "images")):
+        return
+    await context.bot.send_message(target.chat_id, texts.MODEL_READS_NO_IMAGES, message_thread_id=target.thread_id,
+                                   reply_parameters=_reply_to(target))
 
 
 async def _sink(context: BotContext, target: Target, owner: Owner, update_id: int,
@@ -248,16 +354,21 @@ async def may_change_settings(update: Update, context: BotContext) -> bool:
     return False
 
 
-async def not_text(update: Update, context: BotContext) -> None:
-    """Stickers, voice, photos without a caption in a private chat."""
-    if update.effective_message:
-        await update.effective_message.reply_text(texts.TEXT_ONLY)
+async def joined_group(update: Update, context: BotContext) -> None:
+    """Added to a group while privacy mode is on (getMe's can_read_all_group_messages): say how to reach the bot."""
+    message, me = update.effective_message, context.bot.bot
+    if message is None or me.can_read_all_group_messages:
+        return
+    if any(member.id == me.id for member in message.new_chat_members):
+        await context.bot.send_message(message.chat.id, texts.privacy_mode_hint(me.username or me.first_name),
+                                       message_thread_id=ChatKey.of(message).thread_id)
 
 
 async def on_error(update: object, context: BotContext) -> None:
     """Log what failed with its (redacted) traceback, and tell the user briefly, without any details."""
     error = context.error
     logger.error("update failed: %s", type(error).__name__, exc_info=error)
+    await context.services.stats.error()
     if isinstance(update, Update) and update.effective_chat and update.effective_message:
         try:
             await context.bot.send_message(update.effective_chat.id, texts.SORRY,

@@ -1,13 +1,21 @@
 """Every sentence the bot itself sends to users, in one place (the model's answers are not here).
 
 Texts with values are functions; the rest are constants. Nothing else in the code writes user-facing prose.
+
+Write them in English: ``texts.X`` resolves in the language of the update being handled (telegram/i18n), with each
+prose string and f-string here looked up in the catalogs (their fields as ``{placeholders}``); a count's words go
+through ``plural(count, "{count} day", "{count} days")``. After adding or changing a text, run
+``python -m bot.telegram.i18n`` and translate what it adds to each catalog (tests/telegram/i18n checks them).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.domain.attachment import Kind
 from bot.domain.outcome import Ending, Failure
+from bot.telegram.i18n.english import packaged, plural
+from bot.telegram.i18n.variant import localize
 
 START = (
     "Hi! I'm an AI assistant. Send me a message and I'll answer as I write — you'll see the reply grow.\n\n"
@@ -26,6 +34,10 @@ HELP = (
     "/usage — the tokens you used today and this month\n"
     "/reminders — the reminders I keep for this chat, to cancel any\n"
     "/privacy — what I store and for how long\n\n"
+    "Besides text I read photos and images, listen to voice messages, audio files and video notes (I show what "
+    "I heard, then answer), and read documents: PDFs with a text layer, Word (.docx), and text files such as "
+    ".txt, .md, .csv, .json or source code. I can't watch videos or read stickers, locations, contacts or polls "
+    "yet.\n\n"
     "While I'm answering, tap ⏹ Stop to cut me short. In groups I answer when mentioned or replied to."
 )
 
@@ -33,7 +45,72 @@ RESET = "Done — I've forgotten our conversation. Your persona stays as it is."
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 NOT_ALLOWED = "Sorry, this bot is private and you're not on its list of users."
 TEXT_ONLY = "I can read text only for now — please send your question as a message."
+# Images: what the user is told when a picture could not be looked at.
+VISION_OFF = "I don't look at images here, so I haven't seen your picture."
+IMAGE_UNREADABLE = "I couldn't open that image: the file doesn't decode as a picture. Please send it as a photo."
+IMAGE_UNAVAILABLE = "I couldn't download that image from Telegram. Please try sending it again."
+MODEL_READS_NO_IMAGES = "The current model can't read images, so I answered from your text alone."
+
+
+def image_too_large(limit_mb: int) -> str:
+    return f"That image is too large for me to download (the limit is {limit_mb} MB). Please send a smaller one."
+
+# What the bot cannot read yet, said instead of silence or an answer that pretends (no model call).
+CANNOT_READ = {
+    Kind.STICKER: "I can't see stickers, so I don't know what this one shows — tell me in words what you'd like.",
+    Kind.LOCATION: "I can't read shared locations yet — please type the place, or your question about it.",
+    Kind.CONTACT: "I can't read shared contacts yet — please type what you'd like to know.",
+    Kind.POLL: "I can't read or vote in polls yet — please type the question and its options.",
+    Kind.DICE: "I can't see dice throws yet, so I don't know what you rolled.",
+    Kind.VIDEO: "I can't watch videos yet — I can listen to voice messages and video notes, or read a "
+                "transcript if you paste it.",
+    Kind.ANIMATION: "I can't watch GIFs or animations yet — please describe what you'd like to know.",
+}
+# Voice, audio and video notes.
+TRANSCRIPTION_OFF = "I don't listen to voice messages or audio here — please type your question."
+
+
+def recording_too_long(length: str, limit: str) -> str:
+    return f"That recording is {length} long; I listen to recordings of up to {limit}. Please send a shorter one."
+
+
+def cannot_transcribe(kind: str) -> str:
+    return (f"I can't listen to {kind} audio — I understand mp3, m4a, ogg, opus, wav, flac and webm. Please send "
+            "it in one of those formats.")
+
+
+# Documents.
+DOCUMENT_NO_TEXT = ("This PDF has no text layer — it looks like scanned pages, and I can't read scans yet. "
+                    "You could send the pages as photos instead.")
+DOCUMENT_UNREADABLE = "I couldn't open that file: it seems damaged or locked with a password."
+DOCUMENT_EMPTY = "That file has no text in it for me to read."
+
+
+def document_unsupported(kind: str) -> str:
+    return (f"I can't read files of this type ({kind}) yet. I read PDFs, Word documents (.docx) and text files, "
+            "and I look at images.")
+
+
+def document_pages_read(read: int, total: int) -> str:
+    return f"📄 The document is long: I read the first {read} of {total} pages."
+
+
+def document_page_part(total: int) -> str:
+    return f"📄 The document is long: I read only the beginning of its first page (of {total})."
+
+
+def document_share_read(percent: int) -> str:
+    return f"📄 The document is long: I read the first {percent}% of it."
+
+
 ADMINISTRATORS_ONLY = "Only the group's administrators can change my settings here."
+def privacy_mode_hint(username: str) -> str:
+    """Posted once when the bot joins a group while Telegram's privacy mode keeps other messages from it."""
+    return (f"Hi! To talk to me here, mention me (@{username}) or reply to one of my messages — Telegram's privacy "
+            "mode shows me only those and commands. To let me read every message, a group admin can make me an "
+            "administrator, or my owner can turn privacy mode off with @BotFather's /setprivacy (then re-add me).")
+
+
 SLOW_DOWN = "You're sending messages faster than I can answer — please slow down a little."
 
 STOP_BUTTON = "⏹ Stop"
@@ -60,6 +137,9 @@ FAILURES = {
     Failure.CHAT_BUDGET: "This chat has used today's token budget. It resets at 00:00 UTC{until}.",
     Failure.NOT_HEARD: "Sorry, I couldn't transcribe that recording just now. Please try again, or type it.",
     Failure.NOTHING_HEARD: "I couldn't make out any words in that recording.",
+    Failure.FILE_TOO_LARGE: "That file is larger than 20 MB, the most a bot may download from Telegram, so I can't "
+                            "read it.",
+    Failure.FILE_UNAVAILABLE: "Sorry, I couldn't download that file from Telegram. Please try sending it again.",
 }
 
 # The command menus: (command, description).
@@ -79,6 +159,14 @@ GROUP_MENU = (
     ("usage", "Tokens used today and this month"),
     ("reminders", "This chat's reminders"),
 )
+
+# The bot's profile: what a new user reads before pressing Start (BOT_DESCRIPTION and BOT_SHORT_DESCRIPTION
+# replace the English ones); at most 512 and 120 characters.
+DESCRIPTION = (
+    "Hi! I'm an AI assistant. Ask me anything — questions, writing, code, translations — and I'll answer as I "
+    "write. I remember our conversation for a while, so you can ask follow-up questions. Press Start to begin."
+)
+SHORT_DESCRIPTION = "An AI assistant: ask anything and watch the answer appear as it's written."
 
 KEPT_HISTORY = "Our conversation so far is kept; the new persona applies from my next reply."
 PERSONA_TAP = "Tap one to switch, or send /persona <your own instructions>."
@@ -113,11 +201,17 @@ def persona_switched(name: str) -> str:
 
 
 def current_custom_persona(prompt: str) -> str:
-    return f"Current persona: custom — “{prompt[:200]}”"
+    excerpt = prompt[:200]
+    return f"Current persona: custom — “{excerpt}”"
 
 
 def current_persona(name: str, description: str) -> str:
     return f"Current persona: {name} — {description}"
+
+
+def persona_description(description: str) -> str:
+    """A persona's description: a built-in one's in the reader's language, an operator's as written."""
+    return packaged(description)
 
 
 def persona_list(entries: list[tuple[str, str]]) -> str:
@@ -125,9 +219,22 @@ def persona_list(entries: list[tuple[str, str]]) -> str:
 
 
 def usage_line(label: str, tokens_in: int, tokens_out: int, cost: float | None, seconds: int = 0) -> str:
-    price = f" · ≈ ${cost:.4f}" if cost is not None else ""
     audio = f" · {audio_length(seconds)} of audio transcribed" if seconds else ""
-    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{audio}{price}"
+    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{audio}{price(cost)}"
+
+
+def price(cost: float | None) -> str:
+    """A cost as billed, after a usage line: none when a model has no price; below a cent as "< $0.01"."""
+    if cost is None:
+        return ""
+    if 0 < cost < 0.01:
+        return " · < $0.01"
+    return f" · ≈ ${cost:,.2f}"
+
+
+def budget_line(tokens: int, left: int) -> str:
+    """A daily token budget and what is left of it today."""
+    return f"Daily budget: {tokens:,} tokens · {left:,} left today (resets at 00:00 UTC)"
 
 
 def audio_length(seconds: int) -> str:
@@ -140,6 +247,102 @@ def audio_length(seconds: int) -> str:
 
 USAGE_PERIODS = ("Today", "This month")
 
+# Operators' commands (ADMIN_USER_IDS), shown in their menus only, after PRIVATE_MENU.
+OPERATOR_MENU = (
+    ("stats", "Users, turns, tokens and cost (operators)"),
+    ("ban", "Ban a user: /ban <user_id> (operators)"),
+    ("unban", "Lift a ban: /unban <user_id> (operators)"),
+    ("allow", "Allow a user: /allow <user_id> (operators)"),
+    ("disallow", "Take an allowance back (operators)"),
+)
+STATS_PERIODS = ("Today (UTC)", "This month")
+# /stats' names of turn outcomes (TurnResult.outcome: an Ending's value, or "failed:" and a Failure's).
+OUTCOME_NAMES: dict[Ending | Failure | str, str] = {
+    Ending.COMPLETE: "answered",
+    Ending.LENGTH: "cut at the length limit",
+    Ending.INTERRUPTED: "interrupted replies",
+    Ending.STOPPED: "stopped by the user",
+    Failure.UNAVAILABLE: "model unavailable",
+    Failure.REJECTED: "rejected by the model",
+    Failure.MISCONFIGURED: "model misconfigured",
+    Failure.EMPTY: "empty answers",
+    Failure.FLAGGED: "flagged by moderation",
+    Failure.MODERATION_UNAVAILABLE: "moderation unavailable",
+    Failure.USER_BUDGET: "user budget spent",
+    Failure.CHAT_BUDGET: "chat budget spent",
+    Failure.NOT_HEARD: "transcription failed",
+    Failure.NOTHING_HEARD: "no words heard",
+    Failure.FILE_TOO_LARGE: "files too large",
+    Failure.FILE_UNAVAILABLE: "files not downloaded",
+    "declined": "attachments declined",
+}
+
+
+def outcome_name(outcome: str) -> str:
+    """A turn outcome as /stats names it (one unknown to this table as it is stored)."""
+    kind: Ending | Failure | str = outcome
+    if outcome in {e.value for e in Ending}:
+        kind = Ending(outcome)
+    elif outcome.startswith("failed:") and outcome.removeprefix("failed:") in {f.value for f in Failure}:
+        kind = Failure(outcome.removeprefix("failed:"))
+    return OUTCOME_NAMES.get(kind, outcome)
+NO_TURNS = "Turns: none"
+NO_TOKENS = "Tokens: none"
+
+
+def stats_head(label: str, users: int, chats: int) -> str:
+    return f"{label}: {users:,} users · {chats:,} chats"
+
+
+def stats_turns(total: int, parts: list[tuple[str, int]]) -> str:
+    return f"Turns: {total:,} — " + ", ".join(f"{name} {count:,}" for name, count in parts)
+
+
+def stats_refusals(budget_refusals: int, model_errors: int, update_errors: int) -> str:
+    return (f"Budget refusals: {budget_refusals:,} · errors: {model_errors + update_errors:,} "
+            f"(model {model_errors:,}, handling {update_errors:,})")
+
+
+def stats_model(model: str, tokens_in: int, cached: int, tokens_out: int, cost: float | None) -> str:
+    cached_part = f" ({cached:,} cached)" if cached else ""
+    return f"• {model}: {tokens_in:,} in{cached_part} · {tokens_out:,} out{price(cost)}"
+
+
+def stats_lists(banned: int, allowed: int) -> str:
+    return f"Banned users: {banned:,} · allowed at run time: {allowed:,}"
+
+
+def operator_usage(command: str) -> str:
+    """An operator's command without a valid user id."""
+    return f"Send /{command} <user_id>, e.g. /{command} 123456789 (the numeric Telegram id)."
+
+
+def banned(user_id: int, changed: bool) -> str:
+    return f"User {user_id} is banned." if changed else f"User {user_id} was already banned."
+
+
+def unbanned(user_id: int, changed: bool) -> str:
+    return f"User {user_id} is no longer banned." if changed else f"User {user_id} was not banned."
+
+
+def allowed(user_id: int, changed: bool) -> str:
+    return f"User {user_id} may use the bot now." if changed else f"User {user_id} was already allowed."
+
+
+def disallowed(user_id: int, changed: bool, listed: bool) -> str:
+    if not changed:
+        return f"User {user_id} had not been allowed with /allow."
+    still = " (still on ALLOWED_USER_IDS, so they keep access)" if listed else ""
+    return f"User {user_id} is no longer allowed{still}."
+
+
+def operator_exempt(user_id: int) -> str:
+    return f"User {user_id} is an operator (ADMIN_USER_IDS), who cannot be banned or shut out."
+
+
+ALLOWLIST_OPEN = ("Everyone may use the bot already (ALLOWED_USER_IDS and ALLOWED_CHAT_IDS are empty), so /allow "
+                  "changes nothing. /ban shuts out one user.")
+
 
 def privacy(history: str, settings: str, usage: str) -> str:
     """/privacy, with each kind of data's retention as a duration."""
@@ -148,10 +351,14 @@ def privacy(history: str, settings: str, usage: str) -> str:
         f"• The messages of this chat and my answers, so I can keep the context: deleted after "
         f"{history} without new messages. Older messages are condensed into a short summary, kept just as long.\n"
         f"• Your persona choice: deleted after {settings} unused.\n"
-        f"• Token counts (no text) for /usage and daily limits: {usage}.\n\n"
+        f"• Token counts (no text) for /usage and daily limits: {usage}.\n"
+        "• Reminders you ask me for: until they are sent or cancelled (/reminders lists them).\n\n"
         "/reset deletes this chat's history and summary right now.\n"
-        "Your messages are sent to the language model provider to write the answers. I keep no photos, "
-        "voice messages or files."
+        "Of photos, voice messages and files I keep only Telegram's file ids, with what I heard in a recording "
+        "(its transcript) and the text I read of a document, in the history above for as long as it is kept. "
+        "I never store the files themselves; they are downloaded from Telegram when needed.\n"
+        "Your messages, and the photos, recordings and documents you send, are sent to the language model "
+        "provider to write the answers."
     )
 
 
@@ -159,11 +366,11 @@ def duration(seconds: int) -> str:
     """A retention period in words: days, hours, or seconds."""
     days, rest = divmod(seconds, 86400)
     if days and not rest:
-        return f"{days} day{'s' if days != 1 else ''}"
+        return plural(days, "{count} day", "{count} days")
     hours = seconds // 3600
     if hours and seconds % 3600 == 0:
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    return f"{seconds} seconds"
+        return plural(hours, "{count} hour", "{count} hours")
+    return plural(seconds, "{count} second", "{count} seconds")
 
 
 def reminder(text: str) -> str:
@@ -191,3 +398,6 @@ def reminder_time(due: datetime) -> str:
 
 def cancel_reminder_button(number: int) -> str:
     return f"✖ Cancel {number}"
+
+
+localize(__name__)

@@ -90,6 +90,12 @@ class TelegramReplySink:
         await self._deliver_last(None, text, italic=False)
         await self._pages.delete_unused(self._bot, self._target.chat_id)
 
+    async def tell(self, text: str) -> None:
+        """Say, briefly, why this message gets no answer (it could not be read)."""
+        await self._quiesce()
+        await self._deliver_last(None, text, italic=False)
+        await self._pages.delete_unused(self._bot, self._target.chat_id)
+
     async def _quiesce(self) -> None:
         await self._pump.drain()
         self._typing.stop()
