@@ -17,12 +17,14 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from bot.errors import ConfigError
 from bot.store.address import SCHEMES, SENTINEL_FORM, SentinelAddress, is_sentinel
 from bot.variable import (
     Choice,
     Flag,
     Ids,
     Integer,
+    ModelList,
     Number,
     PriceJSON,
     Text,
@@ -141,6 +143,12 @@ class Settings:
     moderation: bool = setting("MODERATION", Flag(), False, "check messages with the moderation endpoint")
     moderation_fail_closed: bool = setting(
         "MODERATION_FAIL_CLOSED", Flag(), False, "refuse messages when the moderation endpoint fails")
+    models: tuple[tuple[str, str], ...] = derived(
+        "MODELS", ModelList(), lambda earlier: ((earlier["openai_model"], earlier["openai_model"]),),
+        "model ids users may choose from with /model, each optionally id=Label",
+        described_default="only `OPENAI_MODEL`")
+    edit_reanswer_seconds: int = setting(
+        "EDIT_REANSWER_SECONDS", Integer(0), 3600, "seconds after sending in which an edited message is answered again")
 
     @property
     def bot_id(self) -> str:
@@ -169,4 +177,14 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     values: dict[str, Any] = {}
     for attribute, variable in variables(Settings):
         values[attribute] = variable.read(env, values)
-    return Settings(**values)
+    settings = Settings(**values)
+    _check_models(settings)
+    return settings
+
+
+def _check_models(settings: Settings) -> None:
+    """OPENAI_MODEL, every chat's model until it picks another, must be one users may choose."""
+    offered = [model for model, _ in settings.models]
+    if settings.openai_model not in offered:
+        raise ConfigError("OPENAI_MODEL",
+                          f"must be one of MODELS ({', '.join(offered)}), got {settings.openai_model!r}")

@@ -8,6 +8,7 @@ import uuid
 from bot.config import Settings
 from bot.domain.access import Allowlist
 from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry
+from bot.domain.models import ModelCatalog
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
@@ -49,11 +50,12 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
+    models = ModelCatalog(settings.models, settings.openai_model)
     conversation = Conversation(
         history=history, ledger=ledger, model=model, lock=ChatLock(redis, keys), counter=counter,
         summarizer=summarizer, personas=personas, options=_reply_options(settings),
         moderator=model if settings.moderation else None, observer=metrics,
-        store_retry=StoreRetry(settings.delivery_give_up_seconds),
+        store_retry=StoreRetry(settings.delivery_give_up_seconds), models=models,
     )
     requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0),
                 AiohttpRequest(connection_pool_size=1))
@@ -72,6 +74,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         prices=PriceTable(settings.model_prices),
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
         messages_per_minute=settings.user_messages_per_minute, admins=settings.admin_user_ids, metrics=metrics,
+        models=models,
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,

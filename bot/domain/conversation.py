@@ -6,11 +6,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot import lifetime
 from bot.domain.chat import ChatKey
 from bot.domain.context import Context, as_message, build_context
+from bot.domain.models import ModelCatalog
 from bot.domain.outcome import Delivery, Ending, Failure
 from bot.domain.personas import PersonaCatalog
 from bot.domain.ports import (
@@ -54,6 +55,7 @@ class TurnRequest:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     turn_id: str | None = None  # marks the turn done in the store (the Telegram update that asked)
     resumed: bool = False  # another replica started this turn and died: its answer may be generated already
+    redo: bool = False  # answer the chat's last question again, replacing it and its answer ("" keeps its text)
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,9 @@ class Conversation:
     def __init__(self, history: History, ledger: Ledger, model: ChatModel, lock: Lock,
                  counter: TokenCounter, summarizer: Summarizer, personas: PersonaCatalog, options: ReplyOptions,
                  moderator: Moderator | None = None, observer: TurnObserver | None = None,
-                 store_retry: StoreRetry | None = None) -> None:
+                 store_retry: StoreRetry | None = None, models: ModelCatalog | None = None) -> None:
         self._history = history
+        self._models = models or ModelCatalog(((options.model, options.model),), options.model)
         self._store_retry = store_retry or StoreRetry(give_up_seconds=0.0)  # none: no retries
         self._observer = observer or NoObserver()
         self._ledger = ledger
@@ -123,7 +126,7 @@ class Conversation:
         if earlier is not None:  # a replica that died had generated and stored it: deliver, never ask again
             await sink.finish(earlier.text, earlier.ending)
             return TurnResult(ending=earlier.ending, text=earlier.text)
-        refusal = await self._moderate(request.text)
+        refusal = await self._moderate(request.text) if request.text else None
         if refusal is not None:
             await sink.fail(refusal)
             return TurnResult(failure=refusal)
@@ -157,7 +160,17 @@ class Conversation:
 
     async def _turn(self, request: TurnRequest, sink: ReplySink, lease: LockLease) -> tuple[TurnResult, int]:
         transcript = await self._history.load(request.chat)
-        user_turn = Turn("user", request.text, self._counter.count(request.text), name=request.speaker)
+        redo = _last_exchange(transcript) if request.redo else None
+        if request.redo and redo is None:
+            await sink.fail(Failure.NOTHING_TO_REDO)
+            return TurnResult(failure=Failure.NOTHING_TO_REDO), transcript.history_tokens
+        if redo is not None:
+            transcript, asked, replaced = redo
+            text, speaker = request.text or asked.content, request.speaker if request.text else asked.name
+        else:
+            text, speaker, replaced = request.text, request.speaker, None
+        user_turn = Turn("user", text, self._counter.count(text), name=speaker)
+        model = self._models.resolve(transcript.model)
         expected = self._expected(transcript, user_turn)
         reservation = await self._ledger.reserve(request.user_id, request.chat, expected, request.turn_id)
         if reservation.refused:
@@ -165,7 +178,7 @@ class Conversation:
             await sink.fail(failure)
             return TurnResult(failure=failure), transcript.history_tokens
         try:
-            context, answer = await self._answer(request, transcript, user_turn, sink)
+            context, answer = await self._answer(request, transcript, user_turn, sink, model)
         except ModelError as exc:
             await self._ledger.release(reservation)
             failure = _failure_of(exc)
@@ -182,13 +195,13 @@ class Conversation:
             return TurnResult(ending=answer.ending), transcript.history_tokens
         reply_turn = Turn("assistant", answer.text, self._counter.count(answer.text))
         usage = self._usage(context, user_turn, reply_turn, answer.usage)
-        record = UsageRecord(*usage, model=self._options.model, user_id=request.user_id)
+        record = UsageRecord(*usage, model=model, user_id=request.user_id)
         lease.released = True  # by the commit, in its round trip (if that fails, the lock soon expires)
 
         async def commit() -> None:
             await self._history.commit(request.chat, [user_turn, reply_turn], [record], release=lease,
                                        reservation=reservation, turn_id=request.turn_id,
-                                       delivery=Delivery(answer.text, answer.ending))
+                                       delivery=Delivery(answer.text, answer.ending), replaces=replaced)
 
         await self._store_then_deliver(commit, sink, Delivery(answer.text, answer.ending))
         self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
@@ -229,22 +242,22 @@ class Conversation:
         return system + history + user_turn.tokens + reply_estimate(transcript.turns, self._options.max_tokens)
 
     async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn,
-                      sink: ReplySink) -> tuple[Context, _Answer]:
+                      sink: ReplySink, model: str) -> tuple[Context, _Answer]:
         persona = self._personas.resolve(transcript.persona)
         budget = self._options.context_max_tokens
         context = build_context(persona.prompt, transcript, as_message(user_turn), budget)
         try:
-            stream = await self._model.stream(self._request(context, persona.temperature))
+            stream = await self._model.stream(self._request(context, persona.temperature, model))
         except ContextTooLong:
             logger.info("context too long for the model; retrying with half the earlier turns")
             context = build_context(persona.prompt, transcript, as_message(user_turn), budget // 2,
                                     max_turns=context.turns_used // 2)
-            stream = await self._model.stream(self._request(context, persona.temperature))
+            stream = await self._model.stream(self._request(context, persona.temperature, model))
         return context, await self._relay(stream, sink, request.stop)
 
-    def _request(self, context: Context, temperature: float | None) -> ModelRequest:
+    def _request(self, context: Context, temperature: float | None, model: str) -> ModelRequest:
         return ModelRequest(
-            messages=context.messages, model=self._options.model,
+            messages=context.messages, model=model,
             temperature=self._options.temperature if temperature is None else temperature,
             max_tokens=self._options.max_tokens,
         )
@@ -288,6 +301,14 @@ class Conversation:
             return reported.prompt_tokens, reported.completion_tokens
         system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
         return system_tokens + context.history_tokens + user_turn.tokens, reply_turn.tokens
+
+
+def _last_exchange(transcript: Transcript) -> tuple[Transcript, Turn, Turn] | None:
+    """The transcript before its last question and answer, and those two (None: nothing to answer again)."""
+    turns = transcript.turns
+    if len(turns) < 2 or turns[-1].role != "assistant" or turns[-2].role != "user":
+        return None
+    return replace(transcript, turns=turns[:-2]), turns[-2], turns[-1]
 
 
 def _failure_of(exc: ModelError) -> Failure:

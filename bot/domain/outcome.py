@@ -27,6 +27,7 @@ class Failure(enum.Enum):
     MODERATION_UNAVAILABLE = "moderation_unavailable"
     USER_BUDGET = "user_budget"
     CHAT_BUDGET = "chat_budget"
+    NOTHING_TO_REDO = "nothing_to_redo"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,10 @@ class Keys:
         """The chat's persona choice (JSON)."""
         return self._chat(chat, "persona")
 
+    def model(self, chat: ChatKey) -> str:
+        """The chat's model choice (/model), kept like the persona."""
+        return self._chat(chat, "model")
+
     def lock(self, chat: ChatKey) -> str:
         """The chat's turn lock: one turn at a time across replicas."""
         return self._chat(chat, "lock")

@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.telegram import commands, handlers
+from bot.telegram import commands, handlers, model_command
 from bot.telegram.handlers import BotApplication, BotContext, Services
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import STOP_PREFIX
@@ -54,17 +54,21 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
     application.add_handler(CommandHandler("start", commands.start, filters=fresh))
     application.add_handler(CommandHandler("help", commands.help_command, filters=fresh))
-    application.add_handler(CommandHandler("reset", commands.reset, filters=fresh))
+    application.add_handler(CommandHandler(("reset", "new"), commands.reset, filters=fresh))
     application.add_handler(CommandHandler("persona", commands.persona, filters=fresh))
+    application.add_handler(CommandHandler("model", model_command.model, filters=fresh))
     application.add_handler(CommandHandler("usage", commands.usage, filters=fresh))
     application.add_handler(CommandHandler("privacy", commands.privacy, filters=fresh))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(model_command.model_button, pattern=f"^{model_command.MODEL_PREFIX}"))
     application.add_handler(CallbackQueryHandler(handlers.foreign_button))
     application.add_handler(MessageHandler(fresh & private & words & ~filters.COMMAND, handlers.text_message))
     application.add_handler(MessageHandler(fresh & groups & words & ~filters.COMMAND, handlers.group_message))
     application.add_handler(MessageHandler(
         fresh & private & ~words & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.not_text))
+    # After every command of group 0 is known (whatever order they were added in): the rest are unknown.
+    application.add_handler(MessageHandler(fresh & filters.COMMAND, handlers.unknown_command), group=1)
     application.add_error_handler(handlers.on_error)
 
 

@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Chat, ReplyParameters, Update
-from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
+from telegram import Chat, Message, MessageEntity, ReplyParameters, Update
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, CommandHandler, ExtBot
 
 from bot.domain.access import Allowlist
 from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, TurnRequest
+from bot.domain.models import ModelCatalog
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
 from bot.domain.usage import PriceTable
@@ -52,6 +53,7 @@ class Services:
     messages_per_minute: int
     admins: frozenset[int]
     metrics: Metrics
+    models: ModelCatalog
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -244,6 +246,32 @@ async def may_change_settings(update: Update, context: BotContext) -> bool:
     return False
 
 
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A command no handler knows: one line pointing to /help (in groups only when it names this bot)."""
+    message = update.effective_message
+    if message is None or not message.text or not message.text.startswith("/"):
+        return
+    name, addressee = _command_of(message.text)
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return
+    if (message.chat.type != Chat.PRIVATE and not addressee) or name.lower() in _known_commands(context):
+        return
+    await message.reply_text(texts.UNKNOWN_COMMAND, do_quote=quote(update))
+
+
+def _command_of(text: str) -> tuple[str, str]:
+    """A command's name and the bot it names ("" for none): "/help@test_bot now" gives ("help", "test_bot")."""
+    words = text[1:].split(maxsplit=1)
+    name, _, addressee = words[0].partition("@") if words else ("", "", "")
+    return name, addressee
+
+
+def _known_commands(context: BotContext) -> frozenset[str]:
+    """Every command a CommandHandler answers (handlers registered in group 0, the commands' group)."""
+    return frozenset(command for handler in context.application.handlers.get(0, [])
+                     if isinstance(handler, CommandHandler) for command in handler.commands)
+
+
 async def not_text(update: Update, context: BotContext) -> None:
     """Stickers, voice, photos without a caption in a private chat."""
     if update.effective_message:
@@ -260,6 +288,13 @@ async def on_error(update: object, context: BotContext) -> None:
                                            message_thread_id=ChatKey.of(update.effective_message).thread_id)
         except Exception as exc:  # Telegram itself may be what failed
             logger.warning("could not tell the user about the failure: %s", type(exc).__name__)
+
+
+def arguments(message: Message) -> str:
+    """The text after a message's command, with its own line breaks and spacing."""
+    text = message.text or ""
+    command = next((e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None)
+    return text[command.length:] if command else text.partition(" ")[2]  # a command is ASCII: units = chars
 
 
 def quote(update: Update) -> bool:

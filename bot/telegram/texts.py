@@ -17,10 +17,12 @@ HELP = (
     "Just write to me — I keep the context of our chat.\n\n"
     "/start — what I can do\n"
     "/help — this list\n"
-    "/reset — forget our conversation and start afresh\n"
+    "/reset or /new — forget our conversation and start afresh\n"
     "/persona — see or change how I answer\n"
     "/persona NAME — switch to a persona from the list\n"
     "/persona <your own instructions> — a custom persona for this chat\n"
+    "/model — see or change the model that answers\n"
+    "/retry — answer your last message again (or tap 🔄 under my answer)\n"
     "/usage — the tokens you used today and this month\n"
     "/privacy — what I store and for how long\n\n"
     "While I'm answering, tap ⏹ Stop to cut me short. In groups I answer when mentioned or replied to."
@@ -31,6 +33,7 @@ SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 NOT_ALLOWED = "Sorry, this bot is private and you're not on its list of users."
 TEXT_ONLY = "I can read text only for now — please send your question as a message."
 ADMINS_ONLY = "Only the group's administrators can change my settings here."
+UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
 SLOW_DOWN = "You're sending messages faster than I can answer — please slow down a little."
 
 STOP_BUTTON = "⏹ Stop"
@@ -55,6 +58,7 @@ FAILURES = {
     Failure.MODERATION_UNAVAILABLE: "Sorry, I can't check messages right now, so I can't answer. Please try later.",
     Failure.USER_BUDGET: "You've used today's token budget. It resets at 00:00 UTC{until}.",
     Failure.CHAT_BUDGET: "This chat has used today's token budget. It resets at 00:00 UTC{until}.",
+    Failure.NOTHING_TO_REDO: "There's no answer of mine to redo here — just send a new message.",
 }
 
 # The command menus: (command, description).
@@ -63,6 +67,8 @@ PRIVATE_MENU = (
     ("help", "The commands"),
     ("reset", "Forget our conversation"),
     ("persona", "See or change how I answer"),
+    ("model", "See or change the model"),
+    ("retry", "Answer my last message again"),
     ("usage", "Tokens used today and this month"),
     ("privacy", "What I store and for how long"),
 )
@@ -70,6 +76,7 @@ GROUP_MENU = (
     ("help", "The commands"),
     ("reset", "Forget this chat's conversation (admins)"),
     ("persona", "See or change how I answer (admins)"),
+    ("model", "See or change the model (admins)"),
     ("usage", "Tokens used today and this month"),
 )
 
@@ -117,9 +124,44 @@ def persona_list(entries: list[tuple[str, str]]) -> str:
     return "Personas:\n" + "\n".join(f"• {name} — {description}" for name, description in entries)
 
 
+MODEL_TAP = "Tap one to switch, or send /model NAME."
+MODEL_KEPT = "Our conversation so far is kept; the new model answers from my next reply."
+
+
+def only_model(model: str) -> str:
+    return f"I answer with one model here: {model}. There are no others to choose from."
+
+
+def model_name(model: str, label: str) -> str:
+    """A model as users see it: its label, with its id when they differ."""
+    return model if label == model else f"{label} ({model})"
+
+
+def current_model(name: str) -> str:
+    return f"Current model: {name}"
+
+
+def model_list(names: list[str]) -> str:
+    return "Models:\n" + "\n".join(f"• {name}" for name in names)
+
+
+def unknown_model(name: str, listing: str) -> str:
+    return f"Unknown model “{name}”.\n\n{listing}"
+
+
+def model_switched(name: str) -> str:
+    return f"Model switched to {name}. {MODEL_KEPT}"
+
+
 def usage_line(label: str, tokens_in: int, tokens_out: int, cost: float | None) -> str:
     price = f" · ≈ ${cost:.4f}" if cost is not None else ""
     return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{price}"
+
+
+def model_usage_line(model: str, tokens_in: int, tokens_out: int, cost: float | None) -> str:
+    """One model's part of a period's usage, under the period's line."""
+    price = f" · ≈ ${cost:.4f}" if cost is not None else ""
+    return f"  · {model}: {tokens_in:,} in · {tokens_out:,} out{price}"
 
 
 USAGE_PERIODS = ("Today", "This month")

@@ -17,6 +17,7 @@ from telegram.ext import Application, ContextTypes
 from bot.domain.access import Allowlist
 from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, ReplyOptions
+from bot.domain.models import ModelCatalog
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import ChatModel, Completion, ModelRequest, Usage
 from bot.domain.summary import Summarizer
@@ -88,7 +89,8 @@ def services(redis: Redis, model: ChatModel, clock: VirtualClock, *, history_red
         cadence=Cadence(1.0, 3.0, "edit", 600.0), replies=Replies(redis, KEYS), allowlist=Allowlist(),
         gatekeeper=Gatekeeper(redis, KEYS, _no_admins), group_settings_admin_only=False, ledger=ledger,
         prices=PriceTable(), retention=Retention(3600, 3600, 3600), messages_per_minute=0, admins=frozenset(),
-        metrics=Metrics(), clock=clock, sleep=clock.sleep,
+        metrics=Metrics(), models=ModelCatalog((("gpt-test", "gpt-test"),), "gpt-test"), clock=clock,
+        sleep=clock.sleep,
     )
 
 
