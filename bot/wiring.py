@@ -21,6 +21,7 @@ from bot.store.connection import connect
 from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
+from bot.store.latest import LatestAnswers
 from bot.store.lock import ChatLock
 from bot.store.replies import Replies
 from bot.store.usage import USAGE_TTL_SECONDS, UsageLedger
@@ -74,7 +75,8 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
         prices=PriceTable(settings.model_prices),
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
         messages_per_minute=settings.user_messages_per_minute, admins=settings.admin_user_ids, metrics=metrics,
-        models=models,
+        models=models, latest=LatestAnswers(redis, keys, settings.history_ttl_seconds),
+        edit_reanswer_seconds=settings.edit_reanswer_seconds,
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,

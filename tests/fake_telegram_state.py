@@ -48,6 +48,22 @@ class BotMessage:
         """When the message was sent and each time it was edited (monotonic)."""
         return [at for at, _ in self.history]
 
+    @property
+    def buttons(self) -> list[str]:
+        """The callback data of its inline buttons."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [str(button.get("callback_data", "")) for row in rows for button in row]
+
+    @property
+    def final(self) -> bool:
+        """Not streaming (any more): no ⏹ Stop button. A chat's newest answer carries 🔄."""
+        return not any(data.startswith("stop:") for data in self.buttons)
+
+    @property
+    def regenerable(self) -> bool:
+        """Carries the 🔄 button."""
+        return "regenerate" in self.buttons
+
 
 @dataclass(frozen=True)
 class Draft:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from redis import Redis
 
 from tests.bot_process import run_bot_once
 from tests.e2e import World, world
-from tests.http_fake import wait_for
+from tests.http_fake import wait_for as _wait_for
+
+
+def wait_for(predicate: Callable[[], object], what: str) -> None:
+    """As tests.http_fake's, with room for a loaded machine (the first answer waits for the SDK to load)."""
+    _wait_for(predicate, timeout=30, what=what)
 
 GROUP = -100321
 ADMIN, MEMBER = 11, 22
@@ -64,7 +70,7 @@ def test_the_model_keyboard_switches_the_chat_and_the_choice_survives_reset(env:
 
 
 def test_in_groups_only_admins_switch_the_model(env: World) -> None:
-    group = {"chat_id": GROUP, "chat_type": "supergroup"}
+    group: dict[str, Any] = {"chat_id": GROUP, "chat_type": "supergroup"}
     with env.bot(MODELS=MODELS) as bot:
         bot.post(env.telegram.make_update("/model gpt-4o", user_id=MEMBER, **group))
         wait_for(lambda: replies(env, GROUP) == 1, what="the refusal")
@@ -88,7 +94,8 @@ def test_without_models_the_bot_says_it_has_one(env: World) -> None:
     with env.bot() as bot:
         bot.post(env.telegram.make_update("/model", chat_id=5))
         wait_for(lambda: replies(env, 5) == 1, what="the answer")
-        assert env.telegram.texts(5) == ["I answer with one model here: gpt-4o-mini. There are no others to choose from."]
+        assert env.telegram.texts(5) == [
+            "I answer with one model here: gpt-4o-mini. There are no others to choose from."]
 
 
 def test_openai_model_must_be_one_of_models(env: World) -> None:
@@ -100,7 +107,7 @@ def test_openai_model_must_be_one_of_models(env: World) -> None:
 
 
 def test_an_unknown_command_points_to_help(env: World) -> None:
-    group = {"chat_id": GROUP, "chat_type": "supergroup"}
+    group: dict[str, Any] = {"chat_id": GROUP, "chat_type": "supergroup"}
     with env.bot() as bot:
         bot.post(env.telegram.make_update("/frobnicate now", chat_id=5))
         wait_for(lambda: replies(env, 5) == 1, what="the pointer")

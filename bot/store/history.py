@@ -120,8 +120,8 @@ class RedisHistory:
         await self._append.settle(results[0], keys, args)
 
     async def reset(self, chat: ChatKey) -> None:
-        """Forget the chat's turns and summary; the persona stays."""
-        await self._redis.delete(self._keys.turns(chat), self._keys.summary(chat))
+        """Forget the chat's turns and summary, and so what could be answered again; persona and model stay."""
+        await self._redis.delete(self._keys.turns(chat), self._keys.summary(chat), self._keys.latest(chat))
 
     async def set_persona(self, chat: ChatKey, choice: str | None) -> None:
         """Store the chat's persona choice (None: back to the default); kept across /reset."""

@@ -35,6 +35,14 @@ class Keys:
         """The chat's model choice (/model), kept like the persona."""
         return self._chat(chat, "model")
 
+    def latest(self, chat: ChatKey) -> str:
+        """The chat's newest answer (JSON): its asker, their message and the answer's messages (🔄, /retry)."""
+        return self._chat(chat, "latest")
+
+    def edit_note(self, chat: ChatKey) -> str:
+        """The chat was told once that only an edit of its newest message is answered again."""
+        return self._chat(chat, "edit-note")
+
     def lock(self, chat: ChatKey) -> str:
         """The chat's turn lock: one turn at a time across replicas."""
         return self._chat(chat, "lock")

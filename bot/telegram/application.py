@@ -15,12 +15,12 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.telegram import commands, handlers, model_command
+from bot.telegram import again, commands, handlers, model_command
 from bot.telegram.handlers import BotApplication, BotContext, Services
 from bot.telegram.ratelimit import RedisRateLimiter
-from bot.telegram.sink import STOP_PREFIX
+from bot.telegram.sink import REGENERATE, STOP_PREFIX
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 # Updates PTB runs at once (each is one turn waiting on the model most of its time).
 CONCURRENT_UPDATES = 512
 
@@ -57,14 +57,18 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(CommandHandler(("reset", "new"), commands.reset, filters=fresh))
     application.add_handler(CommandHandler("persona", commands.persona, filters=fresh))
     application.add_handler(CommandHandler("model", model_command.model, filters=fresh))
+    application.add_handler(CommandHandler("retry", again.retry, filters=fresh))
     application.add_handler(CommandHandler("usage", commands.usage, filters=fresh))
     application.add_handler(CommandHandler("privacy", commands.privacy, filters=fresh))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
     application.add_handler(CallbackQueryHandler(model_command.model_button, pattern=f"^{model_command.MODEL_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(again.regenerate_button, pattern=f"^{REGENERATE}$"))
     application.add_handler(CallbackQueryHandler(handlers.foreign_button))
     application.add_handler(MessageHandler(fresh & private & words & ~filters.COMMAND, handlers.text_message))
     application.add_handler(MessageHandler(fresh & groups & words & ~filters.COMMAND, handlers.group_message))
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & words & ~filters.COMMAND,
+                                           again.edited_message))
     application.add_handler(MessageHandler(
         fresh & private & ~words & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.not_text))
     # After every command of group 0 is known (whatever order they were added in): the rest are unknown.

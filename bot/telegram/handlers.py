@@ -21,6 +21,7 @@ from bot.domain.ports import History
 from bot.domain.usage import PriceTable
 from bot.metrics import Metrics
 from bot.store.gate import Gatekeeper
+from bot.store.latest import LatestAnswer, LatestAnswers
 from bot.store.replies import Owner, Replies
 from bot.store.usage import UsageLedger
 from bot.telegram import texts
@@ -54,6 +55,8 @@ class Services:
     admins: frozenset[int]
     metrics: Metrics
     models: ModelCatalog
+    latest: LatestAnswers
+    edit_reanswer_seconds: int
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -115,7 +118,7 @@ async def text_message(update: Update, context: BotContext) -> None:
         await message.reply_text(texts.TEXT_ONLY)
         return
     target = Target(ChatKey.of(message))
-    await answer(context, target, user.id, text, speaker=None, update_id=update.update_id)
+    await answer(context, target, user.id, text, speaker=None, update_id=update.update_id, asked=message.message_id)
 
 
 async def group_message(update: Update, context: BotContext) -> None:
@@ -127,23 +130,28 @@ async def group_message(update: Update, context: BotContext) -> None:
     if addressed is None:
         return
     target = Target(ChatKey.of(message), is_group=True, reply_to=message.message_id)
-    await answer(context, target, user.id, addressed.text, speaker=display_name(user), update_id=update.update_id)
+    await answer(context, target, user.id, addressed.text, speaker=display_name(user), update_id=update.update_id,
+                 asked=message.message_id)
 
 
 async def answer(context: BotContext, target: Target, user_id: int, text: str, *, speaker: str | None,
-                 update_id: int) -> None:
-    """Run one turn into a streaming Telegram reply (unless the user is sending too fast)."""
+                 update_id: int, asked: int, again: LatestAnswer | None = None) -> None:
+    """Run one turn into a streaming Telegram reply (unless the user is sending too fast). ``again``: the chat's
+    newest answer, answered again in its own messages ("" as ``text`` keeps its question)."""
     services = context.services
     resumed = services.replies.resumed(update_id)  # counted against the rate when it first came
     if not resumed and await _slowed_down(context, target, user_id):
         return
-    request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id), resumed=resumed)
-    sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, request.stop)
+    request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id), resumed=resumed,
+                          redo=again is not None)
+    sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, request.stop, again)
     started = services.clock()
     services.metrics.streams_in_flight.inc()
     try:
         async with sink:  # typing and the edit pump stop however the turn ends
             result = await services.conversation.reply(request, sink)
+            if result.text.strip():  # stored: it is the chat's newest answer now
+                await _become_latest(services, target.chat, LatestAnswer(user_id, asked, sink.message_ids), sink)
     finally:
         services.metrics.streams_in_flight.dec()
         services.replies.close(update_id)
@@ -151,17 +159,27 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str, *
 
 
 async def _sink(context: BotContext, target: Target, owner: Owner, update_id: int,
-                stop: asyncio.Event) -> TelegramReplySink:
-    """The reply's sink, continuing the messages of a replica that died mid-answer, if one did."""
+                stop: asyncio.Event, again: LatestAnswer | None) -> TelegramReplySink:
+    """The reply's sink, continuing the messages of a replica that died mid-answer, if one did, or those of the
+    answer given again."""
     services = context.services
     earlier = await services.replies.adopt(update_id)
     if earlier is not None and earlier.stopped:
         stop.set()
     services.replies.open(update_id, owner, stop)
-    handover = Handover(earlier.message_ids if earlier else (),
+    reused = earlier.message_ids if earlier is not None and earlier.message_ids else ()
+    handover = Handover(reused or (again.messages if again else ()),
                         lambda ids: services.replies.remember(update_id, owner, ids))
     return TelegramReplySink(context.bot, target, services.pacer, services.cadence, stop_token=str(update_id),
-                             clock=services.clock, sleep=services.sleep, metrics=services.metrics, handover=handover)
+                             clock=services.clock, sleep=services.sleep, metrics=services.metrics, handover=handover,
+                             regenerable=True)
+
+
+async def _become_latest(services: Services, chat: ChatKey, latest: LatestAnswer, sink: TelegramReplySink) -> None:
+    """The chat's newest answer carries the 🔄; the previous one's is taken off (unless it is in this one)."""
+    previous = await services.latest.replace(chat, latest)
+    if previous is not None and previous.messages and previous.messages[-1] not in latest.messages:
+        await sink.retire(previous.messages[-1])
 
 
 def _observe(services: Services, outcome: str, started: float, first_visible: float | None, update_id: int,

@@ -38,6 +38,12 @@ SLOW_DOWN = "You're sending messages faster than I can answer — please slow do
 
 STOP_BUTTON = "⏹ Stop"
 STOPPED = "Stopped."
+REGENERATE_BUTTON = "🔄"
+NOT_NEWEST_ANSWER = "Only my newest answer here can be answered again."
+ONLY_ASKER_REGENERATES = "Only the person who asked (or an admin) can have this answered again."
+ONLY_NEWEST_EDITS = ("I answer an edit again only for the newest message I answered (and not long after it was "
+                     "sent). Send this as a new message instead.")
+NOTHING_TO_RETRY = "There's no answer of mine to redo here yet — just send a message."
 ALREADY_FINISHED = "This answer has already finished."
 ONLY_ASKER_STOPS = "Only the person who asked can stop this answer."
 

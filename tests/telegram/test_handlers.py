@@ -27,6 +27,7 @@ from bot.metrics import Metrics
 from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
+from bot.store.latest import LatestAnswers
 from bot.store.lock import ChatLock
 from bot.store.replies import Replies
 from bot.store.usage import UsageLedger
@@ -89,8 +90,8 @@ def services(redis: Redis, model: ChatModel, clock: VirtualClock, *, history_red
         cadence=Cadence(1.0, 3.0, "edit", 600.0), replies=Replies(redis, KEYS), allowlist=Allowlist(),
         gatekeeper=Gatekeeper(redis, KEYS, _no_admins), group_settings_admin_only=False, ledger=ledger,
         prices=PriceTable(), retention=Retention(3600, 3600, 3600), messages_per_minute=0, admins=frozenset(),
-        metrics=Metrics(), models=ModelCatalog((("gpt-test", "gpt-test"),), "gpt-test"), clock=clock,
-        sleep=clock.sleep,
+        metrics=Metrics(), models=ModelCatalog((("gpt-test", "gpt-test"),), "gpt-test"),
+        latest=LatestAnswers(redis, KEYS, 3600), edit_reanswer_seconds=3600, clock=clock, sleep=clock.sleep,
     )
 
 
@@ -109,7 +110,7 @@ def context_for(bot: FakeBot, services: Services) -> BotContext:
 async def failed_turn(clock: VirtualClock, context: BotContext) -> BaseException | None:
     """Answer "hi" in a private chat, in virtual time, until the turn has ended; what it raised."""
     turn = asyncio.create_task(handlers.answer(context, Target(ChatKey(42)), ASKER, "hi", speaker=None,
-                                               update_id=1))
+                                               update_id=1, asked=1))
     while not turn.done():
         await clock.advance(0.1)
     return turn.exception()

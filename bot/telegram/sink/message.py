@@ -91,11 +91,11 @@ class MessageWriter:
             rendered = Rendered(rendered.text, ())
         shown = self._pages.current
         as_draft = self._draft and not final
-        if shown.shows(rendered, markup is not None, as_draft):
+        if shown.shows(rendered, markup, as_draft):
             return
         self._schedule.record()
         await self._call(shown, rendered, markup, as_draft)
-        shown.rendered, shown.with_button = rendered, markup is not None
+        shown.rendered, shown.markup = rendered, markup
         self._on_visible()
 
     async def _call(self, shown: Shown, rendered: Rendered, markup: InlineKeyboardMarkup | None,

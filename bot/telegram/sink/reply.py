@@ -4,11 +4,13 @@ failure message; the Stop button while it streams. Typing and the pump stop howe
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
+from telegram.error import TelegramError
 
 from bot.domain.outcome import Ending, Failure
 from bot.domain.usage import next_midnight
@@ -23,7 +25,10 @@ from bot.telegram.sink.schedule import Cadence, Schedule
 from bot.telegram.sink.target import Target
 from bot.telegram.sink.typing import Typing
 
+logger = logging.getLogger(__name__)
+
 STOP_PREFIX = "stop:"
+REGENERATE = "regenerate"  # the 🔄 button's data: the chat's newest answer, answered again
 
 
 class TelegramReplySink:
@@ -32,10 +37,12 @@ class TelegramReplySink:
     def __init__(self, bot: Bot, target: Target, pacer: Pacer, cadence: Cadence, *,
                  stop_token: str | None = None, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, metrics: Metrics | None = None,
-                 handover: Handover | None = None) -> None:
+                 handover: Handover | None = None, regenerable: bool = False) -> None:
         schedule = Schedule(target, pacer, cadence.interval(target), clock, sleep)
         draft = cadence.drafts(target)
         self._bot = bot
+        self._schedule = schedule
+        self._regenerable = regenerable
         self._target = target
         self._clock = clock
         self._stop_token = None if draft else stop_token
@@ -70,8 +77,22 @@ class TelegramReplySink:
         await self._roll_over(final=True)
         markdown = self._pages.markdown()
         last = render(markdown) if markdown.strip() else None
-        await self._deliver_last(last, texts.NOTES.get(ending))
+        await self._deliver_last(last, texts.NOTES.get(ending), markup=self._regenerate_button(text))
         await self._pages.delete_unused(self._bot, self._target.chat_id)
+
+    @property
+    def message_ids(self) -> tuple[int, ...]:
+        """The answer's messages, in order."""
+        return self._pages.message_ids
+
+    async def retire(self, message_id: int) -> None:
+        """Take the 🔄 off the chat's previous newest answer: one edit, paced like the others."""
+        await self._schedule.wait_for_slot()
+        self._schedule.record()
+        try:
+            await self._bot.edit_message_reply_markup(self._target.chat_id, message_id, reply_markup=None)
+        except TelegramError as exc:  # deleted meanwhile, or flooded: a stale 🔄 only says it is not the newest
+            logger.info("could not take the 🔄 off an earlier answer (%s)", type(exc).__name__)
 
     async def fail(self, failure: Failure) -> None:
         """Tell the user, briefly, that no answer could be given."""
@@ -96,22 +117,29 @@ class TelegramReplySink:
             await self._message.deliver(render(overflow.head.markdown), None, final=True)
             self._pages.turn(overflow)
 
-    async def _deliver_last(self, last: Rendered | None, note: str | None, italic: bool = True) -> None:
-        """The last message; a note goes under it, or in a message of its own when both do not fit in one."""
+    async def _deliver_last(self, last: Rendered | None, note: str | None, italic: bool = True,
+                            markup: InlineKeyboardMarkup | None = None) -> None:
+        """The last message (with ``markup``); a note goes under it, or in a message of its own when both do not
+        fit in one."""
         noted = _noted(last, note, italic) if note is not None else None
         if noted is not None and noted.utf16_len() <= TELEGRAM_TEXT_LIMIT:
-            await self._message.deliver(noted, None, final=True)
+            await self._message.deliver(noted, markup, final=True)
             return
         if last is not None:
-            await self._message.deliver(last, None, final=True)
+            await self._message.deliver(last, None if note is not None else markup, final=True)
         if note is not None:
             self._pages.advance()
-            await self._message.deliver(_noted(None, note, italic), None, final=True)
+            await self._message.deliver(_noted(None, note, italic), markup, final=True)
 
     def _first_visible(self) -> None:
         if self.first_visible_at is None:
             self.first_visible_at = self._clock()
             self._typing.stop()
+
+    def _regenerate_button(self, text: str) -> InlineKeyboardMarkup | None:
+        if not self._regenerable or not text.strip():  # nothing was stored: nothing to answer again
+            return None
+        return InlineKeyboardMarkup([[InlineKeyboardButton(texts.REGENERATE_BUTTON, callback_data=REGENERATE)]])
 
     def _stop_button(self) -> InlineKeyboardMarkup | None:
         if self._stop_token is None:
