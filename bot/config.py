@@ -24,6 +24,7 @@ from bot.variable import (
     Flag,
     Ids,
     Integer,
+    Kind,
     ModelList,
     Number,
     PriceJSON,
@@ -39,6 +40,31 @@ from bot.variable import (
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _HTTP = ("http", "https")
+# The built-in tools TOOLS may name ("time" is current_time; "reminders" set/list/cancel).
+TOOL_NAMES = ("time", "reminders", "web_search", "fetch_url")
+
+
+class ToolNames(Kind[tuple[str, ...]]):
+    """A comma list of built-in tools, or ``none``."""
+
+    def expected(self) -> str:
+        return f"none or a comma list of {', '.join(TOOL_NAMES)}"
+
+    def parse(self, value: str) -> tuple[str, ...]:
+        names = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+        if names == ("none",):
+            return ()
+        if not names or any(name not in TOOL_NAMES for name in names):
+            raise ValueError(value)
+        return names
+
+    def format(self, value: Any) -> str:
+        return ",".join(value) or "none"
+
+
+def default_tools(earlier: Mapping[str, Any]) -> tuple[str, ...]:
+    """The built-ins whose backend is configured: web_search only with a SearXNG instance."""
+    return ("time", "reminders", *(("web_search",) if earlier["searxng_url"] else ()), "fetch_url")
 
 
 class RedisUrl(Url):
@@ -109,8 +135,9 @@ class Settings:
         "PERSONA_MAX_TOKENS", Integer(1), 500, "most tokens of a custom persona's prompt (/persona <instructions>)")
     settings_ttl_seconds: int = setting(
         "SETTINGS_TTL_SECONDS", Integer(1), 90 * 86400, "seconds an unused persona choice is kept")
-    group_settings_admin_only: bool = setting(
-        "GROUP_SETTINGS_ADMIN_ONLY", Flag(), True, "in groups, only admins may /reset and change /persona")
+    group_settings_administrators_only: bool = setting(
+        "GROUP_SETTINGS_ADMIN_ONLY", Flag(), True,
+        "in groups, only the group's administrators may /reset and change /persona")
     allowed_user_ids: frozenset[int] = setting(
         "ALLOWED_USER_IDS", Ids(), frozenset(), "users who may use the bot anywhere", described_default="empty")
     allowed_chat_ids: frozenset[int] = setting(
@@ -135,8 +162,8 @@ class Settings:
         "DAILY_TOKEN_BUDGET_PER_USER", Integer(0), 0, "tokens a user may use a day (0 = unlimited)")
     daily_token_budget_per_chat: int = setting(
         "DAILY_TOKEN_BUDGET_PER_CHAT", Integer(0), 0, "tokens a chat may use a day (0 = unlimited)")
-    admin_user_ids: frozenset[int] = setting(
-        "ADMIN_USER_IDS", Ids(), frozenset(), "users exempt from budgets and the message rate",
+    operator_ids: frozenset[int] = setting(
+        "ADMIN_USER_IDS", Ids(), frozenset(), "operators: exempt from budgets and the message rate",
         described_default="empty")
     user_messages_per_minute: int = setting(
         "USER_MESSAGES_PER_MINUTE", Integer(0), 12, "messages a user may send in any 60 seconds (0 = no limit)")
@@ -149,6 +176,38 @@ class Settings:
         described_default="only `OPENAI_MODEL`")
     edit_reanswer_seconds: int = setting(
         "EDIT_REANSWER_SECONDS", Integer(0), 3600, "seconds after sending in which an edited message is answered again")
+    transcription: bool = setting(
+        "TRANSCRIPTION", Flag(), True, "transcribe voice messages, audio files and video notes, and answer them")
+    transcription_model: str = setting(
+        "TRANSCRIPTION_MODEL", Text(), "gpt-4o-mini-transcribe", "speech-to-text model (POST /audio/transcriptions)")
+    voice_max_seconds: int = setting(
+        "VOICE_MAX_SECONDS", Integer(1), 600, "longest recording transcribed, in seconds (Telegram's duration)")
+    document_max_tokens: int = setting(
+        "DOCUMENT_MAX_TOKENS", Integer(1), 8000, "most tokens of a document's text read into a turn")
+    searxng_url: str | None = setting(
+        "SEARXNG_URL", Url(_HTTP), None, "root of a SearXNG instance for the web_search tool",
+        described_default="unset: no web_search")
+    tools: tuple[str, ...] = derived(
+        "TOOLS", ToolNames(), default_tools, "built-in tools the model may call (none = no tools)",
+        described_default="`time,reminders,fetch_url`, and `web_search` when `SEARXNG_URL` is set")
+    tool_timeout_seconds: float = setting(
+        "TOOL_TIMEOUT_SECONDS", Number(0.1), 20.0, "seconds one tool call may take before it fails")
+    tool_max_rounds: int = setting(
+        "TOOL_MAX_ROUNDS", Integer(1), 5, "rounds of tool calls per answer before the model must answer")
+    tool_result_max_tokens: int = setting(
+        "TOOL_RESULT_MAX_TOKENS", Integer(50), 3000, "most tokens of one tool result the model gets")
+    tools_allow_private_networks: bool = setting(
+        "TOOLS_ALLOW_PRIVATE_NETWORKS", Flag(), False,
+        "let fetch_url read private, loopback and link-local addresses (tests, intranets)")
+    reminders_per_chat: int = setting(
+        "REMINDERS_PER_CHAT", Integer(1, 1000), 20, "most reminders a chat may have pending")
+    mcp_servers_file: str | None = setting(
+        "MCP_SERVERS_FILE", Text(), None, "an operator's TOML file of MCP servers whose tools the model may use",
+        described_default="unset")
+
+    def __post_init__(self) -> None:
+        if "web_search" in self.tools and not self.searxng_url:
+            raise ConfigError("TOOLS", "web_search needs SEARXNG_URL")
 
     @property
     def bot_id(self) -> str:

@@ -117,7 +117,7 @@ def test_choices_and_flags_are_read_in_any_case_and_spelling() -> None:
     settings = load_settings({**BASE, "LOG_LEVEL": "debug", "STREAM_MODE": "Draft", "LOG_FORMAT": "JSON",
                               "MODERATION": "Yes", "MODERATION_FAIL_CLOSED": "on", "GROUP_SETTINGS_ADMIN_ONLY": "OFF"})
     assert (settings.log_level, settings.stream_mode, settings.log_format) == ("DEBUG", "draft", "json")
-    assert (settings.moderation, settings.moderation_fail_closed, settings.group_settings_admin_only) == (
+    assert (settings.moderation, settings.moderation_fail_closed, settings.group_settings_administrators_only) == (
         True, True, False)
 
 
@@ -154,3 +154,30 @@ def test_settings_are_frozen_and_know_the_bot_id() -> None:
     assert settings.bot_id == "123456"
     with pytest.raises(AttributeError):
         settings.port = 1  # type: ignore[misc]
+
+
+def test_tools_default_to_the_builtins_whose_backend_is_configured() -> None:
+    assert load_settings(BASE).tools == ("time", "reminders", "fetch_url")
+    with_search = load_settings({**BASE, "SEARXNG_URL": "http://127.0.0.1:8888/"})
+    assert with_search.tools == ("time", "reminders", "web_search", "fetch_url")
+    assert with_search.searxng_url == "http://127.0.0.1:8888"
+    settings = load_settings(BASE)
+    assert (settings.tool_timeout_seconds, settings.tool_max_rounds, settings.tool_result_max_tokens) == (20, 5, 3000)
+    assert settings.tools_allow_private_networks is False
+
+
+@pytest.mark.parametrize(("value", "tools"), [("none", ()), ("NONE", ()), ("time, fetch_url", ("time", "fetch_url")),
+                                              ("time,time", ("time",))])
+def test_tools_is_a_comma_list_or_none(value: str, tools: tuple[str, ...]) -> None:
+    assert load_settings({**BASE, "TOOLS": value}).tools == tools
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ({"TOOLS": "time,teleport"}, "TOOLS: expected none or a comma list of time, reminders, web_search, fetch_url"),
+    ({"TOOLS": "web_search"}, "TOOLS: web_search needs SEARXNG_URL"),
+    ({"TOOL_MAX_ROUNDS": "0"}, "TOOL_MAX_ROUNDS: expected an integer >= 1"),
+])
+def test_a_bad_tools_setting_is_one_line(env: dict[str, str], says: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, **env})
+    assert str(caught.value).startswith(says)

@@ -89,7 +89,7 @@ def test_retry_replaces_a_longer_answer_and_deletes_its_extra_message(env: World
 
 
 def test_in_groups_the_asker_or_an_admin_may_press(env: World) -> None:
-    env.telegram.admins[GROUP] = [ADMIN]
+    env.telegram.administrators[GROUP] = [ADMIN]
     env.model.script(Reply("One."), Reply("Two."))
     with env.bot() as bot:
         bot.post(env.telegram.make_update("@test_bot count", chat_id=GROUP, chat_type="supergroup", user_id=ASKER,

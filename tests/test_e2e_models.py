@@ -26,7 +26,7 @@ MODELS = "gpt-4o-mini=Fast,gpt-4o=Smart"
 def env(redis_url: str) -> Iterator[World]:
     Redis.from_url(redis_url).flushdb()
     with world(redis_url) as w:
-        w.telegram.admins[GROUP] = [ADMIN]
+        w.telegram.administrators[GROUP] = [ADMIN]
         yield w
 
 

@@ -30,6 +30,7 @@ from bot.domain.ports import (
 )
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
+from bot.domain.tools import Toolbox, ToolLimits
 from bot.domain.transcript import Transcript, Turn
 from bot.domain.usage import UsageRecord, reply_estimate
 from bot.errors import (
@@ -106,9 +107,12 @@ class Conversation:
     def __init__(self, history: History, ledger: Ledger, model: ChatModel, lock: Lock,
                  counter: TokenCounter, summarizer: Summarizer, personas: PersonaCatalog, options: ReplyOptions,
                  moderator: Moderator | None = None, observer: TurnObserver | None = None,
-                 store_retry: StoreRetry | None = None, models: ModelCatalog | None = None) -> None:
+                 store_retry: StoreRetry | None = None, toolbox: Toolbox | None = None,
+                 tool_limits: ToolLimits | None = None, models: ModelCatalog | None = None) -> None:
         self._history = history
         self._models = models or ModelCatalog(((options.model, options.model),), options.model)
+        self._toolbox = toolbox or Toolbox()
+        self._tool_limits = tool_limits or ToolLimits()
         self._store_retry = store_retry or StoreRetry(give_up_seconds=0.0)  # none: no retries
         self._observer = observer or NoObserver()
         self._ledger = ledger

@@ -28,6 +28,8 @@ class Failure(enum.Enum):
     USER_BUDGET = "user_budget"
     CHAT_BUDGET = "chat_budget"
     NOTHING_TO_REDO = "nothing_to_redo"
+    NOT_HEARD = "not_heard"  # the transcription failed
+    NOTHING_HEARD = "nothing_heard"  # it worked, and heard no words
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from bot.telegram.triggers import addressed_to_bot, display_name
 
 
 async def regenerate_button(update: Update, context: BotContext) -> None:
-    """🔄 under the chat's newest answer: the asker (or a group admin) has it answered again."""
+    """🔄 under the chat's newest answer: the asker (or a group administrator) has it answered again."""
     query = update.callback_query
     if query is None:
         return
@@ -95,7 +95,7 @@ def _soon_enough(message: Message, seconds: int) -> bool:
 async def _may_redo(context: BotContext, chat: ChatKey, user_id: int, latest: LatestAnswer) -> bool:
     if user_id == latest.asker:
         return True
-    return chat.is_group and await context.services.gatekeeper.is_admin(chat.chat_id, user_id)
+    return chat.is_group and await context.services.gatekeeper.is_group_administrator(chat.chat_id, user_id)
 
 
 def _target(chat: ChatKey, latest: LatestAnswer) -> Target:
