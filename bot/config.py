@@ -174,6 +174,13 @@ class Settings:
         "MODELS", ModelList(), lambda earlier: ((earlier["openai_model"], earlier["openai_model"]),),
         "model ids users may choose from with /model, each optionally id=Label",
         described_default="only `OPENAI_MODEL`")
+    image_generation: bool = setting("IMAGE_GENERATION", Flag(), True, "let users make images with /image")
+    image_model: str = setting("IMAGE_MODEL", Text(), "gpt-image-1", "model that makes images (images.generate)")
+    image_size: str = setting(
+        "IMAGE_SIZE", Text(re.compile(r"^(\d{2,5}x\d{2,5}|auto)$"), "WIDTHxHEIGHT like 1024x1024, or auto"),
+        "1024x1024", "size of the images made")
+    daily_images_per_user: int = setting(
+        "DAILY_IMAGES_PER_USER", Integer(0), 10, "images a user may make a day (0 = unlimited; operators exempt)")
     edit_reanswer_seconds: int = setting(
         "EDIT_REANSWER_SECONDS", Integer(0), 3600, "seconds after sending in which an edited message is answered again")
     transcription: bool = setting(

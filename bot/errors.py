@@ -6,6 +6,7 @@ BotError
  │    ├── ModelUnavailable              retries exhausted: 429, 5xx, timeouts, connection errors
  │    ├── ModelRejected                 the request was refused (400/401/403/404), retrying cannot help
  │    │    ├── ContextTooLong           the prompt exceeded the model's context window
+ │    │    ├── ImageRefused             the image model declined the prompt (its content policy)
  │    │    └── ModelAccessDenied        401/403: the server refused the API key or its access to the model
  │    └── StreamBroken                  the stream ended without its finish chunk
  ├── StoreUnavailable                   Redis did not answer
@@ -50,6 +51,10 @@ class ModelRejected(ModelError):
 
 class ContextTooLong(ModelRejected):
     """The prompt was longer than the model's context window."""
+
+
+class ImageRefused(ModelRejected):
+    """The image model declined the prompt under its content policy."""
 
 
 class ModelAccessDenied(ModelRejected):

@@ -8,6 +8,7 @@ import uuid
 from bot.config import Settings
 from bot.domain.access import Allowlist
 from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry
+from bot.domain.images import ImageOptions, Painter
 from bot.domain.models import ModelCatalog
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.summary import Summarizer
@@ -21,6 +22,7 @@ from bot.model.deferred import DeferredModel
 from bot.store.connection import connect
 from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
+from bot.store.images import DailyImages
 from bot.store.keys import Keys
 from bot.store.latest import LatestAnswers
 from bot.store.lock import ChatLock
@@ -92,6 +94,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         files=files, reminders=reminders, models=models,
         latest=LatestAnswers(redis, keys, settings.history_ttl_seconds),
         edit_reanswer_seconds=settings.edit_reanswer_seconds,
+        painter=_painter(settings, model, DailyImages(redis, keys), ledger),
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
@@ -105,6 +108,14 @@ def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, 
     """What each TOOLS name builds."""
     return {"time": lambda: [CurrentTime()],
             "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat)}
+
+
+def _painter(settings: Settings, model: DeferredModel, quota: DailyImages, ledger: UsageLedger) -> Painter | None:
+    if not settings.image_generation:
+        return None
+    options = ImageOptions(settings.image_model, settings.image_size, settings.daily_images_per_user,
+                           settings.operator_ids, settings.moderation_fail_closed)
+    return Painter(model, quota, ledger, options, model if settings.moderation else None)
 
 
 def _reply_options(settings: Settings) -> ReplyOptions:

@@ -8,6 +8,7 @@ Chat completions answer with the scripted behaviours in order, then with ``defau
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import math
 import threading
@@ -95,6 +96,9 @@ class Page:
 Behaviour = Reply | Error | Break | Hang | Page
 Fail = Error  # the older name
 Default = Behaviour | Callable[[dict[str, Any]], Behaviour]
+# A 1x1 PNG: what images.generate answers with.
+TINY_PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+                            "AAAABJRU5ErkJggg==")
 _MODELS = ("gpt-4o-mini", "gpt-4o", "omni-moderation-latest")
 
 class FakeOpenAI:
@@ -107,6 +111,7 @@ class FakeOpenAI:
         self.flag_words: set[str] = set()
         self.moderation_status = 200
         self.slow_to_moderate: dict[str, float] = {}  # a word, and how many seconds checking a text with it takes
+        self.refused_image_words: set[str] = set()  # prompts with one of these: 400 moderation_blocked, as OpenAI
         self._log: list[tuple[str, dict[str, Any]]] = []
         self._script: list[Behaviour] = []
         self._disconnects = 0
@@ -118,6 +123,7 @@ class FakeOpenAI:
             Route("/v1/chat/completions", self._completions, methods=["POST"]),
             Route("/v1/moderations", self._moderations, methods=["POST"]),
             Route("/v1/audio/transcriptions", self._transcriptions, methods=["POST"]),
+            Route("/v1/images/generations", self._images, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
             Route("/{path:path}", _unknown_url, methods=["GET", "POST", "PUT", "DELETE"]),
         ]))
@@ -149,6 +155,10 @@ class FakeOpenAI:
     def chat_requests(self) -> list[dict[str, Any]]:
         with self._lock:
             return [body for path, body in self._log if path == "chat/completions"]
+
+    def image_requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [body for path, body in self._log if path == "images/generations"]
 
     def moderation_requests(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -210,6 +220,20 @@ class FakeOpenAI:
         if isinstance(answer, int):
             return self._fail(Error(answer))
         return self._transmit(200, wire.encoded(transcription_body(answer)))
+
+    async def _images(self, request: Request) -> Response:
+        """images.generate: one PNG as b64_json, or OpenAI's refusal of a prompt its safety system blocks."""
+        body = await self._received(request, "images/generations")
+        problem = self._refusal(request, body) or (None if body.get("prompt") else Error(
+            400, "Missing required parameter: 'prompt'.", param="prompt"))
+        if problem:
+            return self._fail(problem)
+        if any(word in str(body["prompt"]).lower() for word in self.refused_image_words):
+            return self._fail(Error(400, "Your request was rejected as a result of our safety system.",
+                                    code="moderation_blocked", type="image_generation_user_error"))
+        answer = {"created": 1, "data": [{"b64_json": base64.b64encode(TINY_PNG).decode()}],
+                  "usage": {"input_tokens": 10, "output_tokens": 4160, "total_tokens": 4170}}
+        return self._transmit(200, wire.encoded(answer))
 
     async def _models(self, request: Request) -> Response:
         problem = self._refusal(request, {})

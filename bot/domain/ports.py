@@ -91,6 +91,19 @@ class Transcriber(Protocol):
     async def transcribe(self, recording: Recording, model: str) -> Heard: ...
 
 
+class ImageModel(Protocol):
+    """Makes an image from a prompt (raises ImageRefused when the model declines it)."""
+
+    async def draw(self, prompt: str, model: str, size: str) -> bytes: ...
+
+
+class ImageQuota(Protocol):
+    """Images a user may still make today."""
+
+    async def take(self, user_id: int, limit: int) -> bool: ...
+    async def give_back(self, user_id: int) -> None: ...
+
+
 class Moderator(Protocol):
     """Classifies a user's message before the model sees it."""
 

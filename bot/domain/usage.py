@@ -40,6 +40,8 @@ class UsageRecord:
     model: str
     user_id: int | None = None
     seconds: int = 0  # of audio, for transcriptions
+    images: int = 0  # made, for image models (priced per image)
+    reasoning_tokens: int = 0  # of the completion tokens, those a reasoning model spent thinking
 
     @property
     def total(self) -> int:
@@ -77,6 +79,8 @@ class ModelTokens:
     prompt: int
     completion: int
     seconds: int = 0
+    images: int = 0
+    reasoning: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,15 @@ class Spending:
     month: tuple[ModelTokens, ...]
 
 
+# USD per image, as OpenAI publishes it (gpt-image-1 at medium quality, 1024x1024).
+BUILTIN_IMAGE_PRICES: dict[str, float] = {
+    "gpt-image-1": 0.042,
+    "gpt-image-1-mini": 0.011,
+    "dall-e-3": 0.04,
+    "dall-e-2": 0.02,
+}
+
+
 class PriceTable:
     """USD per 1M tokens by model, the built-in table overridden by MODEL_PRICES; USD per minute of audio for
     transcription models (they are priced by the minute, whatever tokens they report)."""
@@ -95,6 +108,7 @@ class PriceTable:
                  minute_overrides: Iterable[tuple[str, float]] = ()) -> None:
         self._prices = dict(BUILTIN_PRICES) | {model: (i, o) for model, i, o in overrides}
         self._minute_prices = dict(BUILTIN_MINUTE_PRICES) | dict(minute_overrides)
+        self._image_prices = dict(BUILTIN_IMAGE_PRICES)
 
     def cost(self, usage: Sequence[ModelTokens]) -> float | None:
         """Estimated USD; None when a model of the usage has no price."""
@@ -107,6 +121,8 @@ class PriceTable:
         return total
 
     def _cost(self, item: ModelTokens) -> float | None:
+        if item.model in self._image_prices:  # whatever tokens the server reports, an image costs its price
+            return item.images * self._image_prices[item.model]
         if item.model in self._minute_prices:
             return item.seconds / 60 * self._minute_prices[item.model]
         price = self._price(item.model)

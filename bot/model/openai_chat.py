@@ -15,8 +15,16 @@ import httpx2
 import openai
 
 from bot.domain.ports import Heard, ModelRequest, Recording, Usage
-from bot.errors import ContextTooLong, ModelAccessDenied, ModelError, ModelRejected, ModelUnavailable
+from bot.errors import (
+    ContextTooLong,
+    ImageRefused,
+    ModelAccessDenied,
+    ModelError,
+    ModelRejected,
+    ModelUnavailable,
+)
 from bot.metrics import Metrics
+from bot.model.images import NoImage, generate
 from bot.model.stream import BadStream, OpenAIStream, server_sent_events
 from bot.model.transcription import transcribe
 
@@ -76,6 +84,10 @@ class OpenAIModel:
     async def flagged(self, text: str) -> bool:
         """Whether the moderation endpoint flags the text (raises ModelError when it cannot tell)."""
         return await self._retrying(lambda: self._moderate(text))
+
+    async def draw(self, prompt: str, model: str, size: str) -> bytes:
+        """An image of the prompt (ImageModel)."""
+        return await self._retrying(lambda: generate(self._client, prompt, model, size))
 
     async def transcribe(self, recording: Recording, model: str) -> Heard:
         """Speech to text (Transcriber), retried like every call."""
@@ -151,7 +163,7 @@ async def _translated(call: Callable[[], Awaitable[T]]) -> T:
         return await call()
     except openai.APIStatusError as exc:
         raise _status_error(exc) from exc
-    except (openai.APIConnectionError, openai.APIError, httpx2.HTTPError, BadStream, OSError) as exc:
+    except (openai.APIConnectionError, openai.APIError, httpx2.HTTPError, BadStream, NoImage, OSError) as exc:
         raise _Retryable(type(exc).__name__) from exc
 
 
@@ -161,9 +173,15 @@ def _status_error(exc: openai.APIStatusError) -> Exception:
         return _Retryable(f"HTTP {status}", _retry_after(exc))
     if status in (401, 403):
         return ModelAccessDenied(f"HTTP {status}: {exc.code or type(exc).__name__}")
+    if status == 400 and (exc.code in _IMAGE_REFUSALS or "safety system" in str(exc.message).lower()):
+        return ImageRefused(f"HTTP {status}: {exc.code or 'content policy'}")
     if status == 400 and _is_context_length(exc):
         return ContextTooLong(f"HTTP {status}: context length exceeded")
     return ModelRejected(f"HTTP {status}: {exc.code or type(exc).__name__}")
+
+
+# What OpenAI's image models answer a prompt their content policy declines with.
+_IMAGE_REFUSALS = ("content_policy_violation", "moderation_blocked")
 
 
 def _is_context_length(exc: openai.APIStatusError) -> bool:

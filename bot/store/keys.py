@@ -105,6 +105,10 @@ class Keys:
         """Hash of a chat's tokens by model, per day and month."""
         return f"{self.prefix}:usage:chat:{{{chat_id}}}:{period}"
 
+    def images(self, user_id: int, day: str) -> str:
+        """Images a user made on one day (DAILY_IMAGES_PER_USER)."""
+        return f"{self.prefix}:images:{user_id}:{day}"
+
     def group_rate(self, chat_id: object, minute: int) -> str:
         """Bot API messages to one group in one minute (Telegram's 20 a minute)."""
         return f"{self.prefix}:tg-rate:chat:{chat_id}:{minute}"

@@ -74,8 +74,10 @@ class UsageLedger:
                 for key in self._usage_keys(chat, record.user_id, period):
                     pipe.hincrby(key, f"{record.model}:prompt", record.prompt_tokens)
                     pipe.hincrby(key, f"{record.model}:completion", record.completion_tokens)
-                    if record.seconds:
-                        pipe.hincrby(key, f"{record.model}:seconds", record.seconds)
+                    for kind, count in (("seconds", record.seconds), ("images", record.images),
+                                        ("reasoning", record.reasoning_tokens)):
+                        if count:
+                            pipe.hincrby(key, f"{record.model}:{kind}", count)
                     pipe.expire(key, USAGE_TTL_SECONDS)
         self._queue_budget(pipe, chat, records, reservation)
 
@@ -173,13 +175,13 @@ class UsageLedger:
         return keys
 
 
-_KINDS = ("prompt", "completion", "seconds")
+_KINDS = ("prompt", "completion", "seconds", "images", "reasoning")
 
 
 def _by_model(fields: dict[str, str]) -> tuple[ModelTokens, ...]:
     totals: dict[str, list[int]] = {}
     for name, value in fields.items():
         model, _, kind = name.rpartition(":")
-        counts = totals.setdefault(model, [0, 0, 0])
+        counts = totals.setdefault(model, [0] * len(_KINDS))
         counts[_KINDS.index(kind) if kind in _KINDS else 1] += int(value)
-    return tuple(ModelTokens(model, p, c, s) for model, (p, c, s) in sorted(totals.items()))
+    return tuple(ModelTokens(model, *counts) for model, counts in sorted(totals.items()))

@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.telegram import again, commands, handlers, model_command, reminders
+from bot.telegram import again, commands, handlers, image_command, model_command, reminders
 from bot.telegram.handlers import BotApplication, BotContext, Services
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import REGENERATE, STOP_PREFIX
@@ -58,6 +58,7 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(CommandHandler("persona", commands.persona, filters=fresh))
     application.add_handler(CommandHandler("model", model_command.model, filters=fresh))
     application.add_handler(CommandHandler("retry", again.retry, filters=fresh))
+    application.add_handler(CommandHandler("image", image_command.image, filters=fresh))
     application.add_handler(CommandHandler("usage", commands.usage, filters=fresh))
     application.add_handler(CommandHandler("privacy", commands.privacy, filters=fresh))
     application.add_handler(CommandHandler("reminders", reminders.reminders, filters=fresh))

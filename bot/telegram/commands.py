@@ -144,5 +144,6 @@ def _spending_text(title: str, spending: Spending, prices: PriceTable) -> str:
         tokens_in, tokens_out = sum(m.prompt for m in period), sum(m.completion for m in period)
         seconds = sum(m.seconds for m in period)
         lines.append(texts.usage_line(label, tokens_in, tokens_out, prices.cost(period), seconds))
-        lines.extend(texts.model_usage_line(m.model, m.prompt, m.completion, prices.cost([m])) for m in period)
+        lines.extend(texts.model_usage_line(m.model, m.prompt, m.completion, prices.cost([m]), images=m.images,
+                                            reasoning=m.reasoning) for m in period)
     return "\n".join(lines)

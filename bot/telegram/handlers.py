@@ -15,6 +15,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, C
 from bot.domain.access import Allowlist
 from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, TurnRequest
+from bot.domain.images import Painter
 from bot.domain.models import ModelCatalog
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
@@ -63,6 +64,7 @@ class Services:
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     files: TelegramFiles | None = None  # downloads what users send (None: attachments are not read)
+    painter: Painter | None = None  # makes images for /image (None: IMAGE_GENERATION is off)
 
 
 @dataclass(frozen=True)

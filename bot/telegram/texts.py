@@ -25,6 +25,7 @@ HELP = (
     "/persona <your own instructions> — a custom persona for this chat\n"
     "/model — see or change the model that answers\n"
     "/retry — answer your last message again (or tap 🔄 under my answer)\n"
+    "/image <description> — make a picture\n"
     "/usage — the tokens you used today and this month\n"
     "/reminders — the reminders I keep for this chat, to cancel any\n"
     "/privacy — what I store and for how long\n\n"
@@ -36,6 +37,8 @@ SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 NOT_ALLOWED = "Sorry, this bot is private and you're not on its list of users."
 TEXT_ONLY = "I can read text only for now — please send your question as a message."
 ADMINISTRATORS_ONLY = "Only the group's administrators can change my settings here."
+IMAGES_OFF = "Making images is switched off here."
+IMAGE_HOW = "Tell me what to draw: /image a lighthouse at dawn, in watercolour."
 UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
 SLOW_DOWN = "You're sending messages faster than I can answer — please slow down a little."
 
@@ -67,6 +70,8 @@ FAILURES = {
     Failure.MODERATION_UNAVAILABLE: "Sorry, I can't check messages right now, so I can't answer. Please try later.",
     Failure.USER_BUDGET: "You've used today's token budget. It resets at 00:00 UTC{until}.",
     Failure.CHAT_BUDGET: "This chat has used today's token budget. It resets at 00:00 UTC{until}.",
+    Failure.IMAGE_LIMIT: "You've made today's images. More at 00:00 UTC{until}.",
+    Failure.IMAGE_REFUSED: "Sorry, the image model won't make that picture. Try describing it differently.",
     Failure.NOTHING_TO_REDO: "There's no answer of mine to redo here — just send a new message.",
     Failure.NOT_HEARD: "Sorry, I couldn't transcribe that recording just now. Please try again, or type it.",
     Failure.NOTHING_HEARD: "I couldn't make out any words in that recording.",
@@ -80,6 +85,7 @@ PRIVATE_MENU = (
     ("persona", "See or change how I answer"),
     ("model", "See or change the model"),
     ("retry", "Answer my last message again"),
+    ("image", "Make a picture"),
     ("usage", "Tokens used today and this month"),
     ("reminders", "Reminders I keep for you"),
     ("privacy", "What I store and for how long"),
@@ -180,10 +186,14 @@ def audio_length(seconds: int) -> str:
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
-def model_usage_line(model: str, tokens_in: int, tokens_out: int, cost: float | None) -> str:
+def model_usage_line(model: str, tokens_in: int, tokens_out: int, cost: float | None, *, images: int = 0,
+                     reasoning: int = 0) -> str:
     """One model's part of a period's usage, under the period's line."""
     price = f" · ≈ ${cost:.4f}" if cost is not None else ""
-    return f"  · {model}: {tokens_in:,} in · {tokens_out:,} out{price}"
+    if images:
+        return f"  · {model}: {images:,} image{'s' if images != 1 else ''}{price}"
+    thought = f" ({reasoning:,} reasoning)" if reasoning else ""
+    return f"  · {model}: {tokens_in:,} in · {tokens_out:,} out{thought}{price}"
 
 
 USAGE_PERIODS = ("Today", "This month")
