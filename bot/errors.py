@@ -7,6 +7,7 @@ BotError
  │    ├── ModelRejected                 the request was refused (400/401/403/404), retrying cannot help
  │    │    ├── ContextTooLong           the prompt exceeded the model's context window
  │    │    ├── ImageRefused             the image model declined the prompt (its content policy)
+ │    │    ├── ImagesRejected           a 400 naming images or content parts: the model reads no images
  │    │    └── ModelAccessDenied        401/403: the server refused the API key or its access to the model
  │    └── StreamBroken                  the stream ended without its finish chunk
  ├── StoreUnavailable                   Redis did not answer
@@ -15,10 +16,11 @@ BotError
  │    ├── NoTextLayer                   a PDF without text (scanned pages)
  │    ├── EmptyDocument                 a file without any text
  │    └── UnsupportedDocument(kind)     a type the bot does not read
- └── FileError                          a Telegram file could not be had
-      ├── FileNotFound                  getFile does not know the file id (wrong, or of another bot)
-      ├── FileTooLarge(size, limit)     over the Bot API's download limit (20 MB)
-      └── FileUnavailable               the Bot API failed, or the download broke off
+ ├── FileError                          a Telegram file could not be had
+ │    ├── FileNotFound                  getFile does not know the file id (wrong, or of another bot)
+ │    ├── FileTooLarge(size, limit)     over the Bot API's download limit (20 MB)
+ │    └── FileUnavailable               the Bot API failed, or the download broke off
+ └── ImageUnreadable                    a file that says it is an image does not decode as one
 
 Messages are for logs, never for users: the Telegram side chooses what a user reads.
 """
@@ -55,6 +57,10 @@ class ContextTooLong(ModelRejected):
 
 class ImageRefused(ModelRejected):
     """The image model declined the prompt under its content policy."""
+
+
+class ImagesRejected(ModelRejected):
+    """The model server refused the request's images (the model cannot read images)."""
 
 
 class ModelAccessDenied(ModelRejected):
@@ -113,3 +119,7 @@ class FileTooLarge(FileError):
 
 class FileUnavailable(FileError):
     """The Bot API failed to give the file, or its download broke off."""
+
+
+class ImageUnreadable(BotError):
+    """A file that says it is an image does not decode as one."""

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field, replace
 
 from bot import lifetime
 from bot.domain.chat import ChatKey
-from bot.domain.context import Context, as_message, build_context
+from bot.domain.context import Context, ImagePolicy, as_message, build_context
+from bot.domain.image import SeenImage, stand_in
 from bot.domain.models import ModelCatalog
 from bot.domain.outcome import Delivery, Ending, Failure
-from bot.domain.personas import PersonaCatalog
+from bot.domain.personas import Persona, PersonaCatalog
 from bot.domain.ports import (
     ChatModel,
     History,
@@ -33,8 +34,10 @@ from bot.domain.tokens import TokenCounter
 from bot.domain.tools import Toolbox, ToolLimits
 from bot.domain.transcript import Transcript, Turn
 from bot.domain.usage import UsageRecord, reply_estimate
+from bot.domain.vision import Vision
 from bot.errors import (
     ContextTooLong,
+    ImagesRejected,
     ModelAccessDenied,
     ModelError,
     ModelRejected,
@@ -57,6 +60,7 @@ class TurnRequest:
     turn_id: str | None = None  # marks the turn done in the store (the Telegram update that asked)
     resumed: bool = False  # another replica started this turn and died: its answer may be generated already
     redo: bool = False  # answer the chat's last question again, replacing it and its answer ("" keeps its text)
+    images: tuple[SeenImage, ...] = ()  # downloaded and checked by the Telegram side
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class TurnResult:
     ending: Ending | None = None
     failure: Failure | None = None
     text: str = ""
+    images_refused: bool = False  # the model does not read images: the turn was answered from its text
 
     @property
     def outcome(self) -> str:
@@ -99,6 +104,7 @@ class _Answer:
     text: str = ""
     ending: Ending = Ending.COMPLETE
     usage: Usage | None = None
+    images_refused: bool = False
 
 
 class Conversation:
@@ -108,11 +114,13 @@ class Conversation:
                  counter: TokenCounter, summarizer: Summarizer, personas: PersonaCatalog, options: ReplyOptions,
                  moderator: Moderator | None = None, observer: TurnObserver | None = None,
                  store_retry: StoreRetry | None = None, toolbox: Toolbox | None = None,
-                 tool_limits: ToolLimits | None = None, models: ModelCatalog | None = None) -> None:
+                 tool_limits: ToolLimits | None = None, vision: Vision | None = None,
+                 models: ModelCatalog | None = None) -> None:
         self._history = history
         self._models = models or ModelCatalog(((options.model, options.model),), options.model)
         self._toolbox = toolbox or Toolbox()
         self._tool_limits = tool_limits or ToolLimits()
+        self._vision = vision or Vision()
         self._store_retry = store_retry or StoreRetry(give_up_seconds=0.0)  # none: no retries
         self._observer = observer or NoObserver()
         self._ledger = ledger
@@ -153,7 +161,7 @@ class Conversation:
         return earlier
 
     async def _moderate(self, text: str) -> Failure | None:
-        if self._moderator is None:
+        if self._moderator is None or not text.strip():  # a photo without a caption: nothing to check
             return None
         try:
             return Failure.FLAGGED if await self._moderator.flagged(text) else None
@@ -168,12 +176,11 @@ class Conversation:
         if request.redo and redo is None:
             await sink.fail(Failure.NOTHING_TO_REDO)
             return TurnResult(failure=Failure.NOTHING_TO_REDO), transcript.history_tokens
-        if redo is not None:
+        if redo is not None:  # its question again (""), or the question as edited
             transcript, asked, replaced = redo
-            text, speaker = request.text or asked.content, request.speaker if request.text else asked.name
+            user_turn = self._user_turn(request) if request.text else asked
         else:
-            text, speaker, replaced = request.text, request.speaker, None
-        user_turn = Turn("user", text, self._counter.count(text), name=speaker)
+            user_turn, replaced = self._user_turn(request), None
         model = self._models.resolve(transcript.model)
         expected = self._expected(transcript, user_turn)
         reservation = await self._ledger.reserve(request.user_id, request.chat, expected, request.turn_id)
@@ -210,7 +217,7 @@ class Conversation:
         await self._store_then_deliver(commit, sink, Delivery(answer.text, answer.ending))
         self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
-        return TurnResult(ending=answer.ending, text=answer.text), stored
+        return TurnResult(ending=answer.ending, text=answer.text, images_refused=answer.images_refused), stored
 
     async def _store_then_deliver(self, commit: Callable[[], Awaitable[None]], sink: ReplySink,
                                   delivery: Delivery) -> None:
@@ -239,25 +246,55 @@ class Conversation:
             return
         logger.error("gave up storing a turn after %.0fs: the store stayed unavailable", retry.give_up_seconds)
 
+    def _user_turn(self, request: TurnRequest) -> Turn:
+        """The user's turn as stored: its text, and its images as references counted as their stand-ins."""
+        images = tuple(image.stored for image in request.images)
+        tokens = self._counter.count(stand_in(images, request.text) if images else request.text)
+        return Turn("user", request.text, tokens, name=request.speaker, images=images)
+
     def _expected(self, transcript: Transcript, user_turn: Turn) -> int:
         """The turn's tokens as budgets estimate them: the whole prompt (system prompt too) and a likely reply."""
         system = self._counter.count(self._personas.resolve(transcript.persona).prompt)
         history = min(transcript.history_tokens, self._options.context_max_tokens)  # what the context may hold
-        return system + history + user_turn.tokens + reply_estimate(transcript.turns, self._options.max_tokens)
+        images = self._vision.policy.tokens(user_turn.images)
+        return system + history + user_turn.tokens + images + reply_estimate(transcript.turns,
+                                                                              self._options.max_tokens)
 
     async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn,
                       sink: ReplySink, model: str) -> tuple[Context, _Answer]:
         persona = self._personas.resolve(transcript.persona)
-        budget = self._options.context_max_tokens
-        context = build_context(persona.prompt, transcript, as_message(user_turn), budget)
+        images = bool(request.images) or any(t.images for t in transcript.turns)
+        refused = images and await self._vision.support.refuses_images(model)
         try:
-            stream = await self._model.stream(self._request(context, persona.temperature, model))
+            context, stream = await self._open(request, transcript, user_turn, persona, images and not refused, model)
+        except ImagesRejected:
+            logger.info("the model refused the images; answering from the text alone")
+            await self._vision.support.refused_images(model)
+            refused = True
+            context, stream = await self._open(request, transcript, user_turn, persona, False, model)
+        answer = await self._relay(stream, sink, request.stop)
+        answer.images_refused = refused and bool(request.images)  # worth a note only when this turn had images
+        return context, answer
+
+    async def _open(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, persona: Persona,
+                    images: bool, model: str) -> tuple[Context, ReplyStream]:
+        """The request's context (with images, or their stand-ins) and the model's stream."""
+        budget = self._options.context_max_tokens
+        context = await self._context(persona, transcript, user_turn, request, budget, None, images)
+        try:
+            return context, await self._model.stream(self._request(context, persona.temperature, model))
         except ContextTooLong:
             logger.info("context too long for the model; retrying with half the earlier turns")
-            context = build_context(persona.prompt, transcript, as_message(user_turn), budget // 2,
-                                    max_turns=context.turns_used // 2)
-            stream = await self._model.stream(self._request(context, persona.temperature, model))
-        return context, await self._relay(stream, sink, request.stop)
+            context = await self._context(persona, transcript, user_turn, request, budget // 2,
+                                          context.turns_used // 2, images)
+            return context, await self._model.stream(self._request(context, persona.temperature, model))
+
+    async def _context(self, persona: Persona, transcript: Transcript, user_turn: Turn, request: TurnRequest,
+                       budget: int, max_turns: int | None, images: bool) -> Context:
+        user_message = as_message(user_turn, [image.part for image in request.images] if images else ())
+        policy = self._vision.history_policy if images else ImagePolicy()
+        context = build_context(persona.prompt, transcript, user_message, budget, max_turns, policy)
+        return replace(context, messages=await self._vision.with_earlier_images(context)) if images else context
 
     def _request(self, context: Context, temperature: float | None, model: str) -> ModelRequest:
         return ModelRequest(
@@ -304,7 +341,8 @@ class Conversation:
         if reported is not None:
             return reported.prompt_tokens, reported.completion_tokens
         system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
-        return system_tokens + context.history_tokens + user_turn.tokens, reply_turn.tokens
+        images = self._vision.policy.tokens(user_turn.images)
+        return system_tokens + context.history_tokens + user_turn.tokens + images, reply_turn.tokens
 
 
 def _last_exchange(transcript: Transcript) -> tuple[Transcript, Turn, Turn] | None:

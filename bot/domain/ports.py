@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.domain.chat import ChatKey
+from bot.domain.image import ImagePart, StoredImage
 from bot.domain.outcome import Delivery, Ending, Failure
 from bot.domain.transcript import Summary, Transcript, Turn
 from bot.domain.usage import Reservation, UsageRecord
@@ -19,10 +20,11 @@ from bot.domain.usage import Reservation, UsageRecord
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One message of a request, in the model's terms."""
+    """One message of a request, in the model's terms; a user message may carry images after its text."""
 
     role: str
     content: str
+    images: tuple[ImagePart, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,18 @@ class ChatModel(Protocol):
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]: ...
 
 
+class ImageSource(Protocol):
+    """Images of earlier turns, downloaded again by file id to go with a later turn (raises FileError or
+    ImageUnreadable when it cannot)."""
+
+    async def part(self, image: StoredImage) -> ImagePart: ...
+
+
+class ImageSupport(Protocol):
+    """Whether a model reads images, as its server's refusals taught (a seam for a store shared by replicas)."""
+
+    async def refuses_images(self, model: str) -> bool: ...
+    async def refused_images(self, model: str) -> None: ...
 @dataclass(frozen=True)
 class Recording:
     """A voice message, audio file or video note to transcribe: its bytes (never stored), a file name whose

@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 import httpx2
 import openai
 
-from bot.domain.ports import Heard, ModelRequest, Recording, Usage
+from bot.domain.ports import ChatMessage, Heard, ModelRequest, Recording, Usage
 from bot.errors import (
     ContextTooLong,
     ImageRefused,
+    ImagesRejected,
     ModelAccessDenied,
     ModelError,
     ModelRejected,
@@ -75,7 +76,7 @@ class OpenAIModel:
 
     async def stream(self, request: ModelRequest) -> OpenAIStream:
         """Open a stream, retrying transient failures until its first text arrives."""
-        return await self._retrying(lambda: self._open(request))
+        return await self._retrying(lambda: self._open(request), images=_has_images(request))
 
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
         """A whole answer at once (used for summaries)."""
@@ -118,11 +119,11 @@ class OpenAIModel:
         usage = response.usage
         return text, Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(self, call: Callable[[], Awaitable[T]], images: bool = False) -> T:
         started = self._clock()
         for attempt in range(self._policy.attempts):
             try:
-                return await _translated(call)
+                return await _translated(call, images)
             except ModelError as exc:
                 self._metrics.model_errors.labels(type(exc).__name__).inc()
                 self._alarm(exc)
@@ -151,17 +152,32 @@ class OpenAIModel:
 def _arguments(request: ModelRequest) -> dict[str, Any]:
     return {
         "model": request.model,
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": [{"role": m.role, "content": _content(m)} for m in request.messages],
         "temperature": request.temperature,
         "max_tokens": request.max_tokens,
     }
 
 
-async def _translated(call: Callable[[], Awaitable[T]]) -> T:
+def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
+    """A message's text, or its content parts: the text (when there is any), then each image."""
+    if not message.images:
+        return message.content
+    text = [{"type": "text", "text": message.content}] if message.content else []
+    return text + [{"type": "image_url", "image_url": {"url": image.url, "detail": image.detail.value}}
+                   for image in message.images]
+
+
+def _has_images(request: ModelRequest) -> bool:
+    return any(message.images for message in request.messages)
+
+
+async def _translated(call: Callable[[], Awaitable[T]], images: bool = False) -> T:
     """Run a call, turning SDK errors into ours: transient ones into _Retryable."""
     try:
         return await call()
     except openai.APIStatusError as exc:
+        if images and _is_image_refusal(exc):
+            raise ImagesRejected(f"HTTP {exc.status_code}: the model refused image input") from exc
         raise _status_error(exc) from exc
     except (openai.APIConnectionError, openai.APIError, httpx2.HTTPError, BadStream, NoImage, OSError) as exc:
         raise _Retryable(type(exc).__name__) from exc
@@ -182,6 +198,15 @@ def _status_error(exc: openai.APIStatusError) -> Exception:
 
 # What OpenAI's image models answer a prompt their content policy declines with.
 _IMAGE_REFUSALS = ("content_policy_violation", "moderation_blocked")
+
+
+def _is_image_refusal(exc: openai.APIStatusError) -> bool:
+    """A 400 naming images or content parts (OpenAI: "Invalid content type. image_url is only supported by
+    certain models."; other servers: "not a multimodal model", "At most 0 image(s) may be provided")."""
+    if exc.status_code != 400 or _is_context_length(exc):
+        return False
+    said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None))).lower()
+    return any(word in said for word in ("image", "content", "multimodal", "vision"))
 
 
 def _is_context_length(exc: openai.APIStatusError) -> bool:

@@ -68,12 +68,12 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(CallbackQueryHandler(again.regenerate_button, pattern=f"^{REGENERATE}$"))
     application.add_handler(CallbackQueryHandler(reminders.cancel_button, pattern=reminders.PATTERN))
     application.add_handler(CallbackQueryHandler(handlers.foreign_button))
-    application.add_handler(MessageHandler(fresh & private & words & ~filters.COMMAND, handlers.text_message))
-    application.add_handler(MessageHandler(fresh & groups & words & ~filters.COMMAND, handlers.group_message))
+    application.add_handler(MessageHandler(
+        fresh & private & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.private_message))
+    application.add_handler(MessageHandler(
+        fresh & groups & (words | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND, handlers.group_message))
     application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & words & ~filters.COMMAND,
                                            again.edited_message))
-    application.add_handler(MessageHandler(
-        fresh & private & ~words & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.not_text))
     # After every command of group 0 is known (whatever order they were added in): the rest are unknown.
     application.add_handler(MessageHandler(fresh & filters.COMMAND, handlers.unknown_command), group=1)
     application.add_error_handler(handlers.on_error)
