@@ -24,6 +24,7 @@ from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
 from bot.model.deferred import DeferredModel
 from bot.store.albums import Albums
+from bot.store.capabilities import ModelCapabilities
 from bot.store.connection import connect
 from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
@@ -74,6 +75,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
     models = ModelCatalog(settings.models, settings.openai_model)
+    capabilities = ModelCapabilities(redis, keys)
     requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0),
                 AiohttpRequest(connection_pool_size=1))
     limiter = RedisRateLimiter(redis, keys, per_second=settings.telegram_messages_per_second,
@@ -88,8 +90,9 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         store_retry=StoreRetry(settings.delivery_give_up_seconds), toolbox=toolbox,
         tool_limits=ToolLimits(settings.tool_timeout_seconds, settings.tool_max_rounds,
                                settings.tool_result_max_tokens),
-        vision=Vision(images, ImagePolicy(settings.vision_history_images, Detail(settings.image_detail))),
-        models=models,
+        vision=Vision(images, ImagePolicy(settings.vision_history_images, Detail(settings.image_detail)),
+                      support=capabilities),
+        models=models, limits=capabilities,
     )
     replies = Replies(redis, keys)
     register(application, Services(

@@ -45,6 +45,7 @@ class Reply:
     gate: threading.Event | None = None
     gated_after: int = 1
     odd_chunks: tuple[dict[str, Any], ...] = ()
+    reasoning_tokens: int | None = None  # reported in usage.completion_tokens_details, as reasoning models do
 
     def __post_init__(self, chunk: int | None) -> None:
         if chunk is not None:  # the older spelling of chunk_size
@@ -113,6 +114,9 @@ class FakeOpenAI:
         self.slow_to_moderate: dict[str, float] = {}  # a word, and how many seconds checking a text with it takes
         self.refused_image_words: set[str] = set()  # prompts with one of these: 400 moderation_blocked, as OpenAI
         self.refuse_images = False  # answer requests with image parts as OpenAI does for a model without vision
+        # Per model, what its server refuses with a 400 as OpenAI words it: "images", "tools", "temperature",
+        # "max_tokens" (a reasoning model refuses the last two).
+        self.model_refuses: dict[str, set[str]] = {}
         self._log: list[tuple[str, dict[str, Any]]] = []
         self._script: list[Behaviour] = []
         self._disconnects = 0
@@ -182,7 +186,8 @@ class FakeOpenAI:
     async def _completions(self, request: Request) -> Response:
         body = await self._received(request, "chat/completions")
         problem = self._refusal(request, body) or _invalid_completion(body, self.models) or (
-            _IMAGES_REFUSED if self.refuse_images and image_parts(body) else None)
+            _IMAGES_REFUSED if self.refuse_images and image_parts(body) else None) or _refused_by_model(
+            body, self.model_refuses.get(str(body.get("model")), set()))
         if problem:
             return self._fail(problem)
         behaviour, wait = self._next_behaviour(body), 0.0
@@ -345,6 +350,20 @@ def _echo(body: dict[str, Any]) -> Behaviour:
     return Reply("Echo: " + (wire.text_of(users[-1].get("content")) if users else ""))
 
 
+def _refused_by_model(body: dict[str, Any], refuses: set[str]) -> Error | None:
+    """The 400 OpenAI answers when the request has what this model does not take."""
+    for parameter in ("temperature", "max_tokens"):
+        if parameter in refuses and parameter in body:
+            instead = " Use 'max_completion_tokens' instead." if parameter == "max_tokens" else ""
+            return Error(400, f"Unsupported parameter: '{parameter}' is not supported with this model.{instead}",
+                         code="unsupported_parameter", type="invalid_request_error", param=parameter)
+    if "tools" in refuses and body.get("tools"):
+        return Error(400, "tools is not supported in this model.", code="unsupported_parameter", param="tools")
+    if "images" in refuses and image_parts(body):
+        return _IMAGES_REFUSED
+    return None
+
+
 def _invalid_completion(body: dict[str, Any], models: Sequence[str] | None) -> Error | None:
     if "model" not in body:
         return Error(400, "you must provide a model parameter")
@@ -376,5 +395,10 @@ def _pieces(behaviour: Reply | Break) -> list[str]:
     return [behaviour.text[i:i + size] for i in range(0, len(behaviour.text), size)]
 
 
-def _usage(body: dict[str, Any], reply: Reply) -> dict[str, int]:
-    return wire.usage(body, reply.text, reply.prompt_tokens, reply.completion_tokens)
+def _usage(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    usage: dict[str, Any] = wire.usage(body, reply.text, reply.prompt_tokens, reply.completion_tokens)
+    if reply.reasoning_tokens is not None:
+        usage["completion_tokens"] += reply.reasoning_tokens
+        usage["total_tokens"] += reply.reasoning_tokens
+        usage["completion_tokens_details"] = {"reasoning_tokens": reply.reasoning_tokens}
+    return usage

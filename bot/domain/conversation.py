@@ -12,6 +12,7 @@ from bot import lifetime
 from bot.domain.chat import ChatKey
 from bot.domain.context import Context, ImagePolicy, as_message, build_context
 from bot.domain.image import SeenImage, stand_in
+from bot.domain.learning import Learner
 from bot.domain.models import ModelCatalog
 from bot.domain.outcome import Delivery, Ending, Failure
 from bot.domain.personas import Persona, PersonaCatalog
@@ -21,6 +22,7 @@ from bot.domain.ports import (
     Ledger,
     Lock,
     LockLease,
+    ModelLimits,
     ModelRequest,
     Moderator,
     NoObserver,
@@ -115,8 +117,9 @@ class Conversation:
                  moderator: Moderator | None = None, observer: TurnObserver | None = None,
                  store_retry: StoreRetry | None = None, toolbox: Toolbox | None = None,
                  tool_limits: ToolLimits | None = None, vision: Vision | None = None,
-                 models: ModelCatalog | None = None) -> None:
+                 models: ModelCatalog | None = None, limits: ModelLimits | None = None) -> None:
         self._history = history
+        self._learner = Learner(model, limits)
         self._models = models or ModelCatalog(((options.model, options.model),), options.model)
         self._toolbox = toolbox or Toolbox()
         self._tool_limits = tool_limits or ToolLimits()
@@ -206,7 +209,9 @@ class Conversation:
             return TurnResult(ending=answer.ending), transcript.history_tokens
         reply_turn = Turn("assistant", answer.text, self._counter.count(answer.text))
         usage = self._usage(context, user_turn, reply_turn, answer.usage)
-        record = UsageRecord(*usage, model=model, user_id=request.user_id)
+        record = UsageRecord(*usage, model=model, user_id=request.user_id,
+                             reasoning_tokens=answer.usage.reasoning_tokens if answer.usage else 0)
+        await self._learner.used(model, answer.usage)
         lease.released = True  # by the commit, in its round trip (if that fails, the lock soon expires)
 
         async def commit() -> None:
@@ -266,28 +271,31 @@ class Conversation:
         images = bool(request.images) or any(t.images for t in transcript.turns)
         refused = images and await self._vision.support.refuses_images(model)
         try:
-            context, stream = await self._open(request, transcript, user_turn, persona, images and not refused, model)
+            context, stream = await self._open(request, transcript, user_turn, persona, images and not refused, model,
+                                               sink)
         except ImagesRejected:
             logger.info("the model refused the images; answering from the text alone")
             await self._vision.support.refused_images(model)
             refused = True
-            context, stream = await self._open(request, transcript, user_turn, persona, False, model)
+            context, stream = await self._open(request, transcript, user_turn, persona, False, model, sink)
         answer = await self._relay(stream, sink, request.stop)
         answer.images_refused = refused and bool(request.images)  # worth a note only when this turn had images
         return context, answer
 
     async def _open(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, persona: Persona,
-                    images: bool, model: str) -> tuple[Context, ReplyStream]:
+                    images: bool, model: str, sink: ReplySink) -> tuple[Context, ReplyStream]:
         """The request's context (with images, or their stand-ins) and the model's stream."""
         budget = self._options.context_max_tokens
         context = await self._context(persona, transcript, user_turn, request, budget, None, images)
         try:
-            return context, await self._model.stream(self._request(context, persona.temperature, model))
+            return context, await self._learner.stream(self._request(context, persona.temperature, model),
+                                                       sink.thinking)
         except ContextTooLong:
             logger.info("context too long for the model; retrying with half the earlier turns")
             context = await self._context(persona, transcript, user_turn, request, budget // 2,
                                           context.turns_used // 2, images)
-            return context, await self._model.stream(self._request(context, persona.temperature, model))
+            return context, await self._learner.stream(self._request(context, persona.temperature, model),
+                                                       sink.thinking)
 
     async def _context(self, persona: Persona, transcript: Transcript, user_turn: Turn, request: TurnRequest,
                        budget: int, max_turns: int | None, images: bool) -> Context:

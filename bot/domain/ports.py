@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.domain.capability import Limit
 from bot.domain.chat import ChatKey
 from bot.domain.image import ImagePart, StoredImage
 from bot.domain.outcome import Delivery, Ending, Failure
@@ -35,6 +36,7 @@ class ModelRequest:
     model: str
     temperature: float
     max_tokens: int
+    limits: frozenset[Limit] = frozenset()  # what the model was learnt to refuse: left out, or sent another way
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Usage:
 
     prompt_tokens: int
     completion_tokens: int
+    reasoning_tokens: int = 0  # of the completion tokens, those spent thinking (completion_tokens_details)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,13 @@ class Transcriber(Protocol):
     """Speech to text."""
 
     async def transcribe(self, recording: Recording, model: str) -> Heard: ...
+
+
+class ModelLimits(Protocol):
+    """What each model was learnt not to take (a store shared by replicas remembers it a day)."""
+
+    async def limits(self, model: str) -> frozenset[Limit]: ...
+    async def learn(self, model: str, limit: Limit) -> None: ...
 
 
 class ImageModel(Protocol):
@@ -170,6 +180,7 @@ class ReplySink(Protocol):
     """Where an answer goes while it is written: the Telegram side implements it."""
 
     async def show(self, text: str) -> None: ...
+    async def thinking(self) -> None: ...
     async def finish(self, text: str, ending: Ending) -> None: ...
     async def fail(self, failure: Failure) -> None: ...
 

@@ -117,6 +117,10 @@ class Keys:
         """Images a user made on one day (DAILY_IMAGES_PER_USER)."""
         return f"{self.prefix}:images:{user_id}:{day}"
 
+    def capability(self, model: str, limit: str) -> str:
+        """A model's server refused this (images, tools, temperature, max_tokens), or it reasons: kept a day."""
+        return f"{self.prefix}:model:{model}:{limit}"
+
     def group_rate(self, chat_id: object, minute: int) -> str:
         """Bot API messages to one group in one minute (Telegram's 20 a minute)."""
         return f"{self.prefix}:tg-rate:chat:{chat_id}:{minute}"

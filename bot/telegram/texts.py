@@ -40,7 +40,7 @@ TEXT_ONLY = "I can read text only for now — please send your question as a mes
 VISION_OFF = "I don't look at images here, so I haven't seen your picture."
 IMAGE_UNREADABLE = "I couldn't open that image: the file doesn't decode as a picture. Please send it as a photo."
 IMAGE_UNAVAILABLE = "I couldn't download that image from Telegram. Please try sending it again."
-MODEL_READS_NO_IMAGES = "The current model can't read images, so I answered from your text alone."
+MODEL_READS_NO_IMAGES = "This model can't read images — switch with /model. I answered from your text alone."
 
 
 def image_too_large(limit_mb: int) -> str:
@@ -56,6 +56,7 @@ SLOW_DOWN = "You're sending messages faster than I can answer — please slow do
 STOP_BUTTON = "⏹ Stop"
 STOPPED = "Stopped."
 REGENERATE_BUTTON = "🔄"
+THINKING = "💭 Thinking…"
 NOT_NEWEST_ANSWER = "Only my newest answer here can be answered again."
 ONLY_ASKER_REGENERATES = "Only the person who asked (or an admin) can have this answered again."
 ONLY_NEWEST_EDITS = ("I answer an edit again only for the newest message I answered (and not long after it was "

@@ -75,6 +75,12 @@ class TelegramReplySink:
         self._pages.source = text
         self._pump.changed()
 
+    async def thinking(self) -> None:
+        """A reasoning model thinks before its first words: "💭 Thinking…" shows meanwhile (typing alone looks
+        broken after a few seconds); the first words replace it."""
+        if not self._pages.source:
+            await self._message.deliver(Rendered(texts.THINKING, ()), self._stop_button(), final=False)
+
     async def finish(self, text: str, ending: Ending) -> None:
         """Deliver the complete answer exactly, with a note when it did not end normally."""
         await self._quiesce()
