@@ -91,8 +91,9 @@ class RecordingSink:
     async def thinking(self) -> None:
         self.thought = True
 
-    async def finish(self, text: str, ending: Ending) -> None:
+    async def finish(self, text: str, ending: Ending) -> str | None:
         self.finished = (text, ending)
+        return None
 
     async def fail(self, failure: Failure) -> None:
         self.failed = failure
