@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -136,3 +138,25 @@ def test_an_edit_after_the_window_is_not_answered_again(env: World) -> None:
         bot.post(edited(message, "hello there", after=120))
         wait_for(lambda: len(env.telegram.messages(CHAT)) == 2, what="the note")
         assert env.telegram.texts(CHAT)[0] == "Echo: hello" and len(env.model.chat_requests()) == 1
+
+
+def test_a_replica_killed_mid_regeneration_leaves_one_complete_answer(env: World) -> None:
+    gate = threading.Event()
+    env.model.script(Reply("First answer."), Reply("Regenerated, but the replica dies here.", chunk=5, gate=gate))
+    env.model.default = Reply("Regenerated again, whole.")
+    settings = {"INGRESS_CLAIM_IDLE_SECONDS": "1"}
+    with env.bot(**settings) as victim:
+        victim.post(env.telegram.make_update("question", chat_id=CHAT))
+        wait_for(lambda: finals(env, CHAT) == ["First answer."] and env.telegram.messages(CHAT)[0].regenerable,
+                 what="the first answer")
+        (answer,) = env.telegram.messages(CHAT)
+        victim.post(press(env, CHAT, CHAT, answer.message_id))
+        wait_for(lambda: env.telegram.messages(CHAT)[0].text == "Regen", what="the new answer begun in place")
+        victim.stop(signal.SIGKILL)
+    with env.bot(**settings):
+        wait_for(lambda: finals(env, CHAT) == ["Regenerated again, whole."], what="the survivor's answer")
+        wait_for(lambda: env.unacknowledged() == 0, what="the press handled")
+    messages = env.telegram.messages(CHAT, include_deleted=True)
+    assert [m.message_id for m in messages] == [answer.message_id]
+    assert history(env, CHAT) == [("user", "question"), ("assistant", "Regenerated again, whole.")]
+    assert len(env.model.chat_requests()) == 3

@@ -6,9 +6,11 @@ its answer replaces the old question and answer in the history.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
 from telegram import Chat, Message, Update
+from telegram.error import BadRequest
 
 from bot.domain.chat import ChatKey
 from bot.store.latest import LatestAnswer
@@ -34,7 +36,8 @@ async def regenerate_button(update: Update, context: BotContext) -> None:
     if not await _may_redo(context, chat, query.from_user.id, latest):
         await query.answer(texts.ONLY_ASKER_REGENERATES, show_alert=True)
         return
-    await query.answer()
+    with contextlib.suppress(BadRequest):  # a replica taking the press over: Telegram says it is too old
+        await query.answer()
     await answer(context, _target(chat, latest), latest.asker, "", speaker=None, update_id=update.update_id,
                  asked=latest.asked, again=latest)
 
