@@ -41,6 +41,7 @@ class Reply:
     usage: bool = True
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cached_tokens: int | None = None  # reported as usage.prompt_tokens_details.cached_tokens
     chunk: InitVar[int | None] = None
     gate: threading.Event | None = None
     gated_after: int = 1
@@ -412,7 +413,8 @@ def _pieces(behaviour: Reply | Break) -> list[str]:
 
 
 def _usage(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
-    usage: dict[str, Any] = wire.usage(body, reply.text, reply.prompt_tokens, reply.completion_tokens)
+    usage: dict[str, Any] = wire.usage(body, reply.text, reply.prompt_tokens, reply.completion_tokens,
+                                       reply.cached_tokens)
     if reply.reasoning_tokens is not None:
         usage["completion_tokens"] += reply.reasoning_tokens
         usage["total_tokens"] += reply.reasoning_tokens

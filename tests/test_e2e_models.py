@@ -108,10 +108,13 @@ def test_openai_model_must_be_one_of_models(env: World) -> None:
 
 def test_an_unknown_command_points_to_help(env: World) -> None:
     group: dict[str, Any] = {"chat_id": GROUP, "chat_type": "supergroup"}
-    with env.bot() as bot:
+    with env.bot(ADMIN_USER_IDS="999") as bot:
         bot.post(env.telegram.make_update("/frobnicate now", chat_id=5))
         wait_for(lambda: replies(env, 5) == 1, what="the pointer")
         assert env.telegram.texts(5) == ["I don't know that command. Send /help to see what I can do."]
+        bot.post(env.telegram.make_update("/stats", chat_id=5))  # an operator's command, from someone else
+        wait_for(lambda: replies(env, 5) == 2, what="the pointer again")
+        assert env.telegram.texts(5)[1].startswith("I don't know that command")
         bot.post(env.telegram.make_update("/frobnicate", **group))
         bot.post(env.telegram.make_update("/frobnicate@other_bot", **group))
         bot.post(env.telegram.make_update("/frobnicate@test_bot", **group))

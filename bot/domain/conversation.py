@@ -211,8 +211,9 @@ class Conversation:
             return TurnResult(ending=answer.ending), transcript.history_tokens
         reply_turn = Turn("assistant", answer.text, self._counter.count(answer.text))
         usage = self._usage(context, user_turn, reply_turn, answer.usage)
-        record = UsageRecord(*usage, model=model, user_id=request.user_id,
-                             reasoning_tokens=answer.usage.reasoning_tokens if answer.usage else 0)
+        record = UsageRecord(usage.prompt_tokens, usage.completion_tokens, model=model,
+                             user_id=request.user_id, cached_tokens=usage.cached_tokens,
+                             reasoning_tokens=usage.reasoning_tokens)
         await self._learner.used(model, answer.usage)
         lease.released = True  # by the commit, in its round trip (if that fails, the lock soon expires)
 
@@ -225,7 +226,7 @@ class Conversation:
         seen = await self._store_then_deliver(commit, sink, delivery, request.turn_id)
         if seen is not None:
             await self._record_seen(request, [user_turn, reply_turn], replace(delivery, seen=seen))
-        self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
+        self._observer.tokens_used(record)
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
         return TurnResult(ending=answer.ending, text=answer.text, images_refused=answer.images_refused), stored
 
@@ -356,12 +357,12 @@ class Conversation:
         if completion and completion.finish_reason == "length":
             answer.ending = Ending.LENGTH
 
-    def _usage(self, context: Context, user_turn: Turn, reply_turn: Turn, reported: Usage | None) -> tuple[int, int]:
+    def _usage(self, context: Context, user_turn: Turn, reply_turn: Turn, reported: Usage | None) -> Usage:
         if reported is not None:
-            return reported.prompt_tokens, reported.completion_tokens
+            return reported
         system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
         images = self._vision.policy.tokens(user_turn.images)
-        return system_tokens + context.history_tokens + user_turn.tokens + images, reply_turn.tokens
+        return Usage(system_tokens + context.history_tokens + user_turn.tokens + images, reply_turn.tokens)
 
 
 def _last_exchange(transcript: Transcript) -> tuple[Transcript, Turn, Turn] | None:

@@ -46,6 +46,7 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     reasoning_tokens: int = 0  # of the completion tokens, those spent thinking (completion_tokens_details)
+    cached_tokens: int = 0  # of prompt_tokens, read from the provider's prompt cache (billed lower)
 
 
 @dataclass(frozen=True)
@@ -192,14 +193,14 @@ class ReplySink(Protocol):
 class TurnObserver(Protocol):
     """Counts what the domain did, for /metrics."""
 
-    def tokens_used(self, prompt: int, completion: int) -> None: ...
+    def tokens_used(self, record: UsageRecord) -> None: ...
     def summary_finished(self, result: str) -> None: ...
 
 
 class NoObserver:
     """A TurnObserver that counts nothing (tests, tools)."""
 
-    def tokens_used(self, prompt: int, completion: int) -> None:
+    def tokens_used(self, record: UsageRecord) -> None:
         """Nothing to count."""
 
     def summary_finished(self, result: str) -> None:

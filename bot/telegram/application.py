@@ -23,6 +23,7 @@ from bot.telegram import (
     handlers,
     image_command,
     model_command,
+    operators,
     reminders,
     unreadable,
     voice,
@@ -75,6 +76,13 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(CommandHandler("usage", commands.usage, filters=fresh))
     application.add_handler(CommandHandler("privacy", commands.privacy, filters=fresh))
     application.add_handler(CommandHandler("reminders", reminders.reminders, filters=fresh))
+    if services.operators:  # for anyone else these commands do not exist
+        by_operator = fresh & private & filters.User(user_id=services.operators)
+        for name, callback in (("stats", operators.stats), ("ban", operators.ban), ("unban", operators.unban),
+                               ("allow", operators.allow), ("disallow", operators.disallow)):
+            application.add_handler(CommandHandler(name, callback, filters=by_operator))
+    application.add_handler(MessageHandler(fresh & groups & filters.StatusUpdate.NEW_CHAT_MEMBERS,
+                                           handlers.joined_group))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
     application.add_handler(CallbackQueryHandler(model_command.model_button, pattern=f"^{model_command.MODEL_PREFIX}"))

@@ -25,11 +25,13 @@ from bot.domain.ports import History
 from bot.domain.reminders import ReminderBook
 from bot.domain.usage import PriceTable
 from bot.metrics import Metrics
+from bot.store.access import AccessLists
 from bot.store.albums import Albums
 from bot.store.gate import Gatekeeper
 from bot.store.latest import LatestAnswer, LatestAnswers
 from bot.store.notices import Notices
 from bot.store.replies import Owner, Replies
+from bot.store.stats import StatsBook
 from bot.store.usage import UsageLedger
 from bot.telegram import texts
 from bot.telegram.album import album_messages, caption_text
@@ -70,6 +72,8 @@ class Services:
     models: ModelCatalog
     latest: LatestAnswers
     edit_reanswer_seconds: int
+    access: AccessLists
+    stats: StatsBook
     reminders: ReminderBook
     default_language: str = "en"  # for users whose Telegram language has no catalog
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
@@ -118,7 +122,7 @@ async def gate(update: Update, context: BotContext) -> None:
     chat, user = update.effective_chat, update.effective_user
     if _from_a_bot(update):
         raise ApplicationHandlerStop
-    if context.services.allowlist.permits(user.id if user else None, chat.id if chat else None):
+    if await _permitted(context.services, user.id if user else None, chat.id if chat else None):
         return
     if update.callback_query is not None:
         await update.callback_query.answer(texts.NOT_ALLOWED, show_alert=True)
@@ -126,6 +130,18 @@ async def gate(update: Update, context: BotContext) -> None:
           and await context.services.gatekeeper.first_refusal(user.id)):
         await context.bot.send_message(chat.id, texts.NOT_ALLOWED)
     raise ApplicationHandlerStop
+
+
+async def _permitted(services: Services, user_id: int | None, chat_id: int | None) -> bool:
+    """Operators always; others when listed (or allowed at run time) and not banned, asked of Redis each time so
+    every replica follows an operator's /ban or /allow from the next update on."""
+    if user_id is not None and user_id in services.operators:
+        return True
+    listed = services.allowlist.permits(user_id, chat_id)
+    if user_id is None:
+        return listed
+    standing = await services.access.standing(user_id, allowed_too=not listed)
+    return not standing.banned and (listed or standing.allowed)
 
 
 def _from_a_bot(update: Update) -> bool:
@@ -224,6 +240,7 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str | 
         services.metrics.streams_in_flight.dec()
         services.replies.close(update_id)
     _observe(services, outcome, started, sink.first_visible_at, update_id, target.chat)
+    await services.stats.turn(user_id, target.chat_id, outcome)
     if result is not None:
         await _tell_images_refused(context, target, result)
 
@@ -365,31 +382,42 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None or not message.text or not message.text.startswith("/"):
         return
-    name, addressee = _command_of(message.text)
+    addressee = _addressee(message.text)
     if addressee and addressee.lower() != (context.bot.username or "").lower():
         return
-    if (message.chat.type != Chat.PRIVATE and not addressee) or name.lower() in _known_commands(context):
+    if (message.chat.type != Chat.PRIVATE and not addressee) or _answered_elsewhere(update, context):
         return
     await message.reply_text(texts.UNKNOWN_COMMAND, do_quote=quote(update))
 
 
-def _command_of(text: str) -> tuple[str, str]:
-    """A command's name and the bot it names ("" for none): "/help@test_bot now" gives ("help", "test_bot")."""
+def _addressee(text: str) -> str:
+    """The bot a command names ("" for none): "/help@test_bot now" gives "test_bot"."""
     words = text[1:].split(maxsplit=1)
-    name, _, addressee = words[0].partition("@") if words else ("", "", "")
-    return name, addressee
+    return words[0].partition("@")[2] if words else ""
 
 
-def _known_commands(context: BotContext) -> frozenset[str]:
-    """Every command a CommandHandler answers (handlers registered in group 0, the commands' group)."""
-    return frozenset(command for handler in context.application.handlers.get(0, [])
-                     if isinstance(handler, CommandHandler) for command in handler.commands)
+def _answered_elsewhere(update: Update, context: BotContext) -> bool:
+    """Whether a command handler of group 0 (the commands') took this update: an operator's command from someone
+    else is taken by none, so for them it does not exist either."""
+    return any(isinstance(handler, CommandHandler) and handler.check_update(update)
+               for handler in context.application.handlers.get(0, []))
+
+
+async def joined_group(update: Update, context: BotContext) -> None:
+    """Added to a group while privacy mode is on (getMe's can_read_all_group_messages): say how to reach the bot."""
+    message, me = update.effective_message, context.bot.bot
+    if message is None or me.can_read_all_group_messages:
+        return
+    if any(member.id == me.id for member in message.new_chat_members):
+        await context.bot.send_message(message.chat.id, texts.privacy_mode_hint(me.username or me.first_name),
+                                       message_thread_id=ChatKey.of(message).thread_id)
 
 
 async def on_error(update: object, context: BotContext) -> None:
     """Log what failed with its (redacted) traceback, and tell the user briefly, without any details."""
     error = context.error
     logger.error("update failed: %s", type(error).__name__, exc_info=error)
+    await context.services.stats.error()
     if isinstance(update, Update) and update.effective_chat and update.effective_message:
         try:
             await context.bot.send_message(update.effective_chat.id, texts.SORRY,
