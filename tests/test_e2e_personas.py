@@ -28,7 +28,7 @@ def system_prompt(w: World, index: int = -1) -> str:
 
 
 def reply_count(w: World, chat: int) -> int:
-    return len([m for m in w.telegram.messages(chat) if m.reply_markup is None])
+    return len([m for m in w.telegram.messages(chat) if m.final])
 
 
 def test_switching_persona_changes_the_system_prompt_and_keeps_history(env: World) -> None:

@@ -26,7 +26,7 @@ def no_request_to_the_model_carries_the_bot_token(env: World) -> Iterator[None]:
 
 def answered(w: World, chat: int, count: int = 1) -> bool:
     messages = w.telegram.messages(chat)
-    return len(messages) >= count and messages[-1].reply_markup is None
+    return len(messages) >= count and messages[-1].final
 
 
 def text_parts(body: dict[str, object]) -> list[str]:
