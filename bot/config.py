@@ -26,6 +26,7 @@ from bot.variable import (
     Ids,
     Integer,
     Kind,
+    ModelList,
     Number,
     PriceJSON,
     Text,
@@ -184,6 +185,19 @@ class Settings:
     moderation: bool = setting("MODERATION", Flag(), False, "check messages with the moderation endpoint")
     moderation_fail_closed: bool = setting(
         "MODERATION_FAIL_CLOSED", Flag(), False, "refuse messages when the moderation endpoint fails")
+    models: tuple[tuple[str, str], ...] = derived(
+        "MODELS", ModelList(), lambda earlier: ((earlier["openai_model"], earlier["openai_model"]),),
+        "model ids users may choose from with /model, each optionally id=Label",
+        described_default="only `OPENAI_MODEL`")
+    image_generation: bool = setting("IMAGE_GENERATION", Flag(), True, "let users make images with /image")
+    image_model: str = setting("IMAGE_MODEL", Text(), "gpt-image-1", "model that makes images (images.generate)")
+    image_size: str = setting(
+        "IMAGE_SIZE", Text(re.compile(r"^(\d{2,5}x\d{2,5}|auto)$"), "WIDTHxHEIGHT like 1024x1024, or auto"),
+        "1024x1024", "size of the images made")
+    daily_images_per_user: int = setting(
+        "DAILY_IMAGES_PER_USER", Integer(0), 10, "images a user may make a day (0 = unlimited; operators exempt)")
+    edit_reanswer_seconds: int = setting(
+        "EDIT_REANSWER_SECONDS", Integer(0), 3600, "seconds after sending in which an edited message is answered again")
     transcription: bool = setting(
         "TRANSCRIPTION", Flag(), True, "transcribe voice messages, audio files and video notes, and answer them")
     transcription_model: str = setting(
@@ -257,7 +271,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     problem = webhook_problem(settings)
     if problem and settings.telegram_api_url == TELEGRAM_API:
         raise ConfigError("WEBHOOK_URL", problem)
+    _check_models(settings)
     return settings
+
+
+def _check_models(settings: Settings) -> None:
+    """OPENAI_MODEL, every chat's model until it picks another, must be one users may choose."""
+    offered = [model for model, _ in settings.models]
+    if settings.openai_model not in offered:
+        raise ConfigError("OPENAI_MODEL",
+                          f"must be one of MODELS ({', '.join(offered)}), got {settings.openai_model!r}")
 
 
 def webhook_problem(settings: Settings) -> str | None:

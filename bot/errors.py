@@ -6,6 +6,8 @@ BotError
  │    ├── ModelUnavailable              retries exhausted: 429, 5xx, timeouts, connection errors
  │    ├── ModelRejected                 the request was refused (400/401/403/404), retrying cannot help
  │    │    ├── ContextTooLong           the prompt exceeded the model's context window
+ │    │    ├── ImageRefused             the image model declined the prompt (its content policy)
+ │    │    ├── ParameterRejected        a 400 naming a request parameter the model does not take
  │    │    ├── ImagesRejected           a 400 naming images or content parts: the model reads no images
  │    │    └── ModelAccessDenied        401/403: the server refused the API key or its access to the model
  │    └── StreamBroken                  the stream ended without its finish chunk
@@ -52,6 +54,18 @@ class ModelRejected(ModelError):
 
 class ContextTooLong(ModelRejected):
     """The prompt was longer than the model's context window."""
+
+
+class ImageRefused(ModelRejected):
+    """The image model declined the prompt under its content policy."""
+
+
+class ParameterRejected(ModelRejected):
+    """The model server refused a request parameter (``temperature``, ``max_tokens``, ``tools``) for the model."""
+
+    def __init__(self, parameter: str) -> None:
+        super().__init__(f"HTTP 400: the model does not take {parameter!r}")
+        self.parameter = parameter
 
 
 class ImagesRejected(ModelRejected):

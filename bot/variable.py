@@ -25,6 +25,7 @@ _DECLARATION = "variable"
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 Prices = tuple[tuple[str, float, float, float | None], ...]  # model, input, output, cached input
+ModelChoices = tuple[tuple[str, str], ...]  # (model id, label)
 
 
 class Kind(ABC, Generic[T_co]):
@@ -168,6 +169,27 @@ class PriceJSON(Kind[Prices]):
 
 def _cached(price: Mapping[str, Any]) -> float | None:
     return None if price.get("cached_input") is None else float(price["cached_input"])
+
+
+class ModelList(Kind[ModelChoices]):
+    """Comma-separated model ids, each optionally ``id=Label``."""
+
+    def expected(self) -> str:
+        return "comma-separated model ids, each optionally id=Label (gpt-4o-mini=Fast,gpt-4o=Smart)"
+
+    def parse(self, value: str) -> ModelChoices:
+        choices: list[tuple[str, str]] = []
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            model, _, label = (side.strip() for side in part.partition("="))
+            if not model or any(c.isspace() for c in model) or model in (m for m, _ in choices):
+                raise ValueError(value)
+            choices.append((model, label or model))
+        if not choices:
+            raise ValueError(value)
+        return tuple(choices)
+
+    def format(self, value: Any) -> str:
+        return ",".join(model if label == model else f"{model}={label}" for model, label in value)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from bot.domain.access import Allowlist
 from bot.domain.context import ImagePolicy
 from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry
 from bot.domain.image import Detail
+from bot.domain.images import ImageOptions, Painter
+from bot.domain.models import ModelCatalog
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.speech import Listener
 from bot.domain.summary import Summarizer
@@ -24,10 +26,13 @@ from bot.metrics import Metrics
 from bot.model.deferred import DeferredModel
 from bot.store.access import AccessLists
 from bot.store.albums import Albums
+from bot.store.capabilities import ModelCapabilities
 from bot.store.connection import connect
 from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
+from bot.store.images import DailyImages
 from bot.store.keys import Keys
+from bot.store.latest import LatestAnswers
 from bot.store.lock import ChatLock
 from bot.store.notices import Notices
 from bot.store.reminders import RedisReminders
@@ -38,6 +43,7 @@ from bot.telegram.application import GroupAdministrators, build_application, reg
 from bot.telegram.courier import ReminderCourier
 from bot.telegram.files import TelegramFiles
 from bot.telegram.handlers import Retention, Services
+from bot.telegram.i18n import language
 from bot.telegram.images import Images
 from bot.telegram.media import MediaRules
 from bot.telegram.pacing import Pacer
@@ -76,6 +82,8 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
+    models = ModelCatalog(settings.models, settings.openai_model)
+    capabilities = ModelCapabilities(redis, keys)
     requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0,
                                observe=metrics.telegram_call),
                 AiohttpRequest(connection_pool_size=1, observe=metrics.telegram_call))
@@ -91,7 +99,9 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         store_retry=StoreRetry(settings.delivery_give_up_seconds), toolbox=toolbox,
         tool_limits=ToolLimits(settings.tool_timeout_seconds, settings.tool_max_rounds,
                                settings.tool_result_max_tokens),
-        vision=Vision(images, ImagePolicy(settings.vision_history_images, Detail(settings.image_detail))),
+        vision=Vision(images, ImagePolicy(settings.vision_history_images, Detail(settings.image_detail)),
+                      support=capabilities),
+        models=models, limits=capabilities,
     )
     replies = Replies(redis, keys)
     listener = Listener(model, ledger, counter, settings.transcription_model) if settings.transcription else None
@@ -109,7 +119,10 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         media=MediaRules(listener, settings.voice_max_seconds, counter, settings.document_max_tokens),
         files=files, reminders=reminders, reader=Reader(images, vision=settings.vision), notices=Notices(redis, keys),
         albums=Albums(redis, keys, window=settings.album_window_seconds),
-        default_language=settings.default_language,
+        default_language=settings.default_language, models=models,
+        latest=LatestAnswers(redis, keys, settings.history_ttl_seconds),
+        edit_reanswer_seconds=settings.edit_reanswer_seconds,
+        painter=_painter(settings, model, DailyImages(redis, keys), ledger),
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
@@ -125,7 +138,15 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
 def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, ToolFactory]:
     """What each TOOLS name builds."""
     return {"time": lambda: [CurrentTime()],
-            "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat)}
+            "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat, language=language.current)}
+
+
+def _painter(settings: Settings, model: DeferredModel, quota: DailyImages, ledger: UsageLedger) -> Painter | None:
+    if not settings.image_generation:
+        return None
+    options = ImageOptions(settings.image_model, settings.image_size, settings.daily_images_per_user,
+                           settings.operator_ids, settings.moderation_fail_closed)
+    return Painter(model, quota, ledger, options, model if settings.moderation else None)
 
 
 def _reply_options(settings: Settings) -> ReplyOptions:

@@ -83,9 +83,13 @@ class RecordingSink:
     shown: list[str] = field(default_factory=list)
     finished: tuple[str, Ending] | None = None
     failed: Failure | None = None
+    thought: bool = False  # told that a reasoning model thinks
 
     async def show(self, text: str) -> None:
         self.shown.append(text)
+
+    async def thinking(self) -> None:
+        self.thought = True
 
     async def finish(self, text: str, ending: Ending) -> str | None:
         self.finished = (text, ending)

@@ -8,6 +8,7 @@ Chat completions answer with the scripted behaviours in order, then with ``defau
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import math
 import threading
@@ -45,6 +46,7 @@ class Reply:
     gate: threading.Event | None = None
     gated_after: int = 1
     odd_chunks: tuple[dict[str, Any], ...] = ()
+    reasoning_tokens: int | None = None  # reported in usage.completion_tokens_details, as reasoning models do
 
     def __post_init__(self, chunk: int | None) -> None:
         if chunk is not None:  # the older spelling of chunk_size
@@ -96,6 +98,9 @@ class Page:
 Behaviour = Reply | Error | Break | Hang | Page
 Fail = Error  # the older name
 Default = Behaviour | Callable[[dict[str, Any]], Behaviour]
+# A 1x1 PNG: what images.generate answers with.
+TINY_PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+                            "AAAABJRU5ErkJggg==")
 _MODELS = ("gpt-4o-mini", "gpt-4o", "omni-moderation-latest")
 
 class FakeOpenAI:
@@ -108,7 +113,11 @@ class FakeOpenAI:
         self.flag_words: set[str] = set()
         self.moderation_status = 200
         self.slow_to_moderate: dict[str, float] = {}  # a word, and how many seconds checking a text with it takes
+        self.refused_image_words: set[str] = set()  # prompts with one of these: 400 moderation_blocked, as OpenAI
         self.refuse_images = False  # answer requests with image parts as OpenAI does for a model without vision
+        # Per model, what its server refuses with a 400 as OpenAI words it: "images", "tools", "temperature",
+        # "max_tokens" (a reasoning model refuses the last two).
+        self.model_refuses: dict[str, set[str]] = {}
         self._log: list[tuple[str, dict[str, Any]]] = []
         self._script: list[Behaviour] = []
         self._disconnects = 0
@@ -123,6 +132,7 @@ class FakeOpenAI:
             Route("/v1/chat/completions", self._completions, methods=["POST"]),
             Route("/v1/moderations", self._moderations, methods=["POST"]),
             Route("/v1/audio/transcriptions", self._transcriptions, methods=["POST"]),
+            Route("/v1/images/generations", self._images, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
             Route("/{path:path}", _unknown_url, methods=["GET", "POST", "PUT", "DELETE"]),
         ]))
@@ -155,6 +165,10 @@ class FakeOpenAI:
         with self._lock:
             return [body for path, body in self._log if path == "chat/completions"]
 
+    def image_requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [body for path, body in self._log if path == "images/generations"]
+
     def moderation_requests(self) -> list[dict[str, Any]]:
         with self._lock:
             return [body for path, body in self._log if path == "moderations"]
@@ -182,7 +196,8 @@ class FakeOpenAI:
     async def _completions(self, request: Request) -> Response:
         body = await self._received(request, "chat/completions")
         problem = self._refusal(request, body) or _invalid_completion(body, self.models) or (
-            _IMAGES_REFUSED if self.refuse_images and image_parts(body) else None)
+            _IMAGES_REFUSED if self.refuse_images and image_parts(body) else None) or _refused_by_model(
+            body, self.model_refuses.get(str(body.get("model")), set()))
         if problem:
             return self._fail(problem)
         behaviour, wait = self._next_behaviour(body), 0.0
@@ -222,6 +237,20 @@ class FakeOpenAI:
         if isinstance(answer, int):
             return self._fail(Error(answer))
         return self._transmit(200, wire.encoded(transcription_body(answer)))
+
+    async def _images(self, request: Request) -> Response:
+        """images.generate: one PNG as b64_json, or OpenAI's refusal of a prompt its safety system blocks."""
+        body = await self._received(request, "images/generations")
+        problem = self._refusal(request, body) or (None if body.get("prompt") else Error(
+            400, "Missing required parameter: 'prompt'.", param="prompt"))
+        if problem:
+            return self._fail(problem)
+        if any(word in str(body["prompt"]).lower() for word in self.refused_image_words):
+            return self._fail(Error(400, "Your request was rejected as a result of our safety system.",
+                                    code="moderation_blocked", type="image_generation_user_error"))
+        answer = {"created": 1, "data": [{"b64_json": base64.b64encode(TINY_PNG).decode()}],
+                  "usage": {"input_tokens": 10, "output_tokens": 4160, "total_tokens": 4170}}
+        return self._transmit(200, wire.encoded(answer))
 
     async def _models(self, request: Request) -> Response:
         problem = self._refusal(request, {})
@@ -338,6 +367,20 @@ def _echo(body: dict[str, Any]) -> Behaviour:
     return Reply("Echo: " + (wire.text_of(users[-1].get("content")) if users else ""))
 
 
+def _refused_by_model(body: dict[str, Any], refuses: set[str]) -> Error | None:
+    """The 400 OpenAI answers when the request has what this model does not take."""
+    for parameter in ("temperature", "max_tokens"):
+        if parameter in refuses and parameter in body:
+            instead = " Use 'max_completion_tokens' instead." if parameter == "max_tokens" else ""
+            return Error(400, f"Unsupported parameter: '{parameter}' is not supported with this model.{instead}",
+                         code="unsupported_parameter", type="invalid_request_error", param=parameter)
+    if "tools" in refuses and body.get("tools"):
+        return Error(400, "tools is not supported in this model.", code="unsupported_parameter", param="tools")
+    if "images" in refuses and image_parts(body):
+        return _IMAGES_REFUSED
+    return None
+
+
 def _invalid_completion(body: dict[str, Any], models: Sequence[str] | None) -> Error | None:
     if "model" not in body:
         return Error(400, "you must provide a model parameter")
@@ -370,4 +413,10 @@ def _pieces(behaviour: Reply | Break) -> list[str]:
 
 
 def _usage(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
-    return wire.usage(body, reply.text, reply.prompt_tokens, reply.completion_tokens, reply.cached_tokens)
+    usage: dict[str, Any] = wire.usage(body, reply.text, reply.prompt_tokens, reply.completion_tokens,
+                                       reply.cached_tokens)
+    if reply.reasoning_tokens is not None:
+        usage["completion_tokens"] += reply.reasoning_tokens
+        usage["total_tokens"] += reply.reasoning_tokens
+        usage["completion_tokens_details"] = {"reasoning_tokens": reply.reasoning_tokens}
+    return usage

@@ -153,7 +153,10 @@ async def request_params(request: Request) -> dict[str, Any]:
         body = await request.json()
         raw.update(body if isinstance(body, dict) else {})
     elif request.method == "POST":
-        raw.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})
+        form = await request.form()
+        raw.update({k: v for k, v in form.items() if isinstance(v, str)})
+        files = [k for k, v in form.items() if not isinstance(v, str)]  # uploads: only their field names
+        raw.update({"_files": files} if files else {})
     return {name: _decoded(name, value) for name, value in raw.items()}
 
 

@@ -21,6 +21,7 @@ from tests.fake_telegram_rules import (
     content,
     inline_markup,
     scope_key,
+    utf16_len,
 )
 
 _CHAT_ACTIONS = frozenset({"typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
@@ -42,11 +43,28 @@ class BotMessage:
     history: list[tuple[float, str]] = field(default_factory=list)
     deleted: bool = False
     date: int = 0
+    photo: bool = False  # a photo, whose caption is ``text``
 
     @property
     def changes(self) -> list[float]:
         """When the message was sent and each time it was edited (monotonic)."""
         return [at for at, _ in self.history]
+
+    @property
+    def buttons(self) -> list[str]:
+        """The callback data of its inline buttons."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [str(button.get("callback_data", "")) for row in rows for button in row]
+
+    @property
+    def final(self) -> bool:
+        """Not streaming (any more): no ⏹ Stop button. A chat's newest answer carries 🔄."""
+        return not any(data.startswith("stop:") for data in self.buttons)
+
+    @property
+    def regenerable(self) -> bool:
+        """Carries the 🔄 button."""
+        return "regenerate" in self.buttons
 
 
 @dataclass(frozen=True)
@@ -184,6 +202,19 @@ class BotApiState:
         self._shown.setdefault(chat_id, {})[shown.message_id] = shown
         return self._message_json(shown)
 
+    def _api_sendPhoto(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        chat_id = chat_id_of(params)
+        if "photo" not in params and not params.get("_files"):
+            raise bad_request("there is no photo in the request")
+        caption = str(params.get("caption") or "")
+        if utf16_len(caption) > 1024:
+            raise bad_request("message caption is too long")
+        shown = BotMessage(self._new_message_id(chat_id), chat_id, caption, [], inline_markup(params),
+                           params.get("message_thread_id") or None, self._reply_target(chat_id, params),
+                           [(time.monotonic(), caption)], date=int(time.time()), photo=True)
+        self._shown.setdefault(chat_id, {})[shown.message_id] = shown
+        return self._message_json(shown)
+
     def _api_editMessageText(self, params: dict[str, Any]) -> Any:  # noqa: N802
         shown = self._editable(params)
         text, entities = content(params)
@@ -291,6 +322,10 @@ class BotApiState:
         chat = self._chat_json(shown.chat_id)
         body: dict[str, Any] = {"message_id": shown.message_id, "date": shown.date, "chat": chat,
                                 "from": self._me(), "text": shown.text}
+        if shown.photo:
+            del body["text"]
+            body |= {"caption": shown.text, "photo": [{"file_id": f"sent{shown.message_id}", "width": 1, "height": 1,
+                                                       "file_unique_id": f"usent{shown.message_id}"}]}
         if shown.entities:
             body["entities"] = shown.entities
         if shown.reply_markup:

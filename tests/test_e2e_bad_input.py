@@ -61,7 +61,7 @@ def connection(env: Running) -> Iterator[Connection]:
 
 
 def finals(w: World, chat: int) -> list[str]:
-    return [m.text for m in w.telegram.messages(chat) if m.reply_markup is None]
+    return [m.text for m in w.telegram.messages(chat) if m.final]
 
 
 def sorry_anywhere(w: World) -> bool:

@@ -15,7 +15,7 @@ CHAT = 42
 def answered(w: World, chat: int, count: int = 1) -> bool:
     """The bot's last message in the chat is final (no Stop button) and there are ``count`` of them."""
     messages = w.telegram.messages(chat)
-    return len(messages) >= count and messages[-1].reply_markup is None
+    return len(messages) >= count and messages[-1].final
 
 
 def test_a_private_message_is_answered_by_a_streamed_edited_reply(env: World) -> None:

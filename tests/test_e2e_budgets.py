@@ -24,7 +24,7 @@ def mention(w: World, text: str, chat_id: int, user_id: int = USER, topic: int |
 
 
 def finals(w: World, chat_id: int) -> list[str]:
-    return [m.text for m in w.telegram.messages(chat_id) if m.reply_markup is None]
+    return [m.text for m in w.telegram.messages(chat_id) if m.final]
 
 
 def tokens_today(w: World, bot: Any) -> int:

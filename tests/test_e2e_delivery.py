@@ -26,13 +26,13 @@ def test_a_replica_killed_after_the_answer_was_generated_delivers_it_without_ask
         wait_for(lambda: bool(env.store.exists(KEYS.done(update["update_id"]))), what="the answer stored")
         wait_for(lambda: bool(env.recorded_messages(update["update_id"])), what="its message recorded")
         victim.stop(signal.SIGKILL)
-    assert env.telegram.messages(700)[0].reply_markup is not None  # killed before the final edit landed
+    assert not env.telegram.messages(700)[0].final  # killed before the final edit landed
     env.telegram.slow_down("editMessageText", 0)
     with env.bot(**settings) as survivor:
         wait_for(lambda: env.unacknowledged() == 0, timeout=30, what="the update finished by the survivor")
         assert "already generated" in survivor.log()
     assert len(env.model.chat_requests()) == 1  # generated once, never asked again
     messages = env.telegram.messages(700, include_deleted=True)
-    assert [(m.text, m.reply_markup) for m in messages] == [(ANSWER, None)]
+    assert [(m.text, m.final) for m in messages] == [(ANSWER, True)]
     stored = [json.loads(turn) for turn in env.store.lrange(KEYS.turns(ChatKey(700)), 0, -1)]
     assert [(t["role"], t["content"]) for t in stored] == [("user", "question"), ("assistant", ANSWER)]

@@ -10,7 +10,7 @@ CHAT = 88
 
 
 def finals(w: World, chat: int = CHAT) -> list[str]:
-    return [m.text for m in w.telegram.messages(chat) if m.reply_markup is None]
+    return [m.text for m in w.telegram.messages(chat) if m.final]
 
 
 def test_a_spent_daily_budget_stops_model_calls_and_says_when_it_resets(env: World) -> None:

@@ -15,7 +15,7 @@ BUDGET = 300
 
 
 def final_count(w: World, chat: int) -> int:
-    return len([m for m in w.telegram.messages(chat) if m.reply_markup is None])
+    return len([m for m in w.telegram.messages(chat) if m.final])
 
 
 def answers_reach(w: World, count: int) -> Callable[[], bool]:

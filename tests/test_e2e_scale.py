@@ -27,7 +27,7 @@ def held_answers(released: threading.Event) -> Callable[[dict[str, Any]], Behavi
 
 def complete_answers(w: World, chat: int) -> list[str]:
     """Final answers in a chat (a message still showing its Stop button is not one)."""
-    return [m.text for m in w.telegram.messages(chat) if m.reply_markup is None and m.text.startswith("Answer")]
+    return [m.text for m in w.telegram.messages(chat) if m.final and m.text.startswith("Answer")]
 
 
 def test_the_same_update_posted_to_two_replicas_at_once_is_answered_once(env: World) -> None:
@@ -36,7 +36,7 @@ def test_the_same_update_posted_to_two_replicas_at_once_is_answered_once(env: Wo
         with ThreadPoolExecutor(2) as pool:
             statuses = list(pool.map(lambda replica: replica.post(update).status_code, [first, second]))
         assert statuses == [200, 200]
-        wait_for(lambda: env.telegram.messages(500) and env.telegram.messages(500)[0].reply_markup is None,
+        wait_for(lambda: env.telegram.messages(500) and env.telegram.messages(500)[0].final,
                  what="the answer")
         wait_for(lambda: env.unacknowledged() == 0, what="the update acknowledged")  # nothing left to answer
         duplicates = [_counted(replica, "bot_updates_duplicate_total") for replica in (first, second)]
@@ -70,12 +70,12 @@ def test_a_replica_killed_mid_stream_loses_nothing_and_answers_nothing_twice(env
     assert (lost, duplicated) == ([], [])
     for chat in chats:  # the survivor went on in the dead replica's message: no stale half answer is left
         assert env.telegram.texts(chat) == [f"Answer to question {chat}: {FILLER}"]
-        assert env.telegram.messages(chat)[0].reply_markup is None
+        assert env.telegram.messages(chat)[0].final
 
 
 def _streaming(w: World, chats: list[int]) -> list[int]:
     """Chats whose answer is visible and still streaming (its message shows the Stop button)."""
-    return [c for c in chats if any(m.reply_markup for m in w.telegram.messages(c))]
+    return [c for c in chats if any(not m.final for m in w.telegram.messages(c))]
 
 
 def test_a_stop_pressed_on_another_replica_stops_the_answer(env: World) -> None:
@@ -83,7 +83,7 @@ def test_a_stop_pressed_on_another_replica_stops_the_answer(env: World) -> None:
     env.model.script(Reply("word " * 400, chunk=5, gate=never))
     with env.bots(2) as replicas:
         replicas[0].post(env.telegram.make_update("talk forever", chat_id=800))
-        wait_for(lambda: env.telegram.messages(800) and env.telegram.messages(800)[0].reply_markup,
+        wait_for(lambda: env.telegram.messages(800) and not env.telegram.messages(800)[0].final,
                  what="the stop button")
         markup = env.telegram.messages(800)[0].reply_markup
         assert markup is not None
@@ -91,7 +91,7 @@ def test_a_stop_pressed_on_another_replica_stops_the_answer(env: World) -> None:
         (other,) = [r for r in replicas if _counted(r, "bot_streams_in_flight") == 0]
         other.post(env.telegram.make_callback(markup["inline_keyboard"][0][0]["callback_data"], chat_id=800,
                                               user_id=800, message_id=1))
-        wait_for(lambda: env.telegram.messages(800)[0].reply_markup is None, what="the stopped answer")
+        wait_for(lambda: env.telegram.messages(800)[0].final, what="the stopped answer")
         wait_for(lambda: env.telegram.calls_of("answerCallbackQuery"), what="the button answered")
         wait_for(lambda: env.model.disconnects == 1, what="the model's stream closed")
     assert env.telegram.calls_of("answerCallbackQuery")[0].params["text"] == "Stopped."
@@ -111,7 +111,7 @@ def test_a_chats_messages_are_answered_in_order_whichever_replicas_take_them(env
 
 
 def complete_echoes(w: World, chat: int) -> list[str]:
-    return [m.text for m in w.telegram.messages(chat) if m.reply_markup is None and m.text.startswith("Echo")]
+    return [m.text for m in w.telegram.messages(chat) if m.final and m.text.startswith("Echo")]
 
 
 def test_sigterm_drains_running_answers_and_reports_unready(env: World) -> None:
@@ -161,7 +161,7 @@ def test_metrics_and_json_logs(env: World) -> None:
         update = env.telegram.make_update("count me", chat_id=700)
         bot.post(update)
         bot.post(update)
-        wait_for(lambda: env.telegram.messages(700) and env.telegram.messages(700)[0].reply_markup is None,
+        wait_for(lambda: env.telegram.messages(700) and env.telegram.messages(700)[0].final,
                  what="answer")
         wait_for(lambda: "bot_turns_total{outcome=\"complete\"} 1.0" in bot.http.get("/metrics").text,
                  what="turn counted")

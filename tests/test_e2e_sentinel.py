@@ -104,11 +104,11 @@ def _ask(w: World, bot: BotProcess, phase: str) -> None:
 
 def _complete(w: World, chat: int) -> list[str]:
     """Final answers in a chat (a message still showing its Stop button is not one)."""
-    return [m.text for m in w.telegram.messages(chat) if m.reply_markup is None]
+    return [m.text for m in w.telegram.messages(chat) if m.final]
 
 
 def _streaming(w: World, chat: int) -> bool:
-    return any(m.reply_markup for m in w.telegram.messages(chat))
+    return any(not m.final for m in w.telegram.messages(chat))
 
 
 def _history(w: World, chat: int) -> list[tuple[str, str]]:

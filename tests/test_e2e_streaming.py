@@ -12,7 +12,7 @@ CHAT = 31
 
 def finished(w: World, count: int = 1) -> bool:
     messages = w.telegram.messages(CHAT)
-    return len(messages) >= count and all(m.reply_markup is None for m in messages)
+    return len(messages) >= count and all(m.final for m in messages)
 
 
 def test_a_flood_wait_on_an_edit_is_honoured_and_the_answer_completes(env: World) -> None:
@@ -58,7 +58,7 @@ def test_the_stop_button_cancels_the_stream_and_keeps_the_text(env: World) -> No
     env.model.script(Reply("word " * 400, chunk=5, delay=0.05))
     with env.bot() as bot:
         bot.post(env.telegram.make_update("talk forever", chat_id=CHAT))
-        wait_for(lambda: env.telegram.messages(CHAT) and env.telegram.messages(CHAT)[0].reply_markup,
+        wait_for(lambda: env.telegram.messages(CHAT) and not env.telegram.messages(CHAT)[0].final,
                  what="the stop button")
         markup = env.telegram.messages(CHAT)[0].reply_markup
         assert markup is not None

@@ -40,8 +40,8 @@ class ChatKey:
 
     @classmethod
     def of_update(cls, data: Mapping[str, Any]) -> ChatKey | None:
-        """The conversation of a raw update's new message; None for other updates (button presses…)."""
-        message = data.get("message")
+        """The conversation of a raw update's new or edited message; None for other updates (button presses…)."""
+        message = data.get("message") or data.get("edited_message")
         if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
             return None
         thread = message.get("message_thread_id") if message.get("is_topic_message") else None

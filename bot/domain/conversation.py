@@ -12,6 +12,8 @@ from bot import lifetime
 from bot.domain.chat import ChatKey
 from bot.domain.context import Context
 from bot.domain.image import SeenImage, stand_in
+from bot.domain.learning import Learner
+from bot.domain.models import ModelCatalog
 from bot.domain.outcome import Delivery, Ending, Failure
 from bot.domain.personas import Persona, PersonaCatalog
 from bot.domain.ports import (
@@ -20,6 +22,7 @@ from bot.domain.ports import (
     Ledger,
     Lock,
     LockLease,
+    ModelLimits,
     ModelRequest,
     Moderator,
     NoObserver,
@@ -58,6 +61,7 @@ class TurnRequest:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     turn_id: str | None = None  # marks the turn done in the store (the Telegram update that asked)
     resumed: bool = False  # another replica started this turn and died: its answer may be generated already
+    redo: bool = False  # answer the chat's last question again, replacing it and its answer ("" keeps its text)
     images: tuple[SeenImage, ...] = ()  # downloaded and checked by the Telegram side
 
 
@@ -112,8 +116,11 @@ class Conversation:
                  counter: TokenCounter, summarizer: Summarizer, personas: PersonaCatalog, options: ReplyOptions,
                  moderator: Moderator | None = None, observer: TurnObserver | None = None,
                  store_retry: StoreRetry | None = None, toolbox: Toolbox | None = None,
-                 tool_limits: ToolLimits | None = None, vision: Vision | None = None) -> None:
+                 tool_limits: ToolLimits | None = None, vision: Vision | None = None,
+                 models: ModelCatalog | None = None, limits: ModelLimits | None = None) -> None:
         self._history = history
+        self._learner = Learner(model, limits)
+        self._models = models or ModelCatalog(((options.model, options.model),), options.model)
         self._toolbox = toolbox or Toolbox()
         self._tool_limits = tool_limits or ToolLimits()
         self._vision = vision or Vision()
@@ -136,7 +143,7 @@ class Conversation:
         if earlier is not None:  # a replica that died had generated and stored it: deliver, never ask again
             await sink.finish(earlier.text, earlier.ending)
             return TurnResult(ending=earlier.ending, text=earlier.text)
-        refusal = await self._moderate(request.text)
+        refusal = await self._moderate(request.text) if request.text else None
         if refusal is not None:
             await sink.fail(refusal)
             return TurnResult(failure=refusal)
@@ -170,7 +177,16 @@ class Conversation:
 
     async def _turn(self, request: TurnRequest, sink: ReplySink, lease: LockLease) -> tuple[TurnResult, int]:
         transcript = await self._history.load(request.chat)
-        user_turn = self._user_turn(request)
+        redo = _last_exchange(transcript) if request.redo else None
+        if request.redo and redo is None:
+            await sink.fail(Failure.NOTHING_TO_REDO)
+            return TurnResult(failure=Failure.NOTHING_TO_REDO), transcript.history_tokens
+        if redo is not None:  # its question again (""), or the question as edited
+            transcript, asked, replaced = redo
+            user_turn = self._user_turn(request) if request.text else asked
+        else:
+            user_turn, replaced = self._user_turn(request), None
+        model = self._models.resolve(transcript.model)
         expected = self._expected(transcript, user_turn)
         reservation = await self._ledger.reserve(request.user_id, request.chat, expected, request.turn_id)
         if reservation.refused:
@@ -178,7 +194,7 @@ class Conversation:
             await sink.fail(failure)
             return TurnResult(failure=failure), transcript.history_tokens
         try:
-            context, answer = await self._answer(request, transcript, user_turn, sink)
+            context, answer = await self._answer(request, transcript, user_turn, sink, model)
         except ModelError as exc:
             await self._ledger.release(reservation)
             failure = _failure_of(exc)
@@ -195,14 +211,16 @@ class Conversation:
             return TurnResult(ending=answer.ending), transcript.history_tokens
         reply_turn = Turn("assistant", answer.text, self._counter.count(answer.text))
         usage = self._usage(context, user_turn, reply_turn, answer.usage)
-        record = UsageRecord(usage.prompt_tokens, usage.completion_tokens, model=self._options.model,
-                             user_id=request.user_id, cached_tokens=usage.cached_tokens)
+        record = UsageRecord(usage.prompt_tokens, usage.completion_tokens, model=model,
+                             user_id=request.user_id, cached_tokens=usage.cached_tokens,
+                             reasoning_tokens=usage.reasoning_tokens)
+        await self._learner.used(model, answer.usage)
         lease.released = True  # by the commit, in its round trip (if that fails, the lock soon expires)
 
         async def commit() -> None:
             await self._history.commit(request.chat, [user_turn, reply_turn], [record], release=lease,
                                        reservation=reservation, turn_id=request.turn_id,
-                                       delivery=Delivery(answer.text, answer.ending))
+                                       delivery=Delivery(answer.text, answer.ending), replaces=replaced)
 
         delivery = Delivery(answer.text, answer.ending)
         seen = await self._store_then_deliver(commit, sink, delivery, request.turn_id)
@@ -267,37 +285,40 @@ class Conversation:
                                                                               self._options.max_tokens)
 
     async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn,
-                      sink: ReplySink) -> tuple[Context, _Answer]:
+                      sink: ReplySink, model: str) -> tuple[Context, _Answer]:
         persona = self._personas.resolve(transcript.persona)
         images = bool(request.images) or any(t.images for t in transcript.turns)
-        refused = images and await self._vision.support.refuses_images(self._options.model)
+        refused = images and await self._vision.support.refuses_images(model)
         try:
-            context, stream = await self._open(request, transcript, user_turn, persona, images and not refused)
+            context, stream = await self._open(request, transcript, user_turn, persona, images and not refused, model,
+                                               sink)
         except ImagesRejected:
             logger.info("the model refused the images; answering from the text alone")
-            await self._vision.support.refused_images(self._options.model)
+            await self._vision.support.refused_images(model)
             refused = True
-            context, stream = await self._open(request, transcript, user_turn, persona, False)
+            context, stream = await self._open(request, transcript, user_turn, persona, False, model, sink)
         answer = await self._relay(stream, sink, request.stop)
         answer.images_refused = refused and bool(request.images)  # worth a note only when this turn had images
         return context, answer
 
     async def _open(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, persona: Persona,
-                    images: bool) -> tuple[Context, ReplyStream]:
+                    images: bool, model: str, sink: ReplySink) -> tuple[Context, ReplyStream]:
         """The request's context (with images, or their stand-ins) and the model's stream."""
         budget, parts = self._options.context_max_tokens, request.images if images else None
         context = await self._vision.context(persona.prompt, transcript, user_turn, parts, budget)
         try:
-            return context, await self._model.stream(self._request(context, persona.temperature))
+            return context, await self._learner.stream(self._request(context, persona.temperature, model),
+                                                       sink.thinking)
         except ContextTooLong:
             logger.info("context too long for the model; retrying with half the earlier turns")
             context = await self._vision.context(persona.prompt, transcript, user_turn, parts, budget // 2,
                                                  context.turns_used // 2)
-            return context, await self._model.stream(self._request(context, persona.temperature))
+            return context, await self._learner.stream(self._request(context, persona.temperature, model),
+                                                       sink.thinking)
 
-    def _request(self, context: Context, temperature: float | None) -> ModelRequest:
+    def _request(self, context: Context, temperature: float | None, model: str) -> ModelRequest:
         return ModelRequest(
-            messages=context.messages, model=self._options.model,
+            messages=context.messages, model=model,
             temperature=self._options.temperature if temperature is None else temperature,
             max_tokens=self._options.max_tokens,
         )
@@ -342,6 +363,14 @@ class Conversation:
         system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
         images = self._vision.policy.tokens(user_turn.images)
         return Usage(system_tokens + context.history_tokens + user_turn.tokens + images, reply_turn.tokens)
+
+
+def _last_exchange(transcript: Transcript) -> tuple[Transcript, Turn, Turn] | None:
+    """The transcript before its last question and answer, and those two (None: nothing to answer again)."""
+    turns = transcript.turns
+    if len(turns) < 2 or turns[-1].role != "assistant" or turns[-2].role != "user":
+        return None
+    return replace(transcript, turns=turns[:-2]), turns[-2], turns[-1]
 
 
 def _failure_of(exc: ModelError) -> Failure:

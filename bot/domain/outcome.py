@@ -27,6 +27,9 @@ class Failure(enum.Enum):
     MODERATION_UNAVAILABLE = "moderation_unavailable"
     USER_BUDGET = "user_budget"
     CHAT_BUDGET = "chat_budget"
+    NOTHING_TO_REDO = "nothing_to_redo"
+    IMAGE_LIMIT = "image_limit"  # the user made today's images
+    IMAGE_REFUSED = "image_refused"  # the image model declined the prompt
     NOT_HEARD = "not_heard"  # the transcription failed
     NOTHING_HEARD = "nothing_heard"  # it worked, and heard no words
     FILE_TOO_LARGE = "file_too_large"  # over the Bot API's 20 MB download limit

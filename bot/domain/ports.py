@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.domain.capability import Limit
 from bot.domain.chat import ChatKey
 from bot.domain.image import ImagePart, StoredImage
 from bot.domain.outcome import Delivery, Ending, Failure
@@ -35,6 +36,7 @@ class ModelRequest:
     model: str
     temperature: float
     max_tokens: int
+    limits: frozenset[Limit] = frozenset()  # what the model was learnt to refuse: left out, or sent another way
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Usage:
 
     prompt_tokens: int
     completion_tokens: int
+    reasoning_tokens: int = 0  # of the completion tokens, those spent thinking (completion_tokens_details)
     cached_tokens: int = 0  # of prompt_tokens, read from the provider's prompt cache (billed lower)
 
 
@@ -106,6 +109,26 @@ class Transcriber(Protocol):
     async def transcribe(self, recording: Recording, model: str) -> Heard: ...
 
 
+class ModelLimits(Protocol):
+    """What each model was learnt not to take (a store shared by replicas remembers it a day)."""
+
+    async def limits(self, model: str) -> frozenset[Limit]: ...
+    async def learn(self, model: str, limit: Limit) -> None: ...
+
+
+class ImageModel(Protocol):
+    """Makes an image from a prompt (raises ImageRefused when the model declines it)."""
+
+    async def draw(self, prompt: str, model: str, size: str) -> bytes: ...
+
+
+class ImageQuota(Protocol):
+    """Images a user may still make today."""
+
+    async def take(self, user_id: int, limit: int) -> bool: ...
+    async def give_back(self, user_id: int) -> None: ...
+
+
 class Moderator(Protocol):
     """Classifies a user's message before the model sees it."""
 
@@ -133,13 +156,16 @@ class History(Protocol):
     async def load(self, chat: ChatKey) -> Transcript: ...
     async def commit(self, chat: ChatKey, turns: Sequence[Turn], usage: Sequence[UsageRecord],
                      release: LockLease | None = None, reservation: Reservation | None = None,
-                     turn_id: str | None = None, delivery: Delivery | None = None) -> None: ...
+                     turn_id: str | None = None, delivery: Delivery | None = None,
+                     replaces: Turn | None = None) -> None: ...
     async def generated(self, turn_id: str) -> Delivery | None: ...
     async def amend(self, chat: ChatKey, turns: Sequence[Turn], seen: Turn | None, turn_id: str | None,
                     delivery: Delivery) -> None: ...
     async def reset(self, chat: ChatKey) -> None: ...
     async def set_persona(self, chat: ChatKey, choice: str | None) -> None: ...
     async def persona(self, chat: ChatKey) -> str | None: ...
+    async def set_model(self, chat: ChatKey, model: str | None) -> None: ...
+    async def model(self, chat: ChatKey) -> str | None: ...
     async def fold(self, chat: ChatKey, folded: Sequence[Turn], summary: Summary) -> bool: ...
 
 
@@ -157,6 +183,7 @@ class ReplySink(Protocol):
     """Where an answer goes while it is written: the Telegram side implements it."""
 
     async def show(self, text: str) -> None: ...
+    async def thinking(self) -> None: ...
     async def finish(self, text: str, ending: Ending) -> str | None:
         """Deliver the whole answer; None once the user sees it, or (delivery given up) what the user sees of it."""
         ...

@@ -1,4 +1,4 @@
-"""What a conversation consists of: turns with their token counts, the running summary, the persona choice."""
+"""What a conversation consists of: turns with their token counts, the summary, the persona and model choices."""
 
 from __future__ import annotations
 
@@ -72,6 +72,7 @@ class Transcript:
     turns: tuple[Turn, ...] = ()
     summary: Summary | None = None
     persona: str | None = None
+    model: str | None = None  # the chat's /model choice, if it made one
 
     @property
     def history_tokens(self) -> int:

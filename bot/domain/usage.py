@@ -57,6 +57,8 @@ class UsageRecord:
     model: str
     user_id: int | None = None
     seconds: int = 0  # of audio, for transcriptions
+    images: int = 0  # made, for image models (priced per image)
+    reasoning_tokens: int = 0  # of the completion tokens, those a reasoning model spent thinking
     cached_tokens: int = 0  # of prompt_tokens, read from the provider's prompt cache
 
     @property
@@ -108,6 +110,8 @@ class ModelTokens:
     prompt: int
     completion: int
     seconds: int = 0
+    images: int = 0
+    reasoning: int = 0
     cached: int = 0  # of prompt
 
 
@@ -119,6 +123,15 @@ class Spending:
     month: tuple[ModelTokens, ...]
 
 
+# USD per image, as OpenAI publishes it (gpt-image-1 at medium quality, 1024x1024).
+BUILTIN_IMAGE_PRICES: dict[str, float] = {
+    "gpt-image-1": 0.042,
+    "gpt-image-1-mini": 0.011,
+    "dall-e-3": 0.04,
+    "dall-e-2": 0.02,
+}
+
+
 class PriceTable:
     """USD per 1M tokens by model, the built-in table overridden by MODEL_PRICES; USD per minute of audio for
     transcription models (they are priced by the minute, whatever tokens they report)."""
@@ -128,6 +141,7 @@ class PriceTable:
         self._prices = dict(BUILTIN_PRICES) | {
             model: Price(i, o, i if cached is None else cached) for model, i, o, cached in overrides}
         self._minute_prices = dict(BUILTIN_MINUTE_PRICES) | dict(minute_overrides)
+        self._image_prices = dict(BUILTIN_IMAGE_PRICES)
 
     def cost(self, usage: Sequence[ModelTokens]) -> float | None:
         """USD as billed (cached input at its own price); None when a model of the usage has no price."""
@@ -140,6 +154,8 @@ class PriceTable:
         return total
 
     def _cost(self, item: ModelTokens) -> float | None:
+        if item.model in self._image_prices:  # whatever tokens the server reports, an image costs its price
+            return item.images * self._image_prices[item.model]
         if item.model in self._minute_prices:
             return item.seconds / 60 * self._minute_prices[item.model]
         price = self.price(item.model)

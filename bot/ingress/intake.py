@@ -22,6 +22,7 @@ from bot.store.albums import ALBUM_TTL_SECONDS, album_of
 from bot.store.keys import Keys
 from bot.store.lines import LINE_TTL_SECONDS
 from bot.store.script import Arg, LuaScript
+from bot.telegram.sink import REGENERATE
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,14 @@ class Intake:
 
 
 def line_of(keys: Keys, data: dict[str, Any]) -> str | None:
-    """The line in which an update waits for its chat's earlier ones (None: it never waits, e.g. a button)."""
-    chat = ChatKey.of_update(data)
+    """The line in which an update waits for its chat's earlier ones (None: it never waits, e.g. a button —
+    except 🔄, which answers again like a message)."""
+    chat = ChatKey.of_update(data) or _regenerated_chat(data)
     return None if chat is None else keys.line(chat)
+
+
+def _regenerated_chat(data: dict[str, Any]) -> ChatKey | None:
+    query = data.get("callback_query")
+    if not isinstance(query, dict) or query.get("data") != REGENERATE:
+        return None
+    return ChatKey.of_update({"message": query.get("message")})

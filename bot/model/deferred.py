@@ -26,6 +26,7 @@ class Model(Protocol):
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]: ...
     async def flagged(self, text: str) -> bool: ...
     async def transcribe(self, recording: Recording, model: str) -> Heard: ...
+    async def draw(self, prompt: str, model: str, size: str) -> bytes: ...
     async def aclose(self) -> None: ...
 
 
@@ -60,6 +61,10 @@ class DeferredModel:
     async def transcribe(self, recording: Recording, model: str) -> Heard:
         """Speech to text (Transcriber)."""
         return await (await self._model()).transcribe(recording, model)
+
+    async def draw(self, prompt: str, model: str, size: str) -> bytes:
+        """An image of the prompt (ImageModel)."""
+        return await (await self._model()).draw(prompt, model, size)
 
     async def aclose(self) -> None:
         """Close the client's connections, once it is built (may run more than once)."""

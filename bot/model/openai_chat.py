@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,9 +15,20 @@ from typing import Any, TypeVar
 import httpx2
 import openai
 
+from bot.domain.capability import Limit
 from bot.domain.ports import ChatMessage, Heard, ModelRequest, Recording, Usage
-from bot.errors import ContextTooLong, ImagesRejected, ModelAccessDenied, ModelError, ModelRejected, ModelUnavailable
+from bot.errors import (
+    ContextTooLong,
+    ImageRefused,
+    ImagesRejected,
+    ModelAccessDenied,
+    ModelError,
+    ModelRejected,
+    ModelUnavailable,
+    ParameterRejected,
+)
 from bot.metrics import Metrics
+from bot.model.images import NoImage, generate
 from bot.model.stream import BadStream, OpenAIStream, server_sent_events
 from bot.model.transcription import transcribe
 
@@ -76,6 +88,10 @@ class OpenAIModel:
     async def flagged(self, text: str) -> bool:
         """Whether the moderation endpoint flags the text (raises ModelError when it cannot tell)."""
         return await self._retrying(lambda: self._moderate(text))
+
+    async def draw(self, prompt: str, model: str, size: str) -> bytes:
+        """An image of the prompt (ImageModel)."""
+        return await self._retrying(lambda: generate(self._client, prompt, model, size))
 
     async def transcribe(self, recording: Recording, model: str) -> Heard:
         """Speech to text (Transcriber), retried like every call."""
@@ -141,12 +157,16 @@ class OpenAIModel:
 
 
 def _arguments(request: ModelRequest) -> dict[str, Any]:
-    return {
+    """The request's body; what the model was learnt to refuse is left out (or, for max_tokens, renamed)."""
+    arguments: dict[str, Any] = {
         "model": request.model,
         "messages": [{"role": m.role, "content": _content(m)} for m in request.messages],
-        "temperature": request.temperature,
-        "max_tokens": request.max_tokens,
     }
+    if Limit.TEMPERATURE not in request.limits:
+        arguments["temperature"] = request.temperature
+    tokens = "max_completion_tokens" if Limit.MAX_TOKENS in request.limits else "max_tokens"
+    arguments[tokens] = request.max_tokens
+    return arguments
 
 
 def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
@@ -170,19 +190,28 @@ async def _translated(call: Callable[[], Awaitable[T]], images: bool = False) ->
         if images and _is_image_refusal(exc):
             raise ImagesRejected(f"HTTP {exc.status_code}: the model refused image input") from exc
         raise _status_error(exc) from exc
-    except (openai.APIConnectionError, openai.APIError, httpx2.HTTPError, BadStream, OSError) as exc:
+    except (openai.APIConnectionError, openai.APIError, httpx2.HTTPError, BadStream, NoImage, OSError) as exc:
         raise _Retryable(type(exc).__name__) from exc
 
 
 def _status_error(exc: openai.APIStatusError) -> Exception:
     status = exc.status_code
+    parameter = _rejected_parameter(exc)
+    if parameter is not None:
+        return ParameterRejected(parameter)
     if status == 429 or status >= 500 or status == 408:
         return _Retryable(f"HTTP {status}", _retry_after(exc))
     if status in (401, 403):
         return ModelAccessDenied(f"HTTP {status}: {exc.code or type(exc).__name__}")
+    if status == 400 and (exc.code in _IMAGE_REFUSALS or "safety system" in str(exc.message).lower()):
+        return ImageRefused(f"HTTP {status}: {exc.code or 'content policy'}")
     if status == 400 and _is_context_length(exc):
         return ContextTooLong(f"HTTP {status}: context length exceeded")
     return ModelRejected(f"HTTP {status}: {exc.code or type(exc).__name__}")
+
+
+# What OpenAI's image models answer a prompt their content policy declines with.
+_IMAGE_REFUSALS = ("content_policy_violation", "moderation_blocked")
 
 
 def _is_image_refusal(exc: openai.APIStatusError) -> bool:
@@ -192,6 +221,20 @@ def _is_image_refusal(exc: openai.APIStatusError) -> bool:
         return False
     said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None))).lower()
     return any(word in said for word in ("image", "content", "multimodal", "vision"))
+
+
+# Parameters a model may not take, which a request can do without (or send another way).
+_OPTIONAL_PARAMETERS = ("temperature", "max_tokens", "tools", "tool_choice")
+
+
+def _rejected_parameter(exc: openai.APIStatusError) -> str | None:
+    """The parameter a 400 says the model does not take (OpenAI: "Unsupported parameter: 'max_tokens' is not
+    supported with this model.", code unsupported_parameter/unsupported_value, param named)."""
+    said = str(exc.message).lower()
+    if exc.status_code != 400 or not ("support" in said or exc.code in ("unsupported_parameter", "unsupported_value")):
+        return None
+    named = [str(getattr(exc, "param", None) or ""), *re.findall(r"'([a-z_]+)'", said)]
+    return next((name for name in named if name in _OPTIONAL_PARAMETERS), None)
 
 
 def _is_context_length(exc: openai.APIStatusError) -> bool:

@@ -100,7 +100,8 @@ class OpenAIStream:
         prompt, completion = (usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)) if isinstance(
             usage, dict) else (None, None)
         if _is_count(prompt) and _is_count(completion):
-            self._usage = Usage(prompt, completion, cached_tokens(usage, prompt))
+            self._usage = Usage(prompt, completion, reasoning_tokens=_reasoning_tokens(usage),
+                                cached_tokens=cached_tokens(usage, prompt))
         else:
             self._odd("usage without token counts")
 
@@ -109,6 +110,13 @@ class OpenAIStream:
         if not self._odd_seen:
             self._odd_seen = True
             logger.warning("model stream: skipped a chunk with %s", what)
+
+
+def _reasoning_tokens(usage: dict[str, Any]) -> int:
+    """Of the completion tokens, those a reasoning model spent thinking (0 when the server does not say)."""
+    details = usage.get("completion_tokens_details")
+    reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    return reasoning if _is_count(reasoning) else 0
 
 
 def _is_count(value: object) -> TypeGuard[int]:

@@ -1,4 +1,4 @@
-"""The Redis store of conversations: turns with their token counts, the running summary, the persona.
+"""The Redis store of conversations: turns with their token counts, the running summary, the persona and model.
 
 Keys of one chat share a hash tag (store/keys.py), so every script and MULTI below touches one Redis Cluster slot.
 """
@@ -22,17 +22,24 @@ from bot.store.usage import UsageLedger
 
 DONE_TTL_SECONDS = 24 * 3600
 
-# Appends the new turns, renews the chat's TTLs (the persona's too: it is in use); releases the turn's lock
-# in the same round trip.
+# Appends the new turns, renews the chat's TTLs (its settings' too: they are in use); releases the turn's lock
+# in the same round trip. A turn answered again (ARGV[4], the answer it replaces, still last) replaces that
+# question and answer instead.
 _APPEND = """
 local ttl = tonumber(ARGV[1])
-if redis.call('LINDEX', KEYS[1], -1) ~= ARGV[#ARGV] then  -- a retried commit appends nothing twice
-  for i = 4, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+local last = redis.call('LINDEX', KEYS[1], -1)
+if last ~= ARGV[#ARGV] then  -- a retried commit appends nothing twice
+  if ARGV[4] ~= '' and last == ARGV[4] then
+    redis.call('RPOP', KEYS[1])
+    redis.call('RPOP', KEYS[1])
+  end
+  for i = 5, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
-if KEYS[4] and redis.call('GET', KEYS[4]) == ARGV[2] then redis.call('DEL', KEYS[4]) end
+redis.call('PEXPIRE', KEYS[4], ARGV[3])
+if KEYS[5] and redis.call('GET', KEYS[5]) == ARGV[2] then redis.call('DEL', KEYS[5]) end
 return redis.call('LLEN', KEYS[1])
 """
 
@@ -78,20 +85,24 @@ class RedisHistory:
         pipe.lrange(self._keys.turns(chat), 0, -1)
         pipe.get(self._keys.summary(chat))
         pipe.get(self._keys.persona(chat))
-        raw_turns, raw_summary, raw_persona = await pipe.execute()
+        pipe.get(self._keys.model(chat))
+        raw_turns, raw_summary, raw_persona, raw_model = await pipe.execute()
         return Transcript(
             turns=tuple(Turn.from_json(t) for t in raw_turns),
             summary=Summary.from_json(raw_summary),
             persona=raw_persona,
+            model=raw_model,
         )
 
     async def commit(self, chat: ChatKey, turns: Sequence[Turn], usage: Sequence[UsageRecord],
                      release: LockLease | None = None, reservation: Reservation | None = None,
-                     turn_id: str | None = None, delivery: Delivery | None = None) -> None:
+                     turn_id: str | None = None, delivery: Delivery | None = None,
+                     replaces: Turn | None = None) -> None:
         """Append a finished turn and its usage, mark the update answered (with what to show), renew the TTL,
-        release the lock: one round trip. Raises StoreUnavailable; a retry appends nothing twice."""
+        release the lock: one round trip. ``replaces``: the chat's last answer, which this turn answers again
+        (its question and it give way). Raises StoreUnavailable; a retry appends nothing twice."""
         try:
-            await self._commit(chat, turns, usage, release, reservation, turn_id, delivery)
+            await self._commit(chat, turns, usage, release, reservation, turn_id, delivery, replaces)
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
 
@@ -121,15 +132,16 @@ class RedisHistory:
 
     async def _commit(self, chat: ChatKey, turns: Sequence[Turn], usage: Sequence[UsageRecord],
                       release: LockLease | None, reservation: Reservation | None, turn_id: str | None,
-                      delivery: Delivery | None) -> None:
+                      delivery: Delivery | None, replaces: Turn | None = None) -> None:
         # One transaction: a replica killed mid-commit leaves all of it or none, never a done marker (which makes a
         # replica taking over deliver without storing) without the turns.
         pipe = self._redis.pipeline(transaction=True)
-        keys = [self._keys.turns(chat), self._keys.summary(chat), self._keys.persona(chat)]
+        keys = [self._keys.turns(chat), self._keys.summary(chat), self._keys.persona(chat), self._keys.model(chat)]
         if release is not None:
             keys.append(release.key)
         token = release.token if release is not None else ""
-        args: list[Arg] = [self._ttl_ms, token, self._settings_ttl_ms, *(t.to_json() for t in turns)]
+        replaced = replaces.to_json() if replaces is not None else ""
+        args: list[Arg] = [self._ttl_ms, token, self._settings_ttl_ms, replaced, *(t.to_json() for t in turns)]
         self._append.queue_source(pipe, keys, args)
         self._ledger.queue(pipe, chat, usage, reservation)
         if turn_id is not None:
@@ -138,8 +150,8 @@ class RedisHistory:
         await self._append.settle(results[0], keys, args)
 
     async def reset(self, chat: ChatKey) -> None:
-        """Forget the chat's turns and summary; the persona stays."""
-        await self._redis.delete(self._keys.turns(chat), self._keys.summary(chat))
+        """Forget the chat's turns and summary, and so what could be answered again; persona and model stay."""
+        await self._redis.delete(self._keys.turns(chat), self._keys.summary(chat), self._keys.latest(chat))
 
     async def set_persona(self, chat: ChatKey, choice: str | None) -> None:
         """Store the chat's persona choice (None: back to the default); kept across /reset."""
@@ -152,6 +164,19 @@ class RedisHistory:
     async def persona(self, chat: ChatKey) -> str | None:
         """The chat's stored persona choice, if any."""
         value = await self._redis.get(self._keys.persona(chat))
+        return None if value is None else str(value)
+
+    async def set_model(self, chat: ChatKey, model: str | None) -> None:
+        """Store the chat's model choice (None: back to OPENAI_MODEL), with the persona's TTL; kept across /reset."""
+        key = self._keys.model(chat)
+        if model is None:
+            await self._redis.delete(key)
+        else:
+            await self._redis.set(key, model, px=self._settings_ttl_ms)
+
+    async def model(self, chat: ChatKey) -> str | None:
+        """The chat's stored model choice, if any."""
+        value = await self._redis.get(self._keys.model(chat))
         return None if value is None else str(value)
 
     async def fold(self, chat: ChatKey, folded: Sequence[Turn], summary: Summary) -> bool:

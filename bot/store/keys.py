@@ -32,6 +32,18 @@ class Keys:
         """The chat's persona choice (JSON)."""
         return self._chat(chat, "persona")
 
+    def model(self, chat: ChatKey) -> str:
+        """The chat's model choice (/model), kept like the persona."""
+        return self._chat(chat, "model")
+
+    def latest(self, chat: ChatKey) -> str:
+        """The chat's newest answer (JSON): its asker, their message and the answer's messages (🔄, /retry)."""
+        return self._chat(chat, "latest")
+
+    def edit_note(self, chat: ChatKey) -> str:
+        """The chat was told once that only an edit of its newest message is answered again."""
+        return self._chat(chat, "edit-note")
+
     def lock(self, chat: ChatKey) -> str:
         """The chat's turn lock: one turn at a time across replicas."""
         return self._chat(chat, "lock")
@@ -101,6 +113,14 @@ class Keys:
     def chat_usage(self, chat_id: int, period: str) -> str:
         """Hash of a chat's tokens by model, per day and month."""
         return f"{self.prefix}:usage:chat:{{{chat_id}}}:{period}"
+
+    def images(self, user_id: int, day: str) -> str:
+        """Images a user made on one day (DAILY_IMAGES_PER_USER)."""
+        return f"{self.prefix}:images:{user_id}:{day}"
+
+    def capability(self, model: str, limit: str) -> str:
+        """A model's server refused this (images, tools, temperature, max_tokens), or it reasons: kept a day."""
+        return f"{self.prefix}:model:{model}:{limit}"
 
     def stats(self, period: str) -> str:
         """Hash of the bot's counts per day and month for /stats: turns by outcome, tokens by model, errors."""

@@ -76,10 +76,10 @@ class UsageLedger:
                 for key in self._usage_keys(chat, record.user_id, period):
                     pipe.hincrby(key, f"{record.model}:prompt", record.prompt_tokens)
                     pipe.hincrby(key, f"{record.model}:completion", record.completion_tokens)
-                    if record.cached_tokens:
-                        pipe.hincrby(key, f"{record.model}:cached", record.cached_tokens)
-                    if record.seconds:
-                        pipe.hincrby(key, f"{record.model}:seconds", record.seconds)
+                    for kind, count in (("cached", record.cached_tokens), ("seconds", record.seconds),
+                                        ("images", record.images), ("reasoning", record.reasoning_tokens)):
+                        if count:
+                            pipe.hincrby(key, f"{record.model}:{kind}", count)
                     pipe.expire(key, USAGE_TTL_SECONDS)
         self._stats.queue_tokens(pipe, records)
         self._queue_budget(pipe, chat, records, reservation)
@@ -196,4 +196,5 @@ def _by_model(fields: dict[str, str]) -> tuple[ModelTokens, ...]:
         counts = totals.setdefault(model, {})
         counts[kind] = counts.get(kind, 0) + int(value)
     return tuple(ModelTokens(model, t.get("prompt", 0), t.get("completion", 0), seconds=t.get("seconds", 0),
-                             cached=t.get("cached", 0)) for model, t in sorted(totals.items()))
+                             cached=t.get("cached", 0), images=t.get("images", 0), reasoning=t.get("reasoning", 0))
+                 for model, t in sorted(totals.items()))

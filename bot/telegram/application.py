@@ -16,13 +16,24 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.domain.attachment import Kind
-from bot.telegram import commands, documents, handlers, operators, reminders, unreadable, voice
+from bot.telegram import (
+    again,
+    commands,
+    documents,
+    handlers,
+    image_command,
+    model_command,
+    operators,
+    reminders,
+    unreadable,
+    voice,
+)
 from bot.telegram.handlers import BotApplication, BotContext, Services
 from bot.telegram.media import carried
 from bot.telegram.ratelimit import RedisRateLimiter
-from bot.telegram.sink import STOP_PREFIX
+from bot.telegram.sink import REGENERATE, STOP_PREFIX
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 # Updates PTB runs at once (each is one turn waiting on the model most of its time).
 CONCURRENT_UPDATES = 512
 
@@ -57,8 +68,11 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
     application.add_handler(CommandHandler("start", commands.start, filters=fresh))
     application.add_handler(CommandHandler("help", commands.help_command, filters=fresh))
-    application.add_handler(CommandHandler("reset", commands.reset, filters=fresh))
+    application.add_handler(CommandHandler(("reset", "new"), commands.reset, filters=fresh))
     application.add_handler(CommandHandler("persona", commands.persona, filters=fresh))
+    application.add_handler(CommandHandler("model", model_command.model, filters=fresh))
+    application.add_handler(CommandHandler("retry", again.retry, filters=fresh))
+    application.add_handler(CommandHandler("image", image_command.image, filters=fresh))
     application.add_handler(CommandHandler("usage", commands.usage, filters=fresh))
     application.add_handler(CommandHandler("privacy", commands.privacy, filters=fresh))
     application.add_handler(CommandHandler("reminders", reminders.reminders, filters=fresh))
@@ -71,6 +85,8 @@ def register(application: BotApplication, services: Services) -> None:
                                            handlers.joined_group))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(model_command.model_button, pattern=f"^{model_command.MODEL_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(again.regenerate_button, pattern=f"^{REGENERATE}$"))
     application.add_handler(CallbackQueryHandler(reminders.cancel_button, pattern=reminders.PATTERN))
     application.add_handler(CallbackQueryHandler(handlers.foreign_button))
     # Before the text handlers: a recording or document with a caption is read, not answered by its caption alone.
@@ -82,6 +98,10 @@ def register(application: BotApplication, services: Services) -> None:
         fresh & private & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.private_message))
     application.add_handler(MessageHandler(
         fresh & groups & (words | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND, handlers.group_message))
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & words & ~filters.COMMAND,
+                                           again.edited_message))
+    # After every command of group 0 is known (whatever order they were added in): the rest are unknown.
+    application.add_handler(MessageHandler(fresh & filters.COMMAND, handlers.unknown_command), group=1)
     application.add_error_handler(handlers.on_error)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.domain.chat import ChatKey
@@ -19,7 +19,7 @@ from bot.domain.personas import (
 )
 from bot.domain.usage import BudgetLeft, PriceTable, Spending
 from bot.telegram import texts
-from bot.telegram.handlers import PERSONA_PREFIX, BotContext, Services, may_change_settings, quote
+from bot.telegram.handlers import PERSONA_PREFIX, BotContext, Services, arguments, may_change_settings, quote
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ async def persona(update: Update, context: BotContext) -> None:
     if message is None or message.text is None:
         return
     services = context.services
-    command = parse_persona_command(_arguments(message), services.personas, services.persona_limit)
+    command = parse_persona_command(arguments(message), services.personas, services.persona_limit)
     if command.action == "show":
         current = services.personas.resolve(await services.history.persona(ChatKey.of(message)))
         await message.reply_text(_persona_overview(current, services.personas),
@@ -115,13 +115,6 @@ def _persona_keyboard(current: Persona, catalog: PersonaCatalog) -> InlineKeyboa
     return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
 
 
-def _arguments(message: Message) -> str:
-    """The text after the command, with its own line breaks and spacing."""
-    text = message.text or ""
-    command = next((e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None)
-    return text[command.length:] if command else text.partition(" ")[2]  # a command is ASCII: units = chars
-
-
 async def usage(update: Update, context: BotContext) -> None:
     """/usage: the user's tokens today and this month with an estimated cost; in groups the chat's too."""
     message, user = update.effective_message, update.effective_user
@@ -154,6 +147,8 @@ def _spending_text(title: str, spending: Spending, prices: PriceTable, budget: B
         tokens_in, tokens_out = sum(m.prompt for m in period), sum(m.completion for m in period)
         seconds = sum(m.seconds for m in period)
         lines.append(texts.usage_line(label, tokens_in, tokens_out, prices.cost(period), seconds))
+        lines.extend(texts.model_usage_line(m.model, m.prompt, m.completion, prices.cost([m]), images=m.images,
+                                            reasoning=m.reasoning) for m in period)
     if budget is not None:
         lines.append(texts.budget_line(budget.budget, budget.left))
     return "\n".join(lines)

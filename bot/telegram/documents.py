@@ -49,7 +49,8 @@ async def document(update: Update, context: BotContext) -> None:
         await message.reply_text(note or texts.TEXT_ONLY, do_quote=to.target.is_group)
         return
     read = _read(found, to.caption, services.media, services.files)
-    await answer(context, to.target, user.id, read, speaker=to.speaker, update_id=update.update_id)
+    await answer(context, to.target, user.id, read, speaker=to.speaker, update_id=update.update_id,
+                 asked=message.message_id)
 
 
 def refusal(file: Attachment, files: TelegramFiles | None) -> str | None:

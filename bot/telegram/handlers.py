@@ -9,14 +9,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from telegram import Chat, Message, ReplyParameters, Update
-from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
+from telegram import Chat, Message, MessageEntity, ReplyParameters, Update
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, CommandHandler, ExtBot
 
 from bot.domain.access import Allowlist
 from bot.domain.attachment import Attachment
 from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, TurnRequest, TurnResult
 from bot.domain.image import SeenImage
+from bot.domain.images import Painter
+from bot.domain.models import ModelCatalog
 from bot.domain.outcome import Failure
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
@@ -26,6 +28,7 @@ from bot.metrics import Metrics
 from bot.store.access import AccessLists
 from bot.store.albums import Albums
 from bot.store.gate import Gatekeeper
+from bot.store.latest import LatestAnswer, LatestAnswers
 from bot.store.notices import Notices
 from bot.store.replies import Owner, Replies
 from bot.store.stats import StatsBook
@@ -66,6 +69,9 @@ class Services:
     messages_per_minute: int
     operators: frozenset[int]  # ADMIN_USER_IDS: the bot's operators (not a group's administrators)
     metrics: Metrics
+    models: ModelCatalog
+    latest: LatestAnswers
+    edit_reanswer_seconds: int
     access: AccessLists
     stats: StatsBook
     reminders: ReminderBook
@@ -73,6 +79,7 @@ class Services:
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     files: TelegramFiles | None = None  # downloads what users send (None: attachments are not read)
+    painter: Painter | None = None  # makes images for /image (None: IMAGE_GENERATION is off)
     media: MediaRules | None = None  # recordings and documents (None: they are not read)
     reader: Reader = field(default_factory=lambda: Reader(None, vision=False))  # what the bot makes of attachments
     notices: Notices | None = None  # notes told once a day per chat (None: every time)
@@ -156,7 +163,7 @@ async def private_message(update: Update, context: BotContext) -> None:
     reading = await read(context, message, caption_text(messages), attachments)
     if reading is not None:
         await answer(context, Target(ChatKey.of(message)), user.id, reading.text, speaker=None,
-                     update_id=update.update_id, images=reading.images)
+                     update_id=update.update_id, asked=message.message_id, images=reading.images)
 
 
 async def read(context: BotContext, message: Message, text: str,
@@ -186,7 +193,7 @@ async def group_message(update: Update, context: BotContext) -> None:
         return
     target = Target(ChatKey.of(message), is_group=True, reply_to=message.message_id)
     await answer(context, target, user.id, reading.text, speaker=display_name(user), update_id=update.update_id,
-                 images=reading.images)
+                 asked=message.message_id, images=reading.images)
 
 
 @dataclass(frozen=True)
@@ -202,14 +209,17 @@ Prepare = Callable[[TelegramReplySink], Awaitable[str | Failure | Declined]]
 
 
 async def answer(context: BotContext, target: Target, user_id: int, text: str | Prepare, *, speaker: str | None,
-                 update_id: int, images: tuple[SeenImage, ...] = ()) -> None:
-    """Run one turn into a streaming Telegram reply (unless the user is sending too fast)."""
+                 update_id: int, asked: int | None = None, images: tuple[SeenImage, ...] = (),
+                 again: LatestAnswer | None = None) -> None:
+    """Run one turn into a streaming Telegram reply (unless the user is sending too fast). ``asked``: the user's
+    message (its answer becomes the chat's newest, with 🔄); ``again``: the chat's newest answer, answered again
+    in its own messages ("" as ``text`` keeps its question)."""
     services = context.services
     resumed = services.replies.resumed(update_id)  # counted against the rate when it first came
     if not resumed and await _slowed_down(context, target, user_id):
         return
     stop = asyncio.Event()
-    sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, stop)
+    sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, stop, again, asked is not None)
     started = services.clock()
     services.metrics.streams_in_flight.inc()
     result: TurnResult | None = None
@@ -218,9 +228,12 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str | 
             prepared = text if isinstance(text, str) else await _prepared(services, text, sink, resumed, update_id)
             if isinstance(prepared, str):
                 request = TurnRequest(target.chat, user_id, prepared, speaker, stop=stop, turn_id=str(update_id),
-                                      resumed=resumed, images=images)
+                                      resumed=resumed, images=images, redo=again is not None)
                 result = await services.conversation.reply(request, sink)
                 outcome = result.outcome
+                if result.text.strip() and asked is not None:  # stored: it is the chat's newest answer now
+                    await _become_latest(services, target.chat, LatestAnswer(user_id, asked, sink.message_ids),
+                                         sink)
             else:
                 outcome = await _decline(sink, prepared)
     finally:
@@ -252,24 +265,35 @@ async def _decline(sink: TelegramReplySink, why: Failure | Declined) -> str:
 async def _tell_images_refused(context: BotContext, target: Target, result: TurnResult) -> None:
     """The model would not read the turn's images: say so, once a day per chat."""
     notices = context.services.notices
-    if not result.images_refused or (notices is not None and not await notices.first_today(target.chat, "images")):
+    if not result.images_refused or (notices is not None and  # per chat: a forum's topics are told once
+                                     not await notices.first_today(ChatKey(target.chat_id), "images")):
         return
     await context.bot.send_message(target.chat_id, texts.MODEL_READS_NO_IMAGES, message_thread_id=target.thread_id,
                                    reply_parameters=_reply_to(target))
 
 
 async def _sink(context: BotContext, target: Target, owner: Owner, update_id: int,
-                stop: asyncio.Event) -> TelegramReplySink:
-    """The reply's sink, continuing the messages of a replica that died mid-answer, if one did."""
+                stop: asyncio.Event, again: LatestAnswer | None, regenerable: bool) -> TelegramReplySink:
+    """The reply's sink, continuing the messages of a replica that died mid-answer, if one did, or those of the
+    answer given again."""
     services = context.services
     earlier = await services.replies.adopt(update_id)
     if earlier is not None and earlier.stopped:
         stop.set()
     services.replies.open(update_id, owner, stop)
-    handover = Handover(earlier.message_ids if earlier else (),
+    reused = earlier.message_ids if earlier is not None and earlier.message_ids else ()
+    handover = Handover(reused or (again.messages if again else ()),
                         lambda ids: services.replies.remember(update_id, owner, ids))
     return TelegramReplySink(context.bot, target, services.pacer, services.cadence, stop_token=str(update_id),
-                             clock=services.clock, sleep=services.sleep, metrics=services.metrics, handover=handover)
+                             clock=services.clock, sleep=services.sleep, metrics=services.metrics, handover=handover,
+                             regenerable=regenerable)
+
+
+async def _become_latest(services: Services, chat: ChatKey, latest: LatestAnswer, sink: TelegramReplySink) -> None:
+    """The chat's newest answer carries the 🔄; the previous one's is taken off (unless it is in this one)."""
+    previous = await services.latest.replace(chat, latest)
+    if previous is not None and previous.messages and previous.messages[-1] not in latest.messages:
+        await sink.retire(previous.messages[-1])
 
 
 def _observe(services: Services, outcome: str, started: float, first_visible: float | None, update_id: int,
@@ -354,6 +378,32 @@ async def may_change_settings(update: Update, context: BotContext) -> bool:
     return False
 
 
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A command no handler knows: one line pointing to /help (in groups only when it names this bot)."""
+    message = update.effective_message
+    if message is None or not message.text or not message.text.startswith("/"):
+        return
+    addressee = _addressee(message.text)
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return
+    if (message.chat.type != Chat.PRIVATE and not addressee) or _answered_elsewhere(update, context):
+        return
+    await message.reply_text(texts.UNKNOWN_COMMAND, do_quote=quote(update))
+
+
+def _addressee(text: str) -> str:
+    """The bot a command names ("" for none): "/help@test_bot now" gives "test_bot"."""
+    words = text[1:].split(maxsplit=1)
+    return words[0].partition("@")[2] if words else ""
+
+
+def _answered_elsewhere(update: Update, context: BotContext) -> bool:
+    """Whether a command handler of group 0 (the commands') took this update: an operator's command from someone
+    else is taken by none, so for them it does not exist either."""
+    return any(isinstance(handler, CommandHandler) and handler.check_update(update)
+               for handler in context.application.handlers.get(0, []))
+
+
 async def joined_group(update: Update, context: BotContext) -> None:
     """Added to a group while privacy mode is on (getMe's can_read_all_group_messages): say how to reach the bot."""
     message, me = update.effective_message, context.bot.bot
@@ -375,6 +425,13 @@ async def on_error(update: object, context: BotContext) -> None:
                                            message_thread_id=ChatKey.of(update.effective_message).thread_id)
         except Exception as exc:  # Telegram itself may be what failed
             logger.warning("could not tell the user about the failure: %s", type(exc).__name__)
+
+
+def arguments(message: Message) -> str:
+    """The text after a message's command, with its own line breaks and spacing."""
+    text = message.text or ""
+    command = next((e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None)
+    return text[command.length:] if command else text.partition(" ")[2]  # a command is ASCII: units = chars
 
 
 def quote(update: Update) -> bool:

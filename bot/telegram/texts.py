@@ -27,10 +27,13 @@ HELP = (
     "Just write to me — I keep the context of our chat.\n\n"
     "/start — what I can do\n"
     "/help — this list\n"
-    "/reset — forget our conversation and start afresh\n"
+    "/reset or /new — forget our conversation and start afresh\n"
     "/persona — see or change how I answer\n"
     "/persona NAME — switch to a persona from the list\n"
     "/persona <your own instructions> — a custom persona for this chat\n"
+    "/model — see or change the model that answers\n"
+    "/retry — answer your last message again (or tap 🔄 under my answer)\n"
+    "/image <description> — make a picture\n"
     "/usage — the tokens you used today and this month\n"
     "/reminders — the reminders I keep for this chat, to cancel any\n"
     "/privacy — what I store and for how long\n\n"
@@ -49,7 +52,7 @@ TEXT_ONLY = "I can read text only for now — please send your question as a mes
 VISION_OFF = "I don't look at images here, so I haven't seen your picture."
 IMAGE_UNREADABLE = "I couldn't open that image: the file doesn't decode as a picture. Please send it as a photo."
 IMAGE_UNAVAILABLE = "I couldn't download that image from Telegram. Please try sending it again."
-MODEL_READS_NO_IMAGES = "The current model can't read images, so I answered from your text alone."
+MODEL_READS_NO_IMAGES = "This model can't read images — switch with /model. I answered from your text alone."
 
 
 def image_too_large(limit_mb: int) -> str:
@@ -104,6 +107,11 @@ def document_share_read(percent: int) -> str:
 
 
 ADMINISTRATORS_ONLY = "Only the group's administrators can change my settings here."
+IMAGES_OFF = "Making images is switched off here."
+IMAGE_HOW = "Tell me what to draw: /image a lighthouse at dawn, in watercolour."
+UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
+
+
 def privacy_mode_hint(username: str) -> str:
     """Posted once when the bot joins a group while Telegram's privacy mode keeps other messages from it."""
     return (f"Hi! To talk to me here, mention me (@{username}) or reply to one of my messages — Telegram's privacy "
@@ -115,6 +123,13 @@ SLOW_DOWN = "You're sending messages faster than I can answer — please slow do
 
 STOP_BUTTON = "⏹ Stop"
 STOPPED = "Stopped."
+REGENERATE_BUTTON = "🔄"
+THINKING = "💭 Thinking…"
+NOT_NEWEST_ANSWER = "Only my newest answer here can be answered again."
+ONLY_ASKER_REGENERATES = "Only the person who asked (or an admin) can have this answered again."
+ONLY_NEWEST_EDITS = ("I answer an edit again only for the newest message I answered (and not long after it was "
+                     "sent). Send this as a new message instead.")
+NOTHING_TO_RETRY = "There's no answer of mine to redo here yet — just send a message."
 ALREADY_FINISHED = "This answer has already finished."
 ONLY_ASKER_STOPS = "Only the person who asked can stop this answer."
 
@@ -135,6 +150,9 @@ FAILURES = {
     Failure.MODERATION_UNAVAILABLE: "Sorry, I can't check messages right now, so I can't answer. Please try later.",
     Failure.USER_BUDGET: "You've used today's token budget. It resets at 00:00 UTC{until}.",
     Failure.CHAT_BUDGET: "This chat has used today's token budget. It resets at 00:00 UTC{until}.",
+    Failure.IMAGE_LIMIT: "You've made today's images. More at 00:00 UTC{until}.",
+    Failure.IMAGE_REFUSED: "Sorry, the image model won't make that picture. Try describing it differently.",
+    Failure.NOTHING_TO_REDO: "There's no answer of mine to redo here — just send a new message.",
     Failure.NOT_HEARD: "Sorry, I couldn't transcribe that recording just now. Please try again, or type it.",
     Failure.NOTHING_HEARD: "I couldn't make out any words in that recording.",
     Failure.FILE_TOO_LARGE: "That file is larger than 20 MB, the most a bot may download from Telegram, so I can't "
@@ -148,6 +166,9 @@ PRIVATE_MENU = (
     ("help", "The commands"),
     ("reset", "Forget our conversation"),
     ("persona", "See or change how I answer"),
+    ("model", "See or change the model"),
+    ("retry", "Answer my last message again"),
+    ("image", "Make a picture"),
     ("usage", "Tokens used today and this month"),
     ("reminders", "Reminders I keep for you"),
     ("privacy", "What I store and for how long"),
@@ -156,6 +177,7 @@ GROUP_MENU = (
     ("help", "The commands"),
     ("reset", "Forget this chat's conversation (admins)"),
     ("persona", "See or change how I answer (admins)"),
+    ("model", "See or change the model (admins)"),
     ("usage", "Tokens used today and this month"),
     ("reminders", "This chat's reminders"),
 )
@@ -218,6 +240,34 @@ def persona_list(entries: list[tuple[str, str]]) -> str:
     return "Personas:\n" + "\n".join(f"• {name} — {description}" for name, description in entries)
 
 
+MODEL_TAP = "Tap one to switch, or send /model NAME."
+
+
+def only_model(model: str) -> str:
+    return f"I answer with one model here: {model}. There are no others to choose from."
+
+
+def model_name(model: str, label: str) -> str:
+    """A model as users see it: its label, with its id when they differ."""
+    return model if label == model else f"{label} ({model})"
+
+
+def current_model(name: str) -> str:
+    return f"Current model: {name}"
+
+
+def model_list(names: list[str]) -> str:
+    return "Models:\n" + "\n".join(f"• {name}" for name in names)
+
+
+def unknown_model(name: str, listing: str) -> str:
+    return f"Unknown model “{name}”.\n\n{listing}"
+
+
+def model_switched(name: str) -> str:
+    return f"Model switched to {name}. Our conversation so far is kept; the new model answers from my next reply."
+
+
 def usage_line(label: str, tokens_in: int, tokens_out: int, cost: float | None, seconds: int = 0) -> str:
     audio = f" · {audio_length(seconds)} of audio transcribed" if seconds else ""
     price = cost_text(cost)
@@ -244,6 +294,17 @@ def audio_length(seconds: int) -> str:
     if not minutes:
         return f"{rest} s"
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def model_usage_line(model: str, tokens_in: int, tokens_out: int, cost: float | None, *, images: int = 0,
+                     reasoning: int = 0) -> str:
+    """One model's part of a period's usage, under the period's line."""
+    price = f" · ≈ ${cost:.4f}" if cost is not None else ""
+    if images:
+        made = plural(images, "{count} image", "{count} images")
+        return f"  · {model}: {made}{price}"
+    thought = f" ({reasoning:,} reasoning)" if reasoning else ""
+    return f"  · {model}: {tokens_in:,} in · {tokens_out:,} out{thought}{price}"
 
 
 USAGE_PERIODS = ("Today", "This month")
@@ -275,6 +336,9 @@ OUTCOME_NAMES: dict[Ending | Failure | str, str] = {
     Failure.NOTHING_HEARD: "no words heard",
     Failure.FILE_TOO_LARGE: "files too large",
     Failure.FILE_UNAVAILABLE: "files not downloaded",
+    Failure.NOTHING_TO_REDO: "nothing to answer again",
+    Failure.IMAGE_LIMIT: "image limit reached",
+    Failure.IMAGE_REFUSED: "images refused by the model",
     "declined": "attachments declined",
 }
 

@@ -46,7 +46,8 @@ async def recording(update: Update, context: BotContext) -> None:
         return
     assert media is not None and media.listener is not None and context.services.files is not None
     hear = _transcribed(found, to, user.id, media.listener, context.services.files)
-    await answer(context, to.target, user.id, hear, speaker=to.speaker, update_id=update.update_id)
+    await answer(context, to.target, user.id, hear, speaker=to.speaker, update_id=update.update_id,
+                 asked=message.message_id)
 
 
 def refusal(recording: Attachment, media: MediaRules | None, files: TelegramFiles | None) -> str | None:

@@ -196,3 +196,25 @@ async def test_operators_are_not_held_by_budgets(redis: Redis) -> None:
     conv, _ = conversation(redis, model, budgets=Budgets(per_user=1000, exempt_users=frozenset({7})))
     for text in ("a", "b", "c"):
         assert (await turn(conv, text)).finished == ("x", Ending.COMPLETE)
+
+
+async def test_answering_again_replaces_the_last_question_and_answer(redis: Redis) -> None:
+    model = FakeModel(Script(["One."]), Script(["Two."]), Script(["Better two."]), Script(["Edited."]))
+    conv, history = conversation(redis, model)
+    await turn(conv, "first")
+    await turn(conv, "second")
+    sink = RecordingSink()
+    await conv.reply(TurnRequest(CHAT, 7, "", redo=True), sink)
+    assert sink.finished == ("Better two.", Ending.COMPLETE)
+    assert [m.content for m in model.requests[-1].messages[1:]] == ["first", "One.", "second"]
+    await conv.reply(TurnRequest(CHAT, 7, "second, edited", redo=True), RecordingSink())
+    turns = (await history.load(CHAT)).turns
+    assert [(t.role, t.content) for t in turns] == [
+        ("user", "first"), ("assistant", "One."), ("user", "second, edited"), ("assistant", "Edited.")]
+
+
+async def test_answering_again_with_nothing_answered_says_so(redis: Redis) -> None:
+    conv, history = conversation(redis, FakeModel())
+    sink = RecordingSink()
+    await conv.reply(TurnRequest(CHAT, 7, "", redo=True), sink)
+    assert sink.failed is Failure.NOTHING_TO_REDO and (await history.load(CHAT)).turns == ()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from bot.domain.capability import Limit
 from bot.domain.image import Detail, ImagePart
 from bot.domain.ports import ChatMessage, ModelRequest
 from bot.errors import (
@@ -17,6 +19,7 @@ from bot.errors import (
     ModelAccessDenied,
     ModelRejected,
     ModelUnavailable,
+    ParameterRejected,
     StreamBroken,
 )
 from bot.model.openai_chat import OpenAIModel, RetryPolicy, build_client
@@ -196,3 +199,22 @@ async def test_a_400_about_images_is_images_rejected_and_other_400s_are_not(fake
     with pytest.raises(ModelRejected) as text_only:  # a request without images is never about images
         await model_for(fake).stream(ASK)
     assert not isinstance(text_only.value, ImagesRejected)
+
+
+async def test_a_refused_parameter_is_named_and_a_learnt_one_left_out(fake: FakeOpenAI) -> None:
+    model = model_for(fake)
+    ask = replace(ASK, model="o4-mini")
+    fake.model_refuses["o4-mini"] = {"temperature", "max_tokens"}
+    for parameter in ("temperature", "max_tokens"):
+        with pytest.raises(ParameterRejected) as caught:
+            await model.stream(replace(ask, limits=frozenset({Limit.TEMPERATURE}) if parameter == "max_tokens"
+                                       else frozenset()))
+        assert caught.value.parameter == parameter
+    fake.script(Reply("Thought it through.", reasoning_tokens=64))
+    stream = await model.stream(replace(ask, limits=frozenset({Limit.TEMPERATURE, Limit.MAX_TOKENS})))
+    assert "".join([piece async for piece in stream]) == "Thought it through."
+    assert stream.completion is not None and stream.completion.usage is not None
+    assert stream.completion.usage.reasoning_tokens == 64
+    sent = fake.chat_requests()[-1]
+    assert "temperature" not in sent and "max_tokens" not in sent and sent["max_completion_tokens"] == 100
+    await model.aclose()

@@ -18,6 +18,7 @@ from telegram.ext import Application, ContextTypes
 from bot.domain.access import Allowlist
 from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, ReplyOptions
+from bot.domain.models import ModelCatalog
 from bot.domain.outcome import Delivery, Ending, Failure
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import ChatModel, Completion, ModelRequest, Usage
@@ -29,6 +30,7 @@ from bot.store.access import AccessLists
 from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
+from bot.store.latest import LatestAnswers
 from bot.store.lock import ChatLock
 from bot.store.reminders import RedisReminders
 from bot.store.replies import Replies
@@ -96,7 +98,8 @@ def services(redis: Redis, model: ChatModel, clock: VirtualClock, *, history_red
         gatekeeper=Gatekeeper(redis, KEYS, _no_administrators), group_settings_administrators_only=False, ledger=ledger,
         prices=PriceTable(), retention=Retention(3600, 3600, 3600), messages_per_minute=0, operators=frozenset(),
         metrics=Metrics(), access=AccessLists(redis, KEYS), stats=StatsBook(redis, KEYS),
-        reminders=RedisReminders(redis, KEYS), clock=clock, sleep=clock.sleep,
+        reminders=RedisReminders(redis, KEYS), models=ModelCatalog((("gpt-test", "gpt-test"),), "gpt-test"),
+        latest=LatestAnswers(redis, KEYS, 3600), edit_reanswer_seconds=3600, clock=clock, sleep=clock.sleep,
     )
 
 
@@ -115,7 +118,7 @@ def context_for(bot: FakeBot, services: Services) -> BotContext:
 async def failed_turn(clock: VirtualClock, context: BotContext) -> BaseException | None:
     """Answer "hi" in a private chat, in virtual time, until the turn has ended; what it raised."""
     turn = asyncio.create_task(handlers.answer(context, Target(ChatKey(42)), ASKER, "hi", speaker=None,
-                                               update_id=1))
+                                               update_id=1, asked=1))
     while not turn.done():
         await clock.advance(0.1)
     return turn.exception()

@@ -21,6 +21,8 @@ PLURAL = "plural"  # texts.py's plural(count, one, other): one message with two 
 _FIELD = re.compile(r"\{\{|\}\}|\{[^{}]*\}")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _NAME = re.compile(r"[a-z0-9_]+")  # a command or a key, not prose
+_SEARCHES = frozenset({"startswith", "endswith", "removeprefix", "removesuffix", "replace", "split", "rsplit",
+                       "partition", "rpartition", "find", "index", "count", "strip", "lstrip", "rstrip"})
 
 
 class MessageError(Exception):
@@ -89,15 +91,33 @@ def is_prose(text: str) -> bool:
 def texts_in(tree: ast.Module) -> Iterator[ast.Constant | ast.JoinedStr]:
     """The nodes of texts.py that are messages, outside docstrings and plural(): prose strings, and f-strings with
     any text between their fields ("• {name} — {description}": punctuation and direction differ by language)."""
+    values = {id(value) for node in ast.walk(tree) if isinstance(node, ast.Dict) for value in node.values}
+    code = _code_strings(tree)
     for node in _walk(tree):
-        if isinstance(node, ast.JoinedStr | ast.Constant) and _is_message(node):
+        if (isinstance(node, ast.JoinedStr | ast.Constant) and id(node) not in code
+                and _is_message(node, id(node) in values)):
             yield node
 
 
-def _is_message(node: ast.JoinedStr | ast.Constant) -> bool:
+def _code_strings(tree: ast.Module) -> set[int]:
+    """Strings the code works with rather than shows: compared, or searched for ("failed:" in
+    ``outcome.startswith("failed:")``); translating them would change what the code does."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            found |= {id(operand) for operand in [node.left, *node.comparators]}
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SEARCHES:
+            found |= {id(argument) for argument in node.args}
+    return found
+
+
+def _is_message(node: ast.JoinedStr | ast.Constant, dict_value: bool) -> bool:
+    """An f-string with text between its fields; a prose string; a dict's value in words ("answered")."""
     if isinstance(node, ast.JoinedStr):
         return bool(_FIELD.sub("", template(node)).strip())
-    return isinstance(node.value, str) and is_prose(node.value)
+    if not isinstance(node.value, str):
+        return False
+    return is_prose(node.value) or (dict_value and bool(_WORD.search(node.value)))
 
 
 def plurals_in(tree: ast.Module) -> Iterator[ast.Call]:

@@ -8,8 +8,8 @@
 """
 
 from bot.telegram.sink.pages import Handover
-from bot.telegram.sink.reply import STOP_PREFIX, TelegramReplySink
+from bot.telegram.sink.reply import REGENERATE, STOP_PREFIX, TelegramReplySink
 from bot.telegram.sink.schedule import Cadence
 from bot.telegram.sink.target import Target
 
-__all__ = ["STOP_PREFIX", "Cadence", "Handover", "Target", "TelegramReplySink"]
+__all__ = ["REGENERATE", "STOP_PREFIX", "Cadence", "Handover", "Target", "TelegramReplySink"]

@@ -90,7 +90,7 @@ class MessageWriter:
             rendered = Rendered(rendered.text, ())
         shown = self._pages.current
         as_draft = self._draft and not final
-        if shown.shows(rendered, markup is not None, as_draft):
+        if shown.shows(rendered, markup, as_draft):
             return
         self._schedule.record()
         try:
@@ -98,7 +98,7 @@ class MessageWriter:
         except BadRequest as exc:  # it already shows exactly this (the text a replica that died had sent): done
             if "not modified" not in exc.message.lower():
                 raise
-        shown.rendered, shown.with_button = rendered, markup is not None
+        shown.rendered, shown.markup = rendered, markup
         self._on_visible()
 
     async def _call(self, shown: Shown, rendered: Rendered, markup: InlineKeyboardMarkup | None,

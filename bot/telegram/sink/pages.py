@@ -8,7 +8,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
 from bot.telegram.markdown.quote import joined
@@ -30,17 +30,17 @@ def _draft_id() -> int:
 
 @dataclass
 class Shown:
-    """One message of the answer as the user sees it: its id once sent, its text, whether it has the button."""
+    """One message of the answer as the user sees it: its id once sent, its text, its buttons."""
 
     message_id: int | None = None
     rendered: Rendered | None = None
-    with_button: bool = False
+    markup: InlineKeyboardMarkup | None = None
     draft_id: int = field(default_factory=_draft_id)
 
-    def shows(self, rendered: Rendered, with_button: bool, as_draft: bool) -> bool:
+    def shows(self, rendered: Rendered, markup: InlineKeyboardMarkup | None, as_draft: bool) -> bool:
         """Whether the user already sees exactly this (so there is nothing to send)."""
         visible = self.message_id is not None or as_draft
-        return visible and self.rendered == rendered and self.with_button == with_button
+        return visible and self.rendered == rendered and self.markup == markup
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,11 @@ class Pages:
     def lost(self) -> None:
         """The current message is gone (deleted by the user): send it anew."""
         self.current = Shown()
+
+    @property
+    def message_ids(self) -> tuple[int, ...]:
+        """The answer's messages so far, in order."""
+        return tuple(self._message_ids)
 
     @property
     def first(self) -> bool:

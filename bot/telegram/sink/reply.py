@@ -4,11 +4,13 @@ failure message; the Stop button while it streams. Typing and the pump stop howe
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
+from telegram.error import TelegramError
 
 from bot.domain.outcome import Ending, Failure
 from bot.domain.usage import next_midnight
@@ -23,7 +25,10 @@ from bot.telegram.sink.schedule import Cadence, Schedule
 from bot.telegram.sink.target import Target
 from bot.telegram.sink.typing import Typing
 
+logger = logging.getLogger(__name__)
+
 STOP_PREFIX = "stop:"
+REGENERATE = "regenerate"  # the 🔄 button's data: the chat's newest answer, answered again
 
 
 class TelegramReplySink:
@@ -32,10 +37,12 @@ class TelegramReplySink:
     def __init__(self, bot: Bot, target: Target, pacer: Pacer, cadence: Cadence, *,
                  stop_token: str | None = None, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, metrics: Metrics | None = None,
-                 handover: Handover | None = None) -> None:
+                 handover: Handover | None = None, regenerable: bool = False) -> None:
         schedule = Schedule(target, pacer, cadence.interval(target), clock, sleep)
         draft = cadence.drafts(target)
         self._bot = bot
+        self._schedule = schedule
+        self._regenerable = regenerable
         self._target = target
         self._clock = clock
         self._stop_token = None if draft else stop_token
@@ -70,6 +77,12 @@ class TelegramReplySink:
         self._pages.source = text
         self._pump.changed()
 
+    async def thinking(self) -> None:
+        """A reasoning model thinks before its first words: "💭 Thinking…" shows meanwhile (typing alone looks
+        broken after a few seconds); the first words replace it."""
+        if not self._pages.source:
+            await self._message.deliver(Rendered(texts.THINKING, ()), self._stop_button(), final=False)
+
     async def finish(self, text: str, ending: Ending) -> str | None:
         """Deliver the complete answer exactly, with a note when it did not end normally. None once the user sees
         it; when delivering was given up (DELIVERY_GIVE_UP_SECONDS), the part of the answer the user sees."""
@@ -78,10 +91,24 @@ class TelegramReplySink:
         await self._roll_over(final=True)
         markdown = self._pages.markdown()
         last = render(markdown) if markdown.strip() else None
-        await self._deliver_last(last, texts.NOTES.get(ending))
+        await self._deliver_last(last, texts.NOTES.get(ending), markup=self._regenerate_button(text))
         if not self._gave_up:
             await self._pages.delete_unused(self._bot, self._target.chat_id)
         return self._seen if self._gave_up else None
+
+    @property
+    def message_ids(self) -> tuple[int, ...]:
+        """The answer's messages, in order."""
+        return self._pages.message_ids
+
+    async def retire(self, message_id: int) -> None:
+        """Take the 🔄 off the chat's previous newest answer: one edit, paced like the others."""
+        await self._schedule.wait_for_slot()
+        self._schedule.record()
+        try:
+            await self._bot.edit_message_reply_markup(self._target.chat_id, message_id, reply_markup=None)
+        except TelegramError as exc:  # deleted meanwhile, or flooded: a stale 🔄 only says it is not the newest
+            logger.info("could not take the 🔄 off an earlier answer (%s)", type(exc).__name__)
 
     async def fail(self, failure: Failure) -> None:
         """Tell the user, briefly, that no answer could be given."""
@@ -113,33 +140,41 @@ class TelegramReplySink:
             await self._deliver_final(render(overflow.head.markdown), self._pages.head_source(overflow))
             self._pages.turn(overflow)
 
-    async def _deliver_final(self, rendered: Rendered, seen: str | None) -> None:
+    async def _deliver_final(self, rendered: Rendered, seen: str | None,
+                             markup: InlineKeyboardMarkup | None = None) -> None:
         """A text that must land (``seen``: the answer so far once it has); after a give-up, nothing more is tried:
         Telegram stayed out of reach for DELIVERY_GIVE_UP_SECONDS."""
         if self._gave_up:
             return
-        if not await self._message.deliver(rendered, None, final=True):
+        if not await self._message.deliver(rendered, markup, final=True):
             self._gave_up = True
         elif seen is not None:
             self._seen = seen
 
-    async def _deliver_last(self, last: Rendered | None, note: str | None, italic: bool = True) -> None:
-        """The last message; a note goes under it, or in a message of its own when both do not fit in one."""
+    async def _deliver_last(self, last: Rendered | None, note: str | None, italic: bool = True,
+                            markup: InlineKeyboardMarkup | None = None) -> None:
+        """The last message (with ``markup``); a note goes under it, or in a message of its own when both do not
+        fit in one."""
         noted = _noted(last, note, italic) if note is not None else None
         whole = self._pages.source
         if noted is not None and noted.utf16_len() <= self._pages.limit:
-            await self._deliver_final(noted, whole)
+            await self._deliver_final(noted, whole, markup)
             return
         if last is not None:
-            await self._deliver_final(last, whole)
+            await self._deliver_final(last, whole, None if note is not None else markup)
         if note is not None:
             self._pages.advance()
-            await self._deliver_final(_noted(None, note, italic), None)
+            await self._deliver_final(_noted(None, note, italic), None, markup)
 
     def _first_visible(self) -> None:
         if self.first_visible_at is None:
             self.first_visible_at = self._clock()
             self._typing.stop()
+
+    def _regenerate_button(self, text: str) -> InlineKeyboardMarkup | None:
+        if not self._regenerable or not text.strip():  # nothing was stored: nothing to answer again
+            return None
+        return InlineKeyboardMarkup([[InlineKeyboardButton(texts.REGENERATE_BUTTON, callback_data=REGENERATE)]])
 
     def _stop_button(self) -> InlineKeyboardMarkup | None:
         if self._stop_token is None:

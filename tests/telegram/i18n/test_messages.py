@@ -15,6 +15,7 @@ from bot.telegram.i18n.english import plural
 
 GREETING = "Hello there"
 MENU = (("start", "What I can do"),)
+OUTCOMES = {"declined": "answered"}
 PREFIX = "\\u2713 "
 
 
@@ -29,6 +30,10 @@ def entry(name: str, description: str) -> str:
 
 def days(count: int) -> str:
     return plural(count, "{count} day", "{count} days")
+
+
+def outcome(name: str) -> str:
+    return name.removeprefix("failed: ") if name == "Not found" else name
 '''
 
 
@@ -40,7 +45,7 @@ def _messages(tmp_path: Path, source: str) -> list[tuple[str, str | None]]:
 
 def test_prose_f_strings_with_their_fields_and_plurals_are_messages(tmp_path: Path) -> None:
     assert _messages(tmp_path, SAMPLE) == [
-        ("Hello there", None), ("What I can do", None),
+        ("Hello there", None), ("What I can do", None), ("answered", None),
         ("Hi {name}, you used {tokens:,} tokens {{so far}}", None), ("• {name} — {description}", None),
         ("{count} day", "{count} days")]
 

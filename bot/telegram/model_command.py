@@ -1,0 +1,85 @@
+"""/model: show the chat's model and a keyboard of the offered ones, switch on a tap or by ``/model ID``."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+
+from bot.domain.chat import ChatKey
+from bot.domain.models import ModelCatalog, ModelChoice
+from bot.telegram import texts
+from bot.telegram.handlers import BotContext, Services, arguments, may_change_settings, quote
+
+logger = logging.getLogger(__name__)
+
+MODEL_PREFIX = "model:"
+
+
+async def model(update: Update, context: BotContext) -> None:
+    """/model [ID]: the current model and the others to tap, or a switch to the one named."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    services, wanted = context.services, arguments(message).strip()
+    if len(services.models) < 2:
+        await message.reply_text(texts.only_model(services.models.default), do_quote=quote(update))
+        return
+    if not wanted:
+        current = services.models.choice(await _current(services, ChatKey.of(message)))
+        await message.reply_text(_overview(current, services.models),
+                                 reply_markup=_keyboard(current, services.models), do_quote=quote(update))
+        return
+    if services.models.find(wanted) is not None and not await may_change_settings(update, context):
+        return
+    await message.reply_text(await _switch(wanted, ChatKey.of(message), services), do_quote=quote(update))
+
+
+async def model_button(update: Update, context: BotContext) -> None:
+    """A tap on the /model keyboard switches this chat to that model."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    if not isinstance(query.message, Message) or not query.message.is_accessible:  # deleted or too old
+        await query.answer()
+        return
+    if not await may_change_settings(update, context):
+        return
+    confirmation = await _switch(query.data.removeprefix(MODEL_PREFIX), ChatKey.of(query.message), context.services)
+    await query.answer()
+    try:
+        await query.edit_message_text(confirmation)
+    except BadRequest as exc:  # the menu can no longer be edited: the confirmation goes in a message of its own
+        logger.info("model menu not edited (%s); confirming in a new message", exc.message)
+        await query.message.reply_text(confirmation)
+
+
+async def _current(services: Services, chat: ChatKey) -> str:
+    return services.models.resolve(await services.history.model(chat))
+
+
+async def _switch(wanted: str, chat: ChatKey, services: Services) -> str:
+    choice = services.models.find(wanted)
+    if choice is None:
+        return texts.unknown_model(wanted[:100], _listing(services.models))
+    await services.history.set_model(chat, None if choice.id == services.models.default else choice.id)
+    return texts.model_switched(_name(choice))
+
+
+def _name(choice: ModelChoice) -> str:
+    return texts.model_name(choice.id, choice.label)
+
+
+def _listing(catalog: ModelCatalog) -> str:
+    return texts.model_list([_name(c) for c in catalog])
+
+
+def _overview(current: ModelChoice, catalog: ModelCatalog) -> str:
+    return f"{texts.current_model(_name(current))}\n\n{_listing(catalog)}\n\n{texts.MODEL_TAP}"
+
+
+def _keyboard(current: ModelChoice, catalog: ModelCatalog) -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(("✓ " if c.id == current.id else "") + c.label, callback_data=MODEL_PREFIX + c.id)
+               for c in catalog]
+    return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])

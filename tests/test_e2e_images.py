@@ -1,0 +1,74 @@
+"""End to end: /image makes a picture with images.generate and sends it as a photo, within the daily limit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.e2e import World
+from tests.http_fake import wait_for as _wait_for
+
+CHAT, GROUP = 42, -100777
+
+
+def wait_for(predicate: Callable[[], object], what: str) -> None:
+    """As tests.http_fake's, with room for a loaded machine (the first call waits for the SDK to load)."""
+    _wait_for(predicate, timeout=30, what=what)
+
+
+def photos(w: World, chat: int) -> list[str]:
+    return [m.text for m in w.telegram.messages(chat) if m.photo]
+
+
+def notes(w: World, chat: int) -> list[str]:
+    return [m.text for m in w.telegram.messages(chat) if not m.photo]
+
+
+def test_an_image_is_made_sent_as_a_photo_and_limited_per_day(env: World) -> None:
+    with env.bot(DAILY_IMAGES_PER_USER="2", IMAGE_SIZE="512x512") as bot:
+        bot.post(env.telegram.make_update("/image a red fox in the snow", chat_id=CHAT))
+        wait_for(lambda: photos(env, CHAT) == ["a red fox in the snow"], what="the photo")
+        (request,) = env.model.image_requests()
+        assert (request["model"], request["prompt"], request["size"]) == ("gpt-image-1", "a red fox in the snow",
+                                                                          "512x512")
+        assert "upload_photo" in [c.params["action"] for c in env.telegram.calls_of("sendChatAction")]
+        assert env.telegram.calls_of("sendPhoto")[0].params["_files"] == ["photo"]
+        bot.post(env.telegram.make_update("/image a blue whale", chat_id=CHAT))
+        wait_for(lambda: len(photos(env, CHAT)) == 2, what="the second photo")
+        bot.post(env.telegram.make_update("/image a third one", chat_id=CHAT))
+        wait_for(lambda: len(notes(env, CHAT)) == 1, what="the limit")
+        assert notes(env, CHAT)[0].startswith("You've made today's images.")
+        assert len(env.model.image_requests()) == 2
+        bot.post(env.telegram.make_update("/usage", chat_id=CHAT))
+        wait_for(lambda: len(notes(env, CHAT)) == 2, what="the usage")
+        assert "· gpt-image-1: 2 images · ≈ $0.0840" in notes(env, CHAT)[1]
+
+
+def test_a_refused_prompt_gets_a_friendly_line_and_does_not_count(env: World) -> None:
+    env.model.refused_image_words = {"forbidden"}
+    with env.bot(DAILY_IMAGES_PER_USER="1", ADMIN_USER_IDS="7") as bot:
+        bot.post(env.telegram.make_update("/image something forbidden", chat_id=CHAT))
+        wait_for(lambda: len(notes(env, CHAT)) == 1, what="the refusal")
+        assert notes(env, CHAT) == ["Sorry, the image model won't make that picture. Try describing it differently."]
+        bot.post(env.telegram.make_update("/image", chat_id=CHAT))
+        wait_for(lambda: len(notes(env, CHAT)) == 2, what="the hint")
+        assert notes(env, CHAT)[1].startswith("Tell me what to draw")
+        bot.post(env.telegram.make_update("/image a cat", chat_id=CHAT))
+        wait_for(lambda: photos(env, CHAT) == ["a cat"], what="the photo the refusal did not count against")
+        for _ in range(2):  # an operator (ADMIN_USER_IDS) is not limited, and gets the photo in a group's topic
+            bot.post(env.telegram.make_update("/image a dog", chat_id=GROUP, chat_type="supergroup", user_id=7,
+                                              message_thread_id=5, is_topic_message=True))
+        wait_for(lambda: len(photos(env, GROUP)) == 2, what="the operator's photos")
+        assert {m.thread_id for m in env.telegram.messages(GROUP)} == {5}
+
+
+def test_moderation_applies_to_the_prompt_and_the_switch_turns_it_off(env: World) -> None:
+    env.model.flag_words = {"gore"}
+    with env.bot(MODERATION="true") as bot:
+        bot.post(env.telegram.make_update("/image lots of gore", chat_id=CHAT))
+        wait_for(lambda: len(notes(env, CHAT)) == 1, what="the refusal")
+        assert notes(env, CHAT)[0].startswith("Sorry, I can't help with that")
+        assert env.model.image_requests() == []
+    with env.bot(IMAGE_GENERATION="false") as bot:
+        bot.post(env.telegram.make_update("/image a tree", chat_id=CHAT))
+        wait_for(lambda: len(notes(env, CHAT)) == 2, what="the switch's note")
+        assert notes(env, CHAT)[1] == "Making images is switched off here."
