@@ -124,7 +124,8 @@ class OpenAIModel:
             return text, None
         details = usage.prompt_tokens_details
         cached = (details.cached_tokens or 0) if details else 0
-        return text, Usage(usage.prompt_tokens, usage.completion_tokens, min(cached, usage.prompt_tokens))
+        return text, Usage(usage.prompt_tokens, usage.completion_tokens,
+                           cached_tokens=min(cached, usage.prompt_tokens))
 
     async def _retrying(self, call: Callable[[], Awaitable[T]], images: bool = False) -> T:
         started = self._clock()
