@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.domain.ports import ChatMessage
 from bot.domain.tokens import TokenCounter
-from bot.domain.transcript import Summary, Transcript, Turn
+from bot.domain.transcript import Summary, ToolRound, Transcript, Turn
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,8 @@ def build_context(system_prompt: str, transcript: Transcript, user_message: Chat
     messages = [ChatMessage("system", system_prompt)]
     if summary is not None:
         messages.append(ChatMessage("system", SUMMARY_INTRO + summary.text))
-    messages.extend(as_message(t) for t in turns)
+    for turn in turns:
+        messages.extend(as_messages(turn))
     messages.append(user_message)
     used = sum(t.tokens for t in turns) + (summary.tokens if summary else 0)
     return Context(tuple(messages), used, len(turns))
@@ -58,6 +59,19 @@ def as_message(turn: Turn) -> ChatMessage:
     if turn.role == "user" and turn.name:
         return ChatMessage("user", f"{turn.name}: {turn.content}")
     return ChatMessage(turn.role, turn.content)
+
+
+def as_messages(turn: Turn) -> list[ChatMessage]:
+    """A stored turn as the model saw it: an answer that used tools is led by its rounds of calls and results."""
+    leading = [message for step in turn.tools for message in round_messages(step)]
+    return [*leading, as_message(turn)]
+
+
+def round_messages(step: ToolRound, text: str = "") -> list[ChatMessage]:
+    """One round of tool calls as the model's messages: the assistant's calls, then one result per call."""
+    results = [ChatMessage("tool", result, tool_call_id=call.id) for call, result in zip(step.calls, step.results,
+                                                                                        strict=True)]
+    return [ChatMessage("assistant", text, tool_calls=step.calls), *results]
 
 
 def turns_to_fold(transcript: Transcript, budget: int) -> list[Turn]:

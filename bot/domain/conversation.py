@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot import lifetime
 from bot.domain.chat import ChatKey
@@ -23,13 +24,12 @@ from bot.domain.ports import (
     Moderator,
     NoObserver,
     ReplySink,
-    ReplyStream,
     TurnObserver,
-    Usage,
 )
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
-from bot.domain.tools import Toolbox, ToolLimits
+from bot.domain.toolloop import Answer, ToolLoop, round_tokens, stored_rounds
+from bot.domain.tools import Toolbox, ToolContext, ToolLimits
 from bot.domain.transcript import Transcript, Turn
 from bot.domain.usage import UsageRecord, reply_estimate
 from bot.errors import (
@@ -38,7 +38,6 @@ from bot.errors import (
     ModelError,
     ModelRejected,
     StoreUnavailable,
-    StreamBroken,
 )
 
 logger = logging.getLogger(__name__)
@@ -54,6 +53,7 @@ class TurnRequest:
     speaker: str | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     turn_id: str | None = None  # marks the turn done in the store (the Telegram update that asked)
+    message_id: int | None = None  # the message that asked (a reminder set in this turn replies to it)
     resumed: bool = False  # another replica started this turn and died: its answer may be generated already
 
 
@@ -92,13 +92,6 @@ class StoreRetry:
     max_delay: float = 5.0
 
 
-@dataclass
-class _Answer:
-    text: str = ""
-    ending: Ending = Ending.COMPLETE
-    usage: Usage | None = None
-
-
 class Conversation:
     """Answers messages: one turn at a time per chat, history in, answer out, turn stored."""
 
@@ -108,8 +101,8 @@ class Conversation:
                  store_retry: StoreRetry | None = None, toolbox: Toolbox | None = None,
                  tool_limits: ToolLimits | None = None) -> None:
         self._history = history
-        self._toolbox = toolbox or Toolbox()
-        self._tool_limits = tool_limits or ToolLimits()
+        self._loop = ToolLoop(model, toolbox or Toolbox(), tool_limits or ToolLimits(), counter,
+                              observer or NoObserver())
         self._store_retry = store_retry or StoreRetry(give_up_seconds=0.0)  # none: no retries
         self._observer = observer or NoObserver()
         self._ledger = ledger
@@ -184,8 +177,8 @@ class Conversation:
             await self._ledger.release(reservation)
             await sink.finish(answer.text, answer.ending)
             return TurnResult(ending=answer.ending), transcript.history_tokens
-        reply_turn = Turn("assistant", answer.text, self._counter.count(answer.text))
-        usage = self._usage(context, user_turn, reply_turn, answer.usage)
+        reply_turn = self._reply_turn(answer)
+        usage = self._usage(context, user_turn, reply_turn, answer)
         record = UsageRecord(*usage, model=self._options.model, user_id=request.user_id)
         lease.released = True  # by the commit, in its round trip (if that fails, the lock soon expires)
 
@@ -233,18 +226,28 @@ class Conversation:
         return system + history + user_turn.tokens + reply_estimate(transcript.turns, self._options.max_tokens)
 
     async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn,
-                      sink: ReplySink) -> tuple[Context, _Answer]:
+                      sink: ReplySink) -> tuple[Context, Answer]:
         persona = self._personas.resolve(transcript.persona)
         budget = self._options.context_max_tokens
         context = build_context(persona.prompt, transcript, as_message(user_turn), budget)
-        try:
-            stream = await self._model.stream(self._request(context, persona.temperature))
-        except ContextTooLong:
-            logger.info("context too long for the model; retrying with half the earlier turns")
-            context = build_context(persona.prompt, transcript, as_message(user_turn), budget // 2,
-                                    max_turns=context.turns_used // 2)
-            stream = await self._model.stream(self._request(context, persona.temperature))
-        return context, await self._relay(stream, sink, request.stop)
+        answer = Answer()
+        tool_context = ToolContext(request.chat, request.user_id, request.message_id, request.turn_id)
+
+        async def rounds() -> None:
+            nonlocal context
+            try:
+                await self._loop.run(self._request(context, persona.temperature), tool_context, sink, answer)
+            except ContextTooLong:
+                if answer.rounds or answer.text:
+                    raise
+                logger.info("context too long for the model; retrying with half the earlier turns")
+                context = build_context(persona.prompt, transcript, as_message(user_turn), budget // 2,
+                                        max_turns=context.turns_used // 2)
+                await self._loop.run(self._request(context, persona.temperature), tool_context, sink, answer)
+
+        if await _stopped(rounds(), request.stop):
+            answer.ending = Ending.STOPPED
+        return context, answer
 
     def _request(self, context: Context, temperature: float | None) -> ModelRequest:
         return ModelRequest(
@@ -253,45 +256,32 @@ class Conversation:
             max_tokens=self._options.max_tokens,
         )
 
-    async def _relay(self, stream: ReplyStream, sink: ReplySink, stop: asyncio.Event) -> _Answer:
-        """Pass the stream to the sink until it ends, breaks, or the user presses Stop."""
-        answer = _Answer()
-        consumer = asyncio.create_task(self._consume(stream, sink, answer))
-        stopper = asyncio.create_task(stop.wait())
-        try:
-            await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:  # also when the turn itself is cancelled: neither task outlives it
-            await lifetime.stop(stopper)
-            stopped = not consumer.done()
-            if stopped:
-                await lifetime.stop(consumer)
-                await stream.aclose()
-        if stopped:
-            answer.ending = Ending.STOPPED
-            return answer
-        consumer.result()
-        return answer
+    def _reply_turn(self, answer: Answer) -> Turn:
+        rounds = stored_rounds(answer.rounds, self._options.context_max_tokens, self._counter)
+        tokens = self._counter.count(answer.text) + round_tokens(rounds, self._counter)
+        return Turn("assistant", answer.text, tokens, tools=rounds)
 
-    async def _consume(self, stream: ReplyStream, sink: ReplySink, answer: _Answer) -> None:
-        try:
-            async for delta in stream:
-                answer.text += delta
-                await sink.show(answer.text)
-        except StreamBroken as exc:
-            logger.warning("reply interrupted: %s", exc)
-            answer.ending = Ending.INTERRUPTED
-            await stream.aclose()
-            return
-        completion = stream.completion
-        answer.usage = completion.usage if completion else None
-        if completion and completion.finish_reason == "length":
-            answer.ending = Ending.LENGTH
-
-    def _usage(self, context: Context, user_turn: Turn, reply_turn: Turn, reported: Usage | None) -> tuple[int, int]:
-        if reported is not None:
-            return reported.prompt_tokens, reported.completion_tokens
+    def _usage(self, context: Context, user_turn: Turn, reply_turn: Turn, answer: Answer) -> tuple[int, int]:
+        if answer.reported or answer.rounds:  # several rounds: the loop counted (or estimated) each of them
+            return answer.prompt_tokens, answer.completion_tokens
         system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
         return system_tokens + context.history_tokens + user_turn.tokens, reply_turn.tokens
+
+
+async def _stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Run ``work`` until it ends or Stop is pressed (then it is cancelled); whether Stop ended it."""
+    worker = asyncio.create_task(work)
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:  # also when the turn itself is cancelled: neither task outlives it
+        await lifetime.stop(stopper)
+        stopped = not worker.done()
+        if stopped:
+            await lifetime.stop(worker)
+    if not stopped:
+        worker.result()
+    return stopped
 
 
 def _failure_of(exc: ModelError) -> Failure:

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.domain.chat import ChatKey
 from bot.domain.outcome import Delivery, Ending, Failure
+from bot.domain.tools import Progress, ToolCall, ToolSpec
 from bot.domain.transcript import Summary, Transcript, Turn
 from bot.domain.usage import Reservation, UsageRecord
 
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One message of a request, in the model's terms."""
+    """One message of a request, in the model's terms: an assistant message may carry the tool calls it asked
+    for, and a ``role: "tool"`` message answers one of them (``tool_call_id``)."""
 
     role: str
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,15 @@ class ModelRequest:
     model: str
     temperature: float
     max_tokens: int
+    tools: tuple[ToolSpec, ...] = ()  # functions the model may call; none: a plain answer
+    tool_choice: str | None = None  # "none": answer now, without calling the tools offered
+
+    def without_tools(self) -> ModelRequest:
+        """The request for a server that takes no tools: no functions, and the history's tool exchanges left
+        out (the answers that came of them stay)."""
+        plain = tuple(ChatMessage(m.role, m.content) for m in self.messages
+                      if m.role != "tool" and (m.content or not m.tool_calls))
+        return replace(self, messages=plain, tools=(), tool_choice=None)
 
 
 @dataclass(frozen=True)
@@ -45,10 +58,12 @@ class Usage:
 
 @dataclass(frozen=True)
 class Completion:
-    """How a stream ended: the finish reason ("stop", "length"…) and the reported usage, if any."""
+    """How a stream ended: the finish reason ("stop", "length", "tool_calls"…), the reported usage, if any, and
+    the tools the model asked to call (their arguments assembled from the stream's fragments)."""
 
     finish_reason: str | None
     usage: Usage | None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 class ReplyStream(Protocol):
@@ -115,6 +130,7 @@ class ReplySink(Protocol):
     """Where an answer goes while it is written: the Telegram side implements it."""
 
     async def show(self, text: str) -> None: ...
+    async def progress(self, text: str, steps: Sequence[Progress]) -> None: ...
     async def finish(self, text: str, ending: Ending) -> None: ...
     async def fail(self, failure: Failure) -> None: ...
 
@@ -124,6 +140,7 @@ class TurnObserver(Protocol):
 
     def tokens_used(self, prompt: int, completion: int) -> None: ...
     def summary_finished(self, result: str) -> None: ...
+    def tool_called(self, tool: str, outcome: str, seconds: float) -> None: ...
 
 
 class NoObserver:
@@ -133,4 +150,7 @@ class NoObserver:
         """Nothing to count."""
 
     def summary_finished(self, result: str) -> None:
+        """Nothing to count."""
+
+    def tool_called(self, tool: str, outcome: str, seconds: float) -> None:
         """Nothing to count."""

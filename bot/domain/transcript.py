@@ -7,27 +7,55 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from bot.domain.tools import ToolCall
+
 Role = Literal["user", "assistant"]
 
 
 @dataclass(frozen=True)
+class ToolRound:
+    """One round of tool calls inside an answer: the calls the model asked for and what each returned to it."""
+
+    calls: tuple[ToolCall, ...]
+    results: tuple[str, ...]  # one per call, in the same order
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"calls": [asdict(call) for call in self.calls], "results": list(self.results)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ToolRound:
+        calls = tuple(ToolCall(str(c["id"]), str(c["name"]), str(c.get("arguments") or "{}")) for c in data["calls"])
+        return cls(calls, tuple(str(r) for r in data["results"]))
+
+
+@dataclass(frozen=True)
 class Turn:
-    """One stored message of a conversation, with its token count measured once when it was stored."""
+    """One stored message of a conversation, with its token count measured once when it was stored.
+
+    An answer that used tools keeps its rounds of calls and results beside its text (``tools``, counted in its
+    tokens); code that knows nothing of tools reads such a turn as the plain answer it also is.
+    """
 
     role: Role
     content: str
     tokens: int
     name: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    tools: tuple[ToolRound, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        data: dict[str, Any] = {"role": self.role, "content": self.content, "tokens": self.tokens,
+                                "name": self.name, "id": self.id}
+        if self.tools:
+            data["tools"] = [step.to_dict() for step in self.tools]
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str) -> Turn:
         data: dict[str, Any] = json.loads(raw)
         return cls(role=data["role"], content=data["content"], tokens=int(data["tokens"]),
-                   name=data.get("name"), id=data["id"])
+                   name=data.get("name"), id=data["id"],
+                   tools=tuple(ToolRound.from_dict(step) for step in data.get("tools") or ()))
 
 
 @dataclass(frozen=True)

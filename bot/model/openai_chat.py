@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx2
 import openai
@@ -17,7 +17,9 @@ import openai
 from bot.domain.ports import ModelRequest, Usage
 from bot.errors import ContextTooLong, ModelAccessDenied, ModelError, ModelRejected, ModelUnavailable
 from bot.metrics import Metrics
+from bot.model.request import chat_arguments
 from bot.model.stream import BadStream, OpenAIStream, server_sent_events
+from bot.model.toolsupport import RememberedToolSupport, ToolSupport
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,10 @@ class RetryPolicy:
         return max(jittered, retry_after or 0.0)
 
 
+class _BadRequest(ModelRejected):
+    """HTTP 400 (not about the context's length): a server that takes no tools answers a request with them so."""
+
+
 class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
@@ -52,8 +58,10 @@ class OpenAIModel:
 
     def __init__(self, client: openai.AsyncOpenAI, policy: RetryPolicy | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 clock: Callable[[], float] = time.monotonic, metrics: Metrics | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, metrics: Metrics | None = None,
+                 tool_support: ToolSupport | None = None) -> None:
         self._client = client
+        self._tool_support = tool_support or RememberedToolSupport()
         self._metrics = metrics or Metrics()
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
@@ -65,8 +73,18 @@ class OpenAIModel:
         await self._client.close()
 
     async def stream(self, request: ModelRequest) -> OpenAIStream:
-        """Open a stream, retrying transient failures until its first text arrives."""
-        return await self._retrying(lambda: self._open(request))
+        """Open a stream, retrying transient failures until its first text arrives; a server that refuses
+        tools is asked again without them (and from then on)."""
+        if request.tools and not await self._tool_support.accepts(request.model):
+            request = request.without_tools()
+        try:
+            return await self._retrying(lambda: self._open(request))
+        except _BadRequest:
+            if not request.tools:
+                raise
+            await self._tool_support.refused(request.model)
+        plain = request.without_tools()
+        return await self._retrying(lambda: self._open(plain))
 
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
         """A whole answer at once (used for summaries)."""
@@ -82,7 +100,7 @@ class OpenAIModel:
 
     async def _open(self, request: ModelRequest) -> OpenAIStream:
         response_context = self._client.chat.completions.with_streaming_response.create(
-            **_arguments(request), stream=True, stream_options={"include_usage": True},
+            **chat_arguments(request), stream=True, stream_options={"include_usage": True},
         )
         exits = contextlib.AsyncExitStack()
         response = await exits.enter_async_context(response_context)
@@ -96,7 +114,7 @@ class OpenAIModel:
         return stream
 
     async def _complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
-        response = await self._client.chat.completions.create(**_arguments(request))
+        response = await self._client.chat.completions.create(**chat_arguments(request))
         text = response.choices[0].message.content or "" if response.choices else ""
         usage = response.usage
         return text, Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None
@@ -131,15 +149,6 @@ class OpenAIModel:
                      "access to the model; every answer fails until then", exc)
 
 
-def _arguments(request: ModelRequest) -> dict[str, Any]:
-    return {
-        "model": request.model,
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-        "temperature": request.temperature,
-        "max_tokens": request.max_tokens,
-    }
-
-
 async def _translated(call: Callable[[], Awaitable[T]]) -> T:
     """Run a call, turning SDK errors into ours: transient ones into _Retryable."""
     try:
@@ -158,6 +167,8 @@ def _status_error(exc: openai.APIStatusError) -> Exception:
         return ModelAccessDenied(f"HTTP {status}: {exc.code or type(exc).__name__}")
     if status == 400 and _is_context_length(exc):
         return ContextTooLong(f"HTTP {status}: context length exceeded")
+    if status == 400:
+        return _BadRequest(f"HTTP {status}: {exc.code or type(exc).__name__}")
     return ModelRejected(f"HTTP {status}: {exc.code or type(exc).__name__}")
 
 

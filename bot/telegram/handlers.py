@@ -113,7 +113,8 @@ async def text_message(update: Update, context: BotContext) -> None:
         await message.reply_text(texts.TEXT_ONLY)
         return
     target = Target(ChatKey.of(message))
-    await answer(context, target, user.id, text, speaker=None, update_id=update.update_id)
+    await answer(context, target, user.id, text, speaker=None, update_id=update.update_id,
+                 message_id=message.message_id)
 
 
 async def group_message(update: Update, context: BotContext) -> None:
@@ -125,17 +126,19 @@ async def group_message(update: Update, context: BotContext) -> None:
     if addressed is None:
         return
     target = Target(ChatKey.of(message), is_group=True, reply_to=message.message_id)
-    await answer(context, target, user.id, addressed.text, speaker=display_name(user), update_id=update.update_id)
+    await answer(context, target, user.id, addressed.text, speaker=display_name(user), update_id=update.update_id,
+                 message_id=message.message_id)
 
 
 async def answer(context: BotContext, target: Target, user_id: int, text: str, *, speaker: str | None,
-                 update_id: int) -> None:
+                 update_id: int, message_id: int | None = None) -> None:
     """Run one turn into a streaming Telegram reply (unless the user is sending too fast)."""
     services = context.services
     resumed = services.replies.resumed(update_id)  # counted against the rate when it first came
     if not resumed and await _slowed_down(context, target, user_id):
         return
-    request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id), resumed=resumed)
+    request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id), resumed=resumed,
+                          message_id=message_id)
     sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, request.stop)
     started = services.clock()
     services.metrics.streams_in_flight.inc()
