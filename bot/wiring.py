@@ -31,7 +31,9 @@ from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
 from bot.tools.clock import CurrentTime
+from bot.tools.fetch import FetchUrl
 from bot.tools.registry import ToolFactory, build_toolbox
+from bot.tools.search import WebSearch
 
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
 INGRESS_CONCURRENCY = 1000
@@ -87,7 +89,14 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
 
 def _tool_factories(settings: Settings) -> dict[str, ToolFactory]:
     """What each TOOLS name builds."""
-    return {"time": lambda: [CurrentTime()]}
+    factories: dict[str, ToolFactory] = {
+        "time": lambda: [CurrentTime()],
+        "fetch_url": lambda: [FetchUrl(allow_private=settings.tools_allow_private_networks)],
+    }
+    if settings.searxng_url:
+        searxng = settings.searxng_url
+        factories["web_search"] = lambda: [WebSearch(searxng)]
+    return factories
 
 
 def _reply_options(settings: Settings) -> ReplyOptions:

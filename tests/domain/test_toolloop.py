@@ -217,3 +217,17 @@ async def test_stored_rounds_fit_a_quarter_of_the_context_budget() -> None:
     assert kept[0].calls == rounds[0].calls
     assert sum(COUNTER.count(r) for r in kept[0].results) <= 1000
     assert stored_rounds(rounds, 100_000, COUNTER) == tuple(rounds)
+
+
+async def test_the_summary_folds_a_tool_turn_like_any_other(redis: Redis) -> None:
+    model = FakeModel(asking(call("x")), Script(["x means something."]), Script(["sure"]), summary="folded")
+    conv, history, _ = setup(redis, model)
+    await ask(conv)
+    await ask(conv, "thanks")
+    summarizer = Summarizer(history, UsageLedger(redis, KEYS, Budgets()), model, COUNTER, model_name="sum",
+                            budget=30, max_tokens=100)
+    assert await summarizer.fold(CHAT)
+    folded_text = model.requests[-1].messages[-1].content
+    assert 'Assistant (after calling lookup({"word": "x"})): x means something.' in folded_text
+    transcript = await history.load(CHAT)
+    assert transcript.summary is not None and all(not turn.tools for turn in transcript.turns)
