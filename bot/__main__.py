@@ -12,6 +12,7 @@ from bot.domain.personas import PersonaCatalog, PersonaFileError
 from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.store.address import secrets_in
+from bot.tools.mcp.config import McpFileError, McpServerConfig, load_servers
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -27,23 +28,27 @@ def main(argv: list[str]) -> int:
     try:
         settings = load_settings(read_environment())
         personas = PersonaCatalog.load(settings.personas_file)
+        mcp_servers = load_servers(settings.mcp_servers_file)
     except ConfigError as exc:
         return _config_error(f"{exc.variable}: {exc.expected}")
     except PersonaFileError as exc:
         return _config_error(f"persona file {exc.path}: {exc.problem}")
+    except McpFileError as exc:
+        return _config_error(f"MCP servers file {exc.path}: {exc.problem}")
     if command == "set-webhook" and not settings.webhook_url:
         return _config_error("WEBHOOK_URL: is required for set-webhook (the public HTTPS URL of the webhook)")
-    configure_logging(settings.log_level, settings.log_format, _secrets(settings))
-    return _start(command, settings, personas)
+    configure_logging(settings.log_level, settings.log_format, _secrets(settings, mcp_servers))
+    return _start(command, settings, personas, mcp_servers)
 
 
-def _start(command: str, settings: Settings, personas: PersonaCatalog) -> int:
+def _start(command: str, settings: Settings, personas: PersonaCatalog,
+           mcp_servers: tuple[McpServerConfig, ...]) -> int:
     # Imported only now: a configuration error is reported without loading Telegram, Redis and the web server.
     from redis.exceptions import RedisError
     from telegram.error import InvalidToken, TelegramError
 
     try:
-        _run(_serve(command, settings, personas))
+        _run(_serve(command, settings, personas, mcp_servers))
     except InvalidToken:
         return _config_error("TELEGRAM_BOT_TOKEN: rejected by the Bot API (check the token from @BotFather)")
     except TelegramError as exc:
@@ -55,11 +60,12 @@ def _start(command: str, settings: Settings, personas: PersonaCatalog) -> int:
     return 0
 
 
-async def _serve(command: str, settings: Settings, personas: PersonaCatalog) -> None:
+async def _serve(command: str, settings: Settings, personas: PersonaCatalog,
+                 mcp_servers: tuple[McpServerConfig, ...]) -> None:
     from bot.ingress import service
     from bot.wiring import build_runtime
 
-    runtime = build_runtime(settings, personas)
+    runtime = build_runtime(settings, personas, mcp_servers)
     try:
         if command == "set-webhook":
             await service.set_webhook(runtime)
@@ -81,8 +87,9 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main)
 
 
-def _secrets(settings: Settings) -> list[str]:
+def _secrets(settings: Settings, mcp_servers: tuple[McpServerConfig, ...] = ()) -> list[str]:
     secrets = [settings.telegram_bot_token, settings.openai_api_key, settings.webhook_secret]
+    secrets += [secret for server in mcp_servers for secret in server.secrets()]  # MCP headers and env
     return [*secrets, *secrets_in(settings.redis_url or "")]  # REDIS_URL's password, as written and decoded
 
 

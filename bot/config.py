@@ -134,8 +134,9 @@ class Settings:
         "PERSONA_MAX_TOKENS", Integer(1), 500, "most tokens of a custom persona's prompt (/persona <instructions>)")
     settings_ttl_seconds: int = setting(
         "SETTINGS_TTL_SECONDS", Integer(1), 90 * 86400, "seconds an unused persona choice is kept")
-    group_settings_admin_only: bool = setting(
-        "GROUP_SETTINGS_ADMIN_ONLY", Flag(), True, "in groups, only admins may /reset and change /persona")
+    group_settings_administrators_only: bool = setting(
+        "GROUP_SETTINGS_ADMIN_ONLY", Flag(), True,
+        "in groups, only the group's administrators may /reset and change /persona")
     allowed_user_ids: frozenset[int] = setting(
         "ALLOWED_USER_IDS", Ids(), frozenset(), "users who may use the bot anywhere", described_default="empty")
     allowed_chat_ids: frozenset[int] = setting(
@@ -160,14 +161,22 @@ class Settings:
         "DAILY_TOKEN_BUDGET_PER_USER", Integer(0), 0, "tokens a user may use a day (0 = unlimited)")
     daily_token_budget_per_chat: int = setting(
         "DAILY_TOKEN_BUDGET_PER_CHAT", Integer(0), 0, "tokens a chat may use a day (0 = unlimited)")
-    admin_user_ids: frozenset[int] = setting(
-        "ADMIN_USER_IDS", Ids(), frozenset(), "users exempt from budgets and the message rate",
+    operator_ids: frozenset[int] = setting(
+        "ADMIN_USER_IDS", Ids(), frozenset(), "operators: exempt from budgets and the message rate",
         described_default="empty")
     user_messages_per_minute: int = setting(
         "USER_MESSAGES_PER_MINUTE", Integer(0), 12, "messages a user may send in any 60 seconds (0 = no limit)")
     moderation: bool = setting("MODERATION", Flag(), False, "check messages with the moderation endpoint")
     moderation_fail_closed: bool = setting(
         "MODERATION_FAIL_CLOSED", Flag(), False, "refuse messages when the moderation endpoint fails")
+    transcription: bool = setting(
+        "TRANSCRIPTION", Flag(), True, "transcribe voice messages, audio files and video notes, and answer them")
+    transcription_model: str = setting(
+        "TRANSCRIPTION_MODEL", Text(), "gpt-4o-mini-transcribe", "speech-to-text model (POST /audio/transcriptions)")
+    voice_max_seconds: int = setting(
+        "VOICE_MAX_SECONDS", Integer(1), 600, "longest recording transcribed, in seconds (Telegram's duration)")
+    document_max_tokens: int = setting(
+        "DOCUMENT_MAX_TOKENS", Integer(1), 8000, "most tokens of a document's text read into a turn")
     searxng_url: str | None = setting(
         "SEARXNG_URL", Url(_HTTP), None, "root of a SearXNG instance for the web_search tool",
         described_default="unset: no web_search")
@@ -183,6 +192,11 @@ class Settings:
     tools_allow_private_networks: bool = setting(
         "TOOLS_ALLOW_PRIVATE_NETWORKS", Flag(), False,
         "let fetch_url read private, loopback and link-local addresses (tests, intranets)")
+    reminders_per_chat: int = setting(
+        "REMINDERS_PER_CHAT", Integer(1, 1000), 20, "most reminders a chat may have pending")
+    mcp_servers_file: str | None = setting(
+        "MCP_SERVERS_FILE", Text(), None, "an operator's TOML file of MCP servers whose tools the model may use",
+        described_default="unset")
 
     def __post_init__(self) -> None:
         if "web_search" in self.tools and not self.searxng_url:

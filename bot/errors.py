@@ -8,7 +8,16 @@ BotError
  │    │    ├── ContextTooLong           the prompt exceeded the model's context window
  │    │    └── ModelAccessDenied        401/403: the server refused the API key or its access to the model
  │    └── StreamBroken                  the stream ended without its finish chunk
- └── StoreUnavailable                   Redis did not answer
+ ├── StoreUnavailable                   Redis did not answer
+ ├── DocumentError                      a document's text could not be read
+ │    ├── DocumentUnreadable            damaged, or locked with a password
+ │    ├── NoTextLayer                   a PDF without text (scanned pages)
+ │    ├── EmptyDocument                 a file without any text
+ │    └── UnsupportedDocument(kind)     a type the bot does not read
+ └── FileError                          a Telegram file could not be had
+      ├── FileNotFound                  getFile does not know the file id (wrong, or of another bot)
+      ├── FileTooLarge(size, limit)     over the Bot API's download limit (20 MB)
+      └── FileUnavailable               the Bot API failed, or the download broke off
 
 Messages are for logs, never for users: the Telegram side chooses what a user reads.
 """
@@ -53,3 +62,49 @@ class StreamBroken(ModelError):
 
 class StoreUnavailable(BotError):
     """The Redis store did not answer."""
+
+
+class DocumentError(BotError):
+    """A document's text could not be read."""
+
+
+class DocumentUnreadable(DocumentError):
+    """The file is damaged, or locked with a password."""
+
+
+class NoTextLayer(DocumentError):
+    """A PDF whose pages carry no text (scanned pages need OCR)."""
+
+
+class EmptyDocument(DocumentError):
+    """A text file or Word document without any text."""
+
+
+class UnsupportedDocument(DocumentError):
+    """A file of a type the bot does not read; ``kind`` names it (a MIME type or an extension)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class FileError(BotError):
+    """A Telegram file could not be downloaded (messages never carry the file's URL: it holds the bot token)."""
+
+
+class FileNotFound(FileError):
+    """The Bot API does not know the file id."""
+
+
+class FileTooLarge(FileError):
+    """The file is larger than the Bot API lets bots download."""
+
+    def __init__(self, size: int | None, limit: int) -> None:
+        super().__init__(f"file of {'more than ' + str(limit) if size is None else size} bytes is over the "
+                         f"download limit of {limit} bytes")
+        self.size = size
+        self.limit = limit
+
+
+class FileUnavailable(FileError):
+    """The Bot API failed to give the file, or its download broke off."""

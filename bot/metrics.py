@@ -44,6 +44,8 @@ class Metrics:
                                      registry=registry)
         self.ingress_pending = Gauge("bot_ingress_pending", "Updates read but not yet acknowledged (all replicas)",
                                      registry=registry)
+        self.reminders = Counter("bot_reminders", "Due reminders by outcome (sent, retried, dropped)", ["outcome"],
+                                 registry=registry)
 
         self.loop_lag = Histogram("bot_event_loop_lag_seconds",
                                   "How late the event loop runs a timer (sampled while updates are handled)",

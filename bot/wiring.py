@@ -22,9 +22,12 @@ from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
+from bot.store.reminders import RedisReminders
 from bot.store.replies import Replies
 from bot.store.usage import USAGE_TTL_SECONDS, UsageLedger
-from bot.telegram.application import GroupAdmins, build_application, register
+from bot.telegram.application import GroupAdministrators, build_application, register
+from bot.telegram.courier import ReminderCourier
+from bot.telegram.files import TelegramFiles
 from bot.telegram.handlers import Retention, Services
 from bot.telegram.pacing import Pacer
 from bot.telegram.ratelimit import RedisRateLimiter
@@ -32,7 +35,9 @@ from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
 from bot.tools.clock import CurrentTime
 from bot.tools.fetch import FetchUrl
+from bot.tools.mcp.config import McpServerConfig
 from bot.tools.registry import ToolFactory, build_toolbox
+from bot.tools.reminders import reminder_tools
 from bot.tools.search import WebSearch
 
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
@@ -40,7 +45,8 @@ INGRESS_CONCURRENCY = 1000
 TELEGRAM_CONNECTIONS = 32
 
 
-def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
+def build_runtime(settings: Settings, personas: PersonaCatalog,
+                  mcp_servers: tuple[McpServerConfig, ...] = ()) -> Runtime:
     """Build clients, domain and the PTB Application; nothing is connected yet."""
     redis = connect(settings.redis_url)
     keys = Keys(f"tg:{settings.bot_id}")
@@ -49,9 +55,10 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
     model = DeferredModel(settings.openai_api_key, settings.openai_base_url, settings.openai_timeout_seconds,
                           metrics, preload=counter.load)
     ledger = UsageLedger(redis, keys, Budgets(settings.daily_token_budget_per_user,
-                                              settings.daily_token_budget_per_chat, settings.admin_user_ids))
+                                              settings.daily_token_budget_per_chat, settings.operator_ids))
     history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
-    toolbox = build_toolbox(settings.tools, _tool_factories(settings))
+    reminders = RedisReminders(redis, keys)
+    toolbox = build_toolbox(settings.tools, _tool_factories(settings, reminders))
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
@@ -69,28 +76,33 @@ def build_runtime(settings: Settings, personas: PersonaCatalog) -> Runtime:
                                max_in_flight=TELEGRAM_CONNECTIONS)
     application = build_application(settings.telegram_bot_token, settings.telegram_api_url, requests, limiter)
     replies = Replies(redis, keys)
+    files = TelegramFiles(application.bot)
     register(application, Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(),
         persona_limit=PromptLimit(settings.persona_max_tokens, counter.count),
         cadence=Cadence(settings.stream_edit_interval, settings.stream_group_edit_interval, settings.stream_mode,
                         settings.delivery_give_up_seconds),
         replies=replies, allowlist=Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids),
-        gatekeeper=Gatekeeper(redis, keys, GroupAdmins(application.bot)),
-        group_settings_admin_only=settings.group_settings_admin_only, ledger=ledger,
+        gatekeeper=Gatekeeper(redis, keys, GroupAdministrators(application.bot)),
+        group_settings_administrators_only=settings.group_settings_administrators_only, ledger=ledger,
         prices=PriceTable(settings.model_prices),
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
-        messages_per_minute=settings.user_messages_per_minute, admins=settings.admin_user_ids, metrics=metrics,
+        messages_per_minute=settings.user_messages_per_minute, operators=settings.operator_ids, metrics=metrics,
+        files=files, reminders=reminders,
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
                           claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
-    return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests)
+    courier = ReminderCourier(reminders, application.bot, metrics)
+    return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests,
+                   courier, clients=(files,))
 
 
-def _tool_factories(settings: Settings) -> dict[str, ToolFactory]:
+def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, ToolFactory]:
     """What each TOOLS name builds."""
     factories: dict[str, ToolFactory] = {
         "time": lambda: [CurrentTime()],
+        "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat),
         "fetch_url": lambda: [FetchUrl(allow_private=settings.tools_allow_private_networks)],
     }
     if settings.searxng_url:

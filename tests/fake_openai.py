@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests import fake_openai_wire as wire
+from tests.fake_openai_audio import Transcriptions, transcription_body
 from tests.http_fake import ThreadedServer
 
 
@@ -130,11 +131,13 @@ class FakeOpenAI:
         self._script: list[Behaviour] = []
         self._disconnects = 0
         self._lock = threading.Lock()
+        self.audio = Transcriptions(self._lock)  # /v1/audio/transcriptions: scripted transcripts, the uploads
         self._closing = threading.Event()
         self._ids = itertools.count(1)
         self._server = ThreadedServer(Starlette(routes=[
             Route("/v1/chat/completions", self._completions, methods=["POST"]),
             Route("/v1/moderations", self._moderations, methods=["POST"]),
+            Route("/v1/audio/transcriptions", self._transcriptions, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
             Route("/{path:path}", _unknown_url, methods=["GET", "POST", "PUT", "DELETE"]),
         ]))
@@ -216,6 +219,18 @@ class FakeOpenAI:
         answer = {"id": f"modr-{next(self._ids)}", "model": body.get("model", "omni-moderation-latest"),
                   "results": results}
         return self._transmit(200, wire.encoded(answer))
+
+    async def _transcriptions(self, request: Request) -> Response:
+        problem = self._refusal(request, {})
+        upload = None if problem else await self.audio.receive(request)
+        if problem or upload is None:
+            return self._fail(problem or Error(400, "Missing required parameter: 'file'.", param="file"))
+        with self._lock:
+            self._log.append(("audio/transcriptions", {"model": upload.model, "file": upload.filename}))
+        answer = self.audio.answer()
+        if isinstance(answer, int):
+            return self._fail(Error(answer))
+        return self._transmit(200, wire.encoded(transcription_body(answer)))
 
     async def _models(self, request: Request) -> Response:
         problem = self._refusal(request, {})

@@ -16,14 +16,14 @@ from typing import Any, Self, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fake_telegram_rules import NOT_MODIFIED, BotApiError, conflict, request_params, scope_key, utf16_len
-from tests.fake_telegram_state import BotApiState, BotMessage, Draft
+from tests.fake_telegram_state import BotApiState, BotMessage, Draft, StoredFile
 from tests.http_fake import ThreadedServer
 
-__all__ = ["NOT_MODIFIED", "BotApiError", "BotMessage", "Call", "Draft", "FakeTelegram", "utf16_len"]
+__all__ = ["NOT_MODIFIED", "BotApiError", "BotMessage", "Call", "Draft", "FakeTelegram", "StoredFile", "utf16_len"]
 
 T = TypeVar("T")
 _FLOOD_COUNTED = frozenset({"sendmessage", "editmessagetext", "editmessagereplymarkup", "sendmessagedraft"})
@@ -58,8 +58,11 @@ class FakeTelegram(BotApiState):
         self._latency: dict[str, float] = {}
         self._update_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._downloads: list[str] = []
         self._server = ThreadedServer(Starlette(routes=[
             Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
+            Route("/file/bot{token}/{path:path}", self._download, methods=["GET"]),
             Route("/{path:path}", _not_found, methods=["GET", "POST"]),
         ]))
 
@@ -102,10 +105,10 @@ class FakeTelegram(BotApiState):
         with self.lock:
             self._latency[method.lower()] = seconds
 
-    def set_admins(self, chat_id: int, *user_ids: int) -> None:
+    def set_administrators(self, chat_id: int, *user_ids: int) -> None:
         """The administrators getChatAdministrators lists for a group."""
         with self.lock:
-            self.admins[chat_id] = list(user_ids)
+            self.administrators[chat_id] = list(user_ids)
 
     def set_webhook_elsewhere(self, url: str = "", **params: Any) -> None:
         """Someone else with the token changes the webhook (``url`` empty: deleteWebhook, as a laptop that
@@ -121,6 +124,27 @@ class FakeTelegram(BotApiState):
             self.webhook_error = None if last_error_message is None else (
                 last_error_date or int(time.time()), last_error_message)
             self.webhook_pending = pending_update_count
+
+    def add_file(self, data: bytes, *, file_path: str | None = None, file_size: int | None = -1,
+                 file_id: str | None = None) -> str:
+        """A file a user sent: getFile finds it by the returned file id and its download serves ``data``.
+        ``file_size`` is what getFile reports (-1: the real size; None: not reported; more than 20 MB: getFile
+        refuses it, as Telegram does)."""
+        with self.lock:
+            number = next(self._file_ids)
+            file_id = file_id or f"FILE{number}-AgACAgIAAxkBAAI"
+            path = file_path or f"documents/file_{number}.bin"
+            self._files[file_id] = StoredFile(file_id, data, path, len(data) if file_size == -1 else file_size)
+        return file_id
+
+    def add_photo(self, *sizes: tuple[int, int, bytes]) -> list[dict[str, Any]]:
+        """A message's ``photo`` field: one PhotoSize per (width, height, bytes), each its own file, smallest first."""
+        photo = []
+        for width, height, data in sorted(sizes, key=lambda s: s[0] * s[1]):
+            file_id = self.add_file(data, file_path=f"photos/file_{next(self._file_ids)}.jpg")
+            photo.append({"file_id": file_id, "file_unique_id": "u" + file_id, "width": width, "height": height,
+                          "file_size": len(data)})
+        return photo
 
     def queue_update(self, update: dict[str, Any]) -> None:
         """Deliver ``update`` through getUpdates (polling mode)."""
@@ -150,6 +174,12 @@ class FakeTelegram(BotApiState):
             shown = self._shown.get(chat_id, {}).values()
             return [replace(m, entities=list(m.entities), history=list(m.history))
                     for m in shown if include_deleted or not m.deleted]
+
+    @property
+    def downloads(self) -> list[str]:
+        """The file paths the bot downloaded, oldest first."""
+        with self.lock:
+            return list(self._downloads)
 
     def texts(self, chat_id: int) -> list[str]:
         return [m.text for m in self.messages(chat_id)]
@@ -219,6 +249,18 @@ class FakeTelegram(BotApiState):
         except BotApiError as exc:
             return exc.response()
         return JSONResponse({"ok": True, "result": result})
+
+    async def _download(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return BotApiError(401, "Unauthorized").response()
+        path = request.path_params["path"]
+        with self.lock:
+            stored = next((f for f in self._files.values() if f.file_path == path), None)
+            if stored is not None:
+                self._downloads.append(path)
+        if stored is None:
+            return BotApiError(404, "Not Found").response()
+        return Response(stored.data, media_type="application/octet-stream")
 
     async def _pass_barrier(self, method: str) -> None:
         with self.lock:

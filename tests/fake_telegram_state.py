@@ -50,6 +50,20 @@ class BotMessage:
 
 
 @dataclass(frozen=True)
+class StoredFile:
+    """A file users sent the bot: what getFile reports and what its download serves."""
+
+    file_id: str
+    data: bytes
+    file_path: str
+    file_size: int | None  # what getFile reports; None leaves it out (Telegram may), else the real size by default
+
+
+# getFile refuses files over 20 MB: bots cannot download them from the Bot API.
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class Draft:
     """One sendMessageDraft call: a partial message streamed to a private chat."""
 
@@ -69,7 +83,7 @@ class BotApiState:
         self.bot_id = int(token.split(":")[0])
         self.username = username
         self.first_name = first_name
-        self.admins: dict[int, list[int]] = {}
+        self.administrators: dict[int, list[int]] = {}
         self.webhook: dict[str, Any] = {"url": ""}
         # What getWebhookInfo reports about deliveries: Telegram's last failed one, and a backlog size that
         # overrides the count of queued getUpdates updates (webhook deliveries are not modelled).
@@ -82,6 +96,7 @@ class BotApiState:
         self._drafts: list[Draft] = []
         self._commands: dict[str, list[dict[str, Any]]] = {}
         self._updates: list[dict[str, Any]] = []
+        self._files: dict[str, StoredFile] = {}
         self._next_message_id: dict[int, itertools.count[int]] = {}
         self._handlers = {name[5:].lower(): getattr(self, name) for name in dir(self) if name.startswith("_api_")}
 
@@ -188,13 +203,13 @@ class BotApiState:
         chat_id = chat_id_of(params)
         if chat_id > 0:
             raise bad_request("there are no administrators in the private chat")
-        return [administrator(user_id) for user_id in self.admins.get(chat_id, [])]
+        return [administrator(user_id) for user_id in self.administrators.get(chat_id, [])]
 
     def _api_getChatMember(self, params: dict[str, Any]) -> Any:  # noqa: N802
         chat_id, user_id = chat_id_of(params), params.get("user_id")
         if not isinstance(user_id, int):
             raise bad_request("user_id is empty")
-        if user_id in self.admins.get(chat_id, []):
+        if user_id in self.administrators.get(chat_id, []):
             return administrator(user_id)
         user = self._me() if user_id == self.bot_id else {"id": user_id, "is_bot": False, "first_name": "User"}
         return {"status": "member", "user": user}
@@ -208,6 +223,15 @@ class BotApiState:
         text, entities = content(params)
         self._drafts.append(Draft(chat_id, draft_id, text, entities, params.get("message_thread_id"), time.monotonic()))
         return True
+
+    def _api_getFile(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        stored = self._files.get(str(params.get("file_id") or ""))
+        if stored is None:
+            raise bad_request("invalid file_id")
+        if stored.file_size is not None and stored.file_size > DOWNLOAD_LIMIT:
+            raise bad_request("file is too big")
+        found = {"file_id": stored.file_id, "file_unique_id": "u" + stored.file_id, "file_path": stored.file_path}
+        return found | ({"file_size": stored.file_size} if stored.file_size is not None else {})
 
     # --- building Bot API objects --------------------------------------------------------------------------
     def _me(self) -> dict[str, Any]:

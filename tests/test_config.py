@@ -117,7 +117,7 @@ def test_choices_and_flags_are_read_in_any_case_and_spelling() -> None:
     settings = load_settings({**BASE, "LOG_LEVEL": "debug", "STREAM_MODE": "Draft", "LOG_FORMAT": "JSON",
                               "MODERATION": "Yes", "MODERATION_FAIL_CLOSED": "on", "GROUP_SETTINGS_ADMIN_ONLY": "OFF"})
     assert (settings.log_level, settings.stream_mode, settings.log_format) == ("DEBUG", "draft", "json")
-    assert (settings.moderation, settings.moderation_fail_closed, settings.group_settings_admin_only) == (
+    assert (settings.moderation, settings.moderation_fail_closed, settings.group_settings_administrators_only) == (
         True, True, False)
 
 

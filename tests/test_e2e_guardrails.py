@@ -22,9 +22,9 @@ def test_a_spent_daily_budget_stops_model_calls_and_says_when_it_resets(env: Wor
         wait_for(lambda: len(finals(env)) == 2, what="budget notice")
         assert "token budget" in finals(env)[1] and "00:00 UTC" in finals(env)[1]
         assert len(env.model.chat_requests()) == 1
-        bot.post(env.telegram.make_update("admin here", chat_id=7))
-        wait_for(lambda: len(finals(env, 7)) == 1, what="admin answer")
-        assert finals(env, 7) == ["Echo: admin here"]
+        bot.post(env.telegram.make_update("operator here", chat_id=7))
+        wait_for(lambda: len(finals(env, 7)) == 1, what="operator answer")
+        assert finals(env, 7) == ["Echo: operator here"]
 
 
 def test_a_flood_of_messages_gets_one_slow_down_notice(env: World) -> None:

@@ -1,4 +1,4 @@
-"""End to end: personas, groups, topics, admins and the allowlist, as users see them."""
+"""End to end: personas, groups, topics, group administrators and the allowlist, as users see them."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from tests.e2e import World, world
 from tests.http_fake import wait_for
 
 GROUP = -100123
-ADMIN, MEMBER = 11, 22
+ADMINISTRATOR, MEMBER = 11, 22
 
 
 @pytest.fixture
 def env(redis_url: str) -> Iterator[World]:
     Redis.from_url(redis_url).flushdb()
     with world(redis_url) as w:
-        w.telegram.admins[GROUP] = [ADMIN]
+        w.telegram.administrators[GROUP] = [ADMINISTRATOR]
         yield w
 
 
@@ -115,12 +115,13 @@ def test_unaddressed_group_messages_never_reach_the_model(env: World) -> None:
         assert "/reset" in env.telegram.texts(GROUP)[0]
 
 
-def test_group_settings_are_for_admins(env: World) -> None:
+def test_group_settings_are_for_group_administrators(env: World) -> None:
     with env.bot() as bot:
         bot.post(env.telegram.make_update("/persona tutor", chat_id=GROUP, chat_type="supergroup", user_id=MEMBER))
         wait_for(lambda: reply_count(env, GROUP) == 1, what="refusal")
         assert "administrators" in env.telegram.texts(GROUP)[0]
-        bot.post(env.telegram.make_update("/persona tutor", chat_id=GROUP, chat_type="supergroup", user_id=ADMIN))
+        bot.post(env.telegram.make_update("/persona tutor", chat_id=GROUP, chat_type="supergroup",
+                                          user_id=ADMINISTRATOR))
         wait_for(lambda: reply_count(env, GROUP) == 2, what="switch")
         assert "switched" in env.telegram.texts(GROUP)[1]
 

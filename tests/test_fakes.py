@@ -166,12 +166,12 @@ async def test_get_updates_honours_offset_long_poll_and_webhook(tg: FakeTelegram
     assert await bot.delete_webhook() and (await bot.get_webhook_info()).url == ""
 
 
-async def test_commands_admins_drafts_callbacks_and_other_methods(tg: FakeTelegram, bot: Bot) -> None:
+async def test_commands_administrators_drafts_callbacks_and_other_methods(tg: FakeTelegram, bot: Bot) -> None:
     group = BotCommandScopeAllGroupChats()
     await bot.set_my_commands([BotCommand("help", "The commands")], scope=group)
     assert [c.command for c in await bot.get_my_commands(scope=group)] == ["help"]
     assert await bot.get_my_commands() == () and tg.commands({"type": "all_group_chats"})[0]["command"] == "help"
-    tg.set_admins(GROUP, 7, 8)
+    tg.set_administrators(GROUP, 7, 8)
     assert [m.user.id for m in await bot.get_chat_administrators(GROUP)] == [7, 8]
     assert (await bot.get_chat_member(GROUP, 7)).status == "administrator"
     assert await bot.send_message_draft(CHAT, 5, "partial")

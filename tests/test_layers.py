@@ -20,6 +20,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "model": ("telegram", "redis", "starlette", "bot.store", "bot.telegram", "bot.ingress", "bot.wiring"),
     "telegram": ("starlette", "openai", "bot.ingress", "bot.model", "bot.wiring"),
     "ingress": ("bot.wiring",),
+    "documents": (*ADAPTERS, "bot.store", "bot.telegram", "bot.ingress", "bot.model", "bot.wiring", "bot.config"),
     "tools": ("telegram", "starlette", "openai", "bot.telegram", "bot.ingress", "bot.model", "bot.wiring",
               "bot.config"),
 }

@@ -27,6 +27,8 @@ class Failure(enum.Enum):
     MODERATION_UNAVAILABLE = "moderation_unavailable"
     USER_BUDGET = "user_budget"
     CHAT_BUDGET = "chat_budget"
+    NOT_HEARD = "not_heard"  # the transcription failed
+    NOTHING_HEARD = "nothing_heard"  # it worked, and heard no words
 
 
 @dataclass(frozen=True)

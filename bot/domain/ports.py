@@ -1,7 +1,7 @@
 """What the domain needs from the outside, as Protocols, and the plain values that cross them.
 
-Adapters implement these: model/ (ChatModel, Moderator), store/ (History, Ledger, Lock), telegram/ (ReplySink),
-metrics (TurnObserver). Nothing here imports an SDK.
+Adapters implement these: model/ (ChatModel, Moderator, Transcriber), store/ (History, Ledger, Lock),
+telegram/ (ReplySink), metrics (TurnObserver). Nothing here imports an SDK.
 """
 
 from __future__ import annotations
@@ -82,6 +82,30 @@ class ChatModel(Protocol):
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]: ...
 
 
+@dataclass(frozen=True)
+class Recording:
+    """A voice message, audio file or video note to transcribe: its bytes (never stored), a file name whose
+    extension names the format, and its length as Telegram reports it."""
+
+    data: bytes
+    filename: str
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What a transcription heard, and the tokens the server reported for it (models billed by token say)."""
+
+    text: str
+    usage: Usage | None = None
+
+
+class Transcriber(Protocol):
+    """Speech to text."""
+
+    async def transcribe(self, recording: Recording, model: str) -> Heard: ...
+
+
 class Moderator(Protocol):
     """Classifies a user's message before the model sees it."""
 
@@ -123,7 +147,8 @@ class Ledger(Protocol):
 
     async def reserve(self, user_id: int, chat: ChatKey, tokens: int, turn_id: str | None = None) -> Reservation: ...
     async def release(self, reservation: Reservation) -> None: ...
-    async def record(self, chat: ChatKey, records: Sequence[UsageRecord]) -> None: ...
+    async def record(self, chat: ChatKey, records: Sequence[UsageRecord],
+                     reservation: Reservation | None = None) -> None: ...
 
 
 class ReplySink(Protocol):

@@ -37,6 +37,15 @@ class TokenCounter:
             return MESSAGE_OVERHEAD + (len(text) + 3) // 4
         return MESSAGE_OVERHEAD + len(self._encoding.encode(text, disallowed_special=()))
 
+    def prefix(self, text: str, tokens: int) -> str:
+        """The longest start of ``text`` of at most ``tokens`` tokens (without the message overhead)."""
+        if self._encoding is None:
+            return text[: tokens * 4]
+        encoded = self._encoding.encode(text, disallowed_special=())
+        if len(encoded) <= tokens:
+            return text
+        return self._encoding.decode_bytes(encoded[:tokens]).decode("utf-8", errors="ignore")
+
 
     def truncate(self, text: str, max_tokens: int) -> str:
         """The longest start of ``text`` whose count stays within ``max_tokens`` (the text itself when it does)."""

@@ -24,6 +24,12 @@ BUILTIN_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4-turbo": (10.00, 30.00),
     "gpt-3.5-turbo": (0.50, 1.50),
 }
+# USD per minute of audio, as OpenAI publishes it for its transcription models.
+BUILTIN_MINUTE_PRICES: dict[str, float] = {
+    "gpt-4o-mini-transcribe": 0.003,
+    "gpt-4o-transcribe": 0.006,
+    "whisper-1": 0.006,
+}
 
 @dataclass(frozen=True)
 class UsageRecord:
@@ -33,6 +39,7 @@ class UsageRecord:
     completion_tokens: int
     model: str
     user_id: int | None = None
+    seconds: int = 0  # of audio, for transcriptions
 
     @property
     def total(self) -> int:
@@ -64,11 +71,12 @@ class Reservation:
 
 @dataclass(frozen=True)
 class ModelTokens:
-    """Tokens in and out of one model over a period."""
+    """Tokens in and out of one model over a period (and seconds of audio, for transcription models)."""
 
     model: str
     prompt: int
     completion: int
+    seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,20 +88,31 @@ class Spending:
 
 
 class PriceTable:
-    """USD per 1M tokens by model, the built-in table overridden by MODEL_PRICES."""
+    """USD per 1M tokens by model, the built-in table overridden by MODEL_PRICES; USD per minute of audio for
+    transcription models (they are priced by the minute, whatever tokens they report)."""
 
-    def __init__(self, overrides: Iterable[tuple[str, float, float]] = ()) -> None:
+    def __init__(self, overrides: Iterable[tuple[str, float, float]] = (),
+                 minute_overrides: Iterable[tuple[str, float]] = ()) -> None:
         self._prices = dict(BUILTIN_PRICES) | {model: (i, o) for model, i, o in overrides}
+        self._minute_prices = dict(BUILTIN_MINUTE_PRICES) | dict(minute_overrides)
 
     def cost(self, usage: Sequence[ModelTokens]) -> float | None:
         """Estimated USD; None when a model of the usage has no price."""
         total = 0.0
         for item in usage:
-            price = self._price(item.model)
-            if price is None:
+            cost = self._cost(item)
+            if cost is None:
                 return None
-            total += (item.prompt * price[0] + item.completion * price[1]) / 1_000_000
+            total += cost
         return total
+
+    def _cost(self, item: ModelTokens) -> float | None:
+        if item.model in self._minute_prices:
+            return item.seconds / 60 * self._minute_prices[item.model]
+        price = self._price(item.model)
+        if price is None:
+            return None
+        return (item.prompt * price[0] + item.completion * price[1]) / 1_000_000
 
     def _price(self, model: str) -> tuple[float, float] | None:
         if model in self._prices:

@@ -16,6 +16,7 @@ from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
 from bot.store.keys import Keys
 from bot.store.replies import Replies
+from bot.telegram.courier import ReminderCourier
 from bot.telegram.handlers import BotApplication
 
 
@@ -23,6 +24,12 @@ class ModelClient(Protocol):
     """The model's client: loaded in the background once the process serves, its connections closed at the end."""
 
     def load(self) -> None: ...
+    async def aclose(self) -> None: ...
+
+
+class Closeable(Protocol):
+    """A client whose connections are closed at the end (the file downloader…)."""
+
     async def aclose(self) -> None: ...
 
 
@@ -40,10 +47,14 @@ class Runtime:
     replies: Replies
     model: ModelClient
     requests: tuple[BaseRequest, ...]
+    courier: ReminderCourier
+    clients: tuple[Closeable, ...] = ()
 
     async def close(self) -> None:
         """Close every client's connections (each close may run more than once)."""
         await self.model.aclose()
+        for client in self.clients:
+            await client.aclose()
         for request in self.requests:
             await request.shutdown()
         with contextlib.suppress(RedisError, OSError):

@@ -28,6 +28,8 @@ from bot.telegram.menus import sync_commands
 
 logger = logging.getLogger(__name__)
 
+COURIER_STOP_SECONDS = 5.0
+
 
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: SIGTERM starts our drain instead of an immediate exit. Its main
@@ -70,6 +72,7 @@ class Service:
         self._poller: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._drain_task: asyncio.Task[None] | None = None
+        self._courier: asyncio.Task[None] | None = None
 
     @property
     def registration(self) -> WebhookRegistration:
@@ -85,6 +88,7 @@ class Service:
             tasks = [asyncio.create_task(runtime.stream.run(self.process)),
                      asyncio.create_task(runtime.metrics.watch_loop()),
                      asyncio.create_task(runtime.replies.listen())]
+            self._courier = asyncio.create_task(runtime.courier.run())
             if polling:
                 self._poller = self._watched(asyncio.create_task(Poller(self._bot, self.submit).run()))
                 tasks.append(self._poller)
@@ -95,6 +99,7 @@ class Service:
             try:
                 await self._server.serve()
             finally:
+                await self._stop_courier()
                 await _cancel(tasks)
                 await runtime.application.stop()
                 await runtime.summarizer.drain()
@@ -156,8 +161,17 @@ class Service:
         logger.info("shutting down: finishing %d running update(s) within %.0fs", stream.in_flight, grace)
         if self._poller is not None:
             await _cancel([self._poller])
-        await stream.stop(grace)
+        await asyncio.gather(stream.stop(grace), self._stop_courier())
         self._server.should_exit = True
+
+    async def _stop_courier(self) -> None:
+        """Take no more reminders; one being sent is given a moment to finish (else it is retried elsewhere)."""
+        if self._courier is None:
+            return
+        self._runtime.courier.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._courier), COURIER_STOP_SECONDS)
+        await _cancel([self._courier])
 
     def _log_mode(self, polling: bool) -> None:
         settings = self._runtime.settings

@@ -13,23 +13,25 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from bot.domain.ports import ModelRequest, ReplyStream, Usage
+from bot.domain.ports import Heard, ModelRequest, Recording, ReplyStream, Usage
 from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
 
 class Model(Protocol):
-    """What the adapter does for the domain: streams, summaries, moderation."""
+    """What the adapter does for the domain: streams, summaries, moderation, transcription."""
 
     async def stream(self, request: ModelRequest) -> ReplyStream: ...
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]: ...
     async def flagged(self, text: str) -> bool: ...
+    async def transcribe(self, recording: Recording, model: str) -> Heard: ...
     async def aclose(self) -> None: ...
 
 
 class DeferredModel:
-    """ChatModel and Moderator whose OpenAI adapter is imported in the background after ``load`` (or on first use)."""
+    """ChatModel, Moderator and Transcriber whose OpenAI adapter is imported in the background after ``load`` (or
+    on first use)."""
 
     def __init__(self, api_key: str, base_url: str | None, timeout_seconds: float, metrics: Metrics, *,
                  preload: Callable[[], object] = lambda: None) -> None:
@@ -54,6 +56,10 @@ class DeferredModel:
     async def flagged(self, text: str) -> bool:
         """Whether moderation flags the text (Moderator)."""
         return await (await self._model()).flagged(text)
+
+    async def transcribe(self, recording: Recording, model: str) -> Heard:
+        """Speech to text (Transcriber)."""
+        return await (await self._model()).transcribe(recording, model)
 
     async def aclose(self) -> None:
         """Close the client's connections, once it is built (may run more than once)."""

@@ -14,12 +14,13 @@ from typing import TypeVar
 import httpx2
 import openai
 
-from bot.domain.ports import ModelRequest, Usage
+from bot.domain.ports import Heard, ModelRequest, Recording, Usage
 from bot.errors import ContextTooLong, ModelAccessDenied, ModelError, ModelRejected, ModelUnavailable
 from bot.metrics import Metrics
 from bot.model.request import chat_arguments
 from bot.model.stream import BadStream, OpenAIStream, server_sent_events
 from bot.model.toolsupport import RememberedToolSupport, ToolSupport
+from bot.model.transcription import transcribe
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,10 @@ class OpenAIModel:
     async def flagged(self, text: str) -> bool:
         """Whether the moderation endpoint flags the text (raises ModelError when it cannot tell)."""
         return await self._retrying(lambda: self._moderate(text))
+
+    async def transcribe(self, recording: Recording, model: str) -> Heard:
+        """Speech to text (Transcriber), retried like every call."""
+        return await self._retrying(lambda: transcribe(self._client, recording, model))
 
     async def _moderate(self, text: str) -> bool:
         response = await self._client.moderations.create(input=text)

@@ -14,7 +14,7 @@ from bot.store.script import Arg, LuaScript
 
 logger = logging.getLogger(__name__)
 
-ADMIN_CACHE_SECONDS = 300
+ADMINISTRATORS_CACHE_SECONDS = 300
 REFUSAL_MEMORY_SECONDS = 30 * 86400
 RATE_WINDOW_SECONDS = 60
 
@@ -29,17 +29,17 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
-FetchAdmins = Callable[[int], Awaitable[Iterable[int]]]
+FetchAdministrators = Callable[[int], Awaitable[Iterable[int]]]
 
 
 class Gatekeeper:
     """Redis-backed memory of refusals and a short cache of group administrators."""
 
-    def __init__(self, redis: Redis, keys: Keys, fetch_admins: FetchAdmins,
+    def __init__(self, redis: Redis, keys: Keys, fetch_administrators: FetchAdministrators,
                  clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._keys = keys
-        self._fetch_admins = fetch_admins
+        self._fetch_administrators = fetch_administrators
         self._clock = clock
         self._admit = LuaScript(redis, _ADMIT)
 
@@ -58,15 +58,15 @@ class Gatekeeper:
         told = await self._redis.set(self._keys.slowdown(user_id), 1, nx=True, ex=RATE_WINDOW_SECONDS)
         return True, bool(told)
 
-    async def is_admin(self, chat_id: int, user_id: int) -> bool:
+    async def is_group_administrator(self, chat_id: int, user_id: int) -> bool:
         """Whether the user administers the group; the list is cached for a few minutes."""
-        key = self._keys.admins(chat_id)
+        key = self._keys.group_administrators(chat_id)
         cached = [str(member) for member in await self._redis.lrange(key, 0, -1)]
         if not cached:
-            cached = [str(admin) for admin in await self._fetch_admins(chat_id)] or ["none"]
+            cached = [str(member) for member in await self._fetch_administrators(chat_id)] or ["none"]
             pipe = self._redis.pipeline(transaction=True)
             pipe.delete(key)
             pipe.rpush(key, *cached)
-            pipe.expire(key, ADMIN_CACHE_SECONDS)
+            pipe.expire(key, ADMINISTRATORS_CACHE_SECONDS)
             await pipe.execute()
         return str(user_id) in cached

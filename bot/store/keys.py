@@ -73,9 +73,9 @@ class Keys:
         """A user already asked to slow down this minute."""
         return f"{self.prefix}:slowdown:{user_id}"
 
-    def admins(self, chat_id: int) -> str:
+    def group_administrators(self, chat_id: int) -> str:
         """A group's administrators, cached for a few minutes."""
-        return f"{self.prefix}:admins:{chat_id}"
+        return f"{self.prefix}:administrators:{chat_id}"
 
     def user_budget(self, user_id: int, day: str) -> str:
         """Hash: a user's tokens spent today and each running turn's estimate (DAILY_TOKEN_BUDGET_PER_USER)."""
@@ -110,3 +110,22 @@ class Keys:
     def webhook_lock(self) -> str:
         """Held by the one replica checking (and if needed setting) the webhook at start."""
         return f"{self.webhook}:lock"
+
+    def reminders(self, chat: ChatKey) -> str:
+        """Sorted set of a chat's pending reminder ids by due time (ms)."""
+        return f"{self.prefix}:{{reminders}}:chat:{chat}"
+
+    @property
+    def reminders_due(self) -> str:
+        """Sorted set of every pending reminder id by when it is next tried: when due, or when a claim on it lapses."""
+        return f"{self.prefix}:{{reminders}}:due"
+
+    @property
+    def reminder_items(self) -> str:
+        """Hash: each pending reminder's chat, asker, message to reply to, text and due time (JSON), by id."""
+        return f"{self.prefix}:{{reminders}}:items"
+
+    @property
+    def reminder_claims(self) -> str:
+        """Hash: the reminders being delivered, by id: the attempt and the claiming replica's token."""
+        return f"{self.prefix}:{{reminders}}:claims"

@@ -25,7 +25,7 @@ _RECONNECT_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class Owner:
-    """Who may stop an answer: the asker, or an admin of its chat."""
+    """Who may stop an answer: the asker, or an administrator of its group."""
 
     chat_id: int
     user_id: int

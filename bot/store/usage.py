@@ -74,13 +74,17 @@ class UsageLedger:
                 for key in self._usage_keys(chat, record.user_id, period):
                     pipe.hincrby(key, f"{record.model}:prompt", record.prompt_tokens)
                     pipe.hincrby(key, f"{record.model}:completion", record.completion_tokens)
+                    if record.seconds:
+                        pipe.hincrby(key, f"{record.model}:seconds", record.seconds)
                     pipe.expire(key, USAGE_TTL_SECONDS)
         self._queue_budget(pipe, chat, records, reservation)
 
-    async def record(self, chat: ChatKey, records: Sequence[UsageRecord]) -> None:
-        """Count calls outside a turn (summaries), charged to the chat's budget."""
+    async def record(self, chat: ChatKey, records: Sequence[UsageRecord],
+                     reservation: Reservation | None = None) -> None:
+        """Count calls outside a turn's commit (summaries, transcriptions), charged to the chat's budget and, for a
+        record with a user, the user's; settles the reservation made for them, if any."""
         pipe = self.redis.pipeline(transaction=False)
-        self.queue(pipe, chat, records)
+        self.queue(pipe, chat, records, reservation)
         await pipe.execute()
 
     async def reserve(self, user_id: int, chat: ChatKey, tokens: int, turn_id: str | None = None) -> Reservation:
@@ -169,10 +173,13 @@ class UsageLedger:
         return keys
 
 
+_KINDS = ("prompt", "completion", "seconds")
+
+
 def _by_model(fields: dict[str, str]) -> tuple[ModelTokens, ...]:
     totals: dict[str, list[int]] = {}
     for name, value in fields.items():
         model, _, kind = name.rpartition(":")
-        pair = totals.setdefault(model, [0, 0])
-        pair[0 if kind == "prompt" else 1] += int(value)
-    return tuple(ModelTokens(model, p, c) for model, (p, c) in sorted(totals.items()))
+        counts = totals.setdefault(model, [0, 0, 0])
+        counts[_KINDS.index(kind) if kind in _KINDS else 1] += int(value)
+    return tuple(ModelTokens(model, p, c, s) for model, (p, c, s) in sorted(totals.items()))

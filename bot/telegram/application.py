@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.telegram import commands, handlers
+from bot.telegram import commands, handlers, reminders
 from bot.telegram.handlers import BotApplication, BotContext, Services
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import STOP_PREFIX
@@ -58,8 +58,10 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(CommandHandler("persona", commands.persona, filters=fresh))
     application.add_handler(CommandHandler("usage", commands.usage, filters=fresh))
     application.add_handler(CommandHandler("privacy", commands.privacy, filters=fresh))
+    application.add_handler(CommandHandler("reminders", reminders.reminders, filters=fresh))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(reminders.cancel_button, pattern=reminders.PATTERN))
     application.add_handler(CallbackQueryHandler(handlers.foreign_button))
     application.add_handler(MessageHandler(fresh & private & words & ~filters.COMMAND, handlers.text_message))
     application.add_handler(MessageHandler(fresh & groups & words & ~filters.COMMAND, handlers.group_message))
@@ -68,7 +70,7 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_error_handler(handlers.on_error)
 
 
-class GroupAdmins:
+class GroupAdministrators:
     """A group's administrators as the Bot API lists them (the Gatekeeper caches them)."""
 
     def __init__(self, bot: Bot) -> None:

@@ -149,5 +149,6 @@ def _spending_text(title: str, spending: Spending, prices: PriceTable) -> str:
     lines = [title + ":"]
     for label, period in zip(texts.USAGE_PERIODS, (spending.today, spending.month), strict=True):
         tokens_in, tokens_out = sum(m.prompt for m in period), sum(m.completion for m in period)
-        lines.append(texts.usage_line(label, tokens_in, tokens_out, prices.cost(period)))
+        seconds = sum(m.seconds for m in period)
+        lines.append(texts.usage_line(label, tokens_in, tokens_out, prices.cost(period), seconds))
     return "\n".join(lines)

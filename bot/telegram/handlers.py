@@ -17,12 +17,14 @@ from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, TurnRequest
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
+from bot.domain.reminders import ReminderBook
 from bot.domain.usage import PriceTable
 from bot.metrics import Metrics
 from bot.store.gate import Gatekeeper
 from bot.store.replies import Owner, Replies
 from bot.store.usage import UsageLedger
 from bot.telegram import texts
+from bot.telegram.files import TelegramFiles
 from bot.telegram.pacing import Pacer
 from bot.telegram.sink import STOP_PREFIX, Cadence, Handover, Target, TelegramReplySink
 from bot.telegram.triggers import BotIdentity, addressed_to_bot, display_name
@@ -45,15 +47,17 @@ class Services:
     replies: Replies
     allowlist: Allowlist
     gatekeeper: Gatekeeper
-    group_settings_admin_only: bool
+    group_settings_administrators_only: bool
     ledger: UsageLedger
     prices: PriceTable
     retention: Retention
     messages_per_minute: int
-    admins: frozenset[int]
+    operators: frozenset[int]  # ADMIN_USER_IDS: the bot's operators (not a group's administrators)
     metrics: Metrics
+    reminders: ReminderBook
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    files: TelegramFiles | None = None  # downloads what users send (None: attachments are not read)
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,7 @@ def _observe(services: Services, outcome: str, started: float, first_visible: fl
 
 async def _slowed_down(context: BotContext, target: Target, user_id: int) -> bool:
     services = context.services
-    if not services.messages_per_minute or user_id in services.admins:
+    if not services.messages_per_minute or user_id in services.operators:
         return False
     limited, tell = await services.gatekeeper.too_fast(user_id, services.messages_per_minute)
     if tell:
@@ -196,7 +200,7 @@ def _reply_to(target: Target) -> ReplyParameters | None:
 
 
 async def stop_button(update: Update, context: BotContext) -> None:
-    """The ⏹ Stop button: only the asker (or, in groups, an admin) may stop an answer."""
+    """The ⏹ Stop button: only the asker (or, in groups, an administrator) may stop an answer."""
     query = update.callback_query
     if query is None or not query.data:
         return
@@ -210,7 +214,7 @@ async def stop_button(update: Update, context: BotContext) -> None:
         await query.answer(texts.ALREADY_FINISHED)
         return
     asker = query.from_user.id == running.user_id
-    if not asker and not (running.chat_id < 0 and await context.services.gatekeeper.is_admin(
+    if not asker and not (running.chat_id < 0 and await context.services.gatekeeper.is_group_administrator(
             running.chat_id, query.from_user.id)):
         await query.answer(texts.ONLY_ASKER_STOPS, show_alert=True)
         return
@@ -236,14 +240,14 @@ async def may_change_settings(update: Update, context: BotContext) -> bool:
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return False
-    if chat.type == Chat.PRIVATE or not context.services.group_settings_admin_only:
+    if chat.type == Chat.PRIVATE or not context.services.group_settings_administrators_only:
         return True
-    if await context.services.gatekeeper.is_admin(chat.id, user.id):
+    if await context.services.gatekeeper.is_group_administrator(chat.id, user.id):
         return True
     if update.callback_query is not None:
-        await update.callback_query.answer(texts.ADMINS_ONLY, show_alert=True)
+        await update.callback_query.answer(texts.ADMINISTRATORS_ONLY, show_alert=True)
     elif update.effective_message is not None:
-        await update.effective_message.reply_text(texts.ADMINS_ONLY, do_quote=True)
+        await update.effective_message.reply_text(texts.ADMINISTRATORS_ONLY, do_quote=True)
     return False
 
 

@@ -5,6 +5,8 @@ Texts with values are functions; the rest are constants. Nothing else in the cod
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.domain.outcome import Ending, Failure
 
 START = (
@@ -22,6 +24,7 @@ HELP = (
     "/persona NAME — switch to a persona from the list\n"
     "/persona <your own instructions> — a custom persona for this chat\n"
     "/usage — the tokens you used today and this month\n"
+    "/reminders — the reminders I keep for this chat, to cancel any\n"
     "/privacy — what I store and for how long\n\n"
     "While I'm answering, tap ⏹ Stop to cut me short. In groups I answer when mentioned or replied to."
 )
@@ -30,7 +33,7 @@ RESET = "Done — I've forgotten our conversation. Your persona stays as it is."
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 NOT_ALLOWED = "Sorry, this bot is private and you're not on its list of users."
 TEXT_ONLY = "I can read text only for now — please send your question as a message."
-ADMINS_ONLY = "Only the group's administrators can change my settings here."
+ADMINISTRATORS_ONLY = "Only the group's administrators can change my settings here."
 SLOW_DOWN = "You're sending messages faster than I can answer — please slow down a little."
 
 STOP_BUTTON = "⏹ Stop"
@@ -55,6 +58,8 @@ FAILURES = {
     Failure.MODERATION_UNAVAILABLE: "Sorry, I can't check messages right now, so I can't answer. Please try later.",
     Failure.USER_BUDGET: "You've used today's token budget. It resets at 00:00 UTC{until}.",
     Failure.CHAT_BUDGET: "This chat has used today's token budget. It resets at 00:00 UTC{until}.",
+    Failure.NOT_HEARD: "Sorry, I couldn't transcribe that recording just now. Please try again, or type it.",
+    Failure.NOTHING_HEARD: "I couldn't make out any words in that recording.",
 }
 
 # A line per tool call, shown in the answer's message while the model's tools run ({subject}: the query, the
@@ -74,6 +79,7 @@ PRIVATE_MENU = (
     ("reset", "Forget our conversation"),
     ("persona", "See or change how I answer"),
     ("usage", "Tokens used today and this month"),
+    ("reminders", "Reminders I keep for you"),
     ("privacy", "What I store and for how long"),
 )
 GROUP_MENU = (
@@ -81,6 +87,7 @@ GROUP_MENU = (
     ("reset", "Forget this chat's conversation (admins)"),
     ("persona", "See or change how I answer (admins)"),
     ("usage", "Tokens used today and this month"),
+    ("reminders", "This chat's reminders"),
 )
 
 KEPT_HISTORY = "Our conversation so far is kept; the new persona applies from my next reply."
@@ -132,9 +139,18 @@ def persona_list(entries: list[tuple[str, str]]) -> str:
     return "Personas:\n" + "\n".join(f"• {name} — {description}" for name, description in entries)
 
 
-def usage_line(label: str, tokens_in: int, tokens_out: int, cost: float | None) -> str:
+def usage_line(label: str, tokens_in: int, tokens_out: int, cost: float | None, seconds: int = 0) -> str:
     price = f" · ≈ ${cost:.4f}" if cost is not None else ""
-    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{price}"
+    audio = f" · {audio_length(seconds)} of audio transcribed" if seconds else ""
+    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{audio}{price}"
+
+
+def audio_length(seconds: int) -> str:
+    """A recording's length: "42 s", "3 min 5 s"."""
+    minutes, rest = divmod(seconds, 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 USAGE_PERIODS = ("Today", "This month")
@@ -163,3 +179,30 @@ def duration(seconds: int) -> str:
     if hours and seconds % 3600 == 0:
         return f"{hours} hour{'s' if hours != 1 else ''}"
     return f"{seconds} seconds"
+
+
+def reminder(text: str) -> str:
+    """A due reminder, sent replying to the message that asked for it."""
+    return f"⏰ Reminder: {text}"
+
+
+NO_REMINDERS = "No reminders in this chat. Ask me for one, e.g. “remind me in 20 minutes to stretch”."
+REMINDER_CANCELLED = "Reminder cancelled."
+REMINDER_GONE = "That reminder was already sent or cancelled."
+REMINDER_SENDING = "Too late — that reminder is being sent right now."
+ONLY_SETTER_CANCELS = "Only the person who set this reminder, or an admin, can cancel it."
+
+
+def reminder_list(entries: list[tuple[str, str]]) -> str:
+    """/reminders: (when, text) of each pending reminder, soonest first."""
+    lines = [f"{number}. {when} — {text}" for number, (when, text) in enumerate(entries, 1)]
+    return "Reminders in this chat:\n" + "\n".join(lines)
+
+
+def reminder_time(due: datetime) -> str:
+    """When a reminder is due, as /reminders shows it (UTC)."""
+    return f"{due.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def cancel_reminder_button(number: int) -> str:
+    return f"✖ Cancel {number}"

@@ -191,7 +191,7 @@ async def test_a_spent_budget_makes_no_model_call(redis: Redis) -> None:
     assert len(model.requests) == 1 and len((await history.load(ChatKey(1))).turns) == 2
 
 
-async def test_admins_are_not_held_by_budgets(redis: Redis) -> None:
+async def test_operators_are_not_held_by_budgets(redis: Redis) -> None:
     model = FakeModel(*[Script(["x"], usage=Usage(900, 200)) for _ in range(3)])
     conv, _ = conversation(redis, model, budgets=Budgets(per_user=1000, exempt_users=frozenset({7})))
     for text in ("a", "b", "c"):

@@ -10,24 +10,25 @@ from bot.store.keys import Keys
 ALICE, BOB, GROUP, OTHER_GROUP = 1, 2, -100, -200
 
 
-class Admins:
+class Administrators:
     """Telegram's getChatAdministrators, counting how often it is asked."""
 
-    def __init__(self, admins: dict[int, list[int]]) -> None:
-        self.admins = admins
+    def __init__(self, by_group: dict[int, list[int]]) -> None:
+        self.by_group = by_group
         self.asked: list[int] = []
 
     async def __call__(self, chat_id: int) -> Iterable[int]:
         self.asked.append(chat_id)
-        return self.admins.get(chat_id, [])
+        return self.by_group.get(chat_id, [])
 
 
 KEYS = Keys("t")
 NOON = 1_764_590_400.0  # a minute's first second
 
 
-def gatekeeper(redis: Redis, admins: Admins | None = None, clock: Callable[[], float] = lambda: NOON) -> Gatekeeper:
-    return Gatekeeper(redis, KEYS, admins or Admins({}), clock=clock)
+def gatekeeper(redis: Redis, administrators: Administrators | None = None,
+               clock: Callable[[], float] = lambda: NOON) -> Gatekeeper:
+    return Gatekeeper(redis, KEYS, administrators or Administrators({}), clock=clock)
 
 
 async def test_a_refused_user_is_told_once(redis: Redis) -> None:
@@ -73,30 +74,30 @@ async def test_a_message_counts_for_sixty_seconds_and_refused_ones_do_not_count(
     assert 0 < await redis.ttl(KEYS.rate(ALICE)) <= 60
 
 
-async def test_group_admins_are_asked_of_telegram_once_and_cached(redis: Redis) -> None:
-    admins = Admins({GROUP: [ALICE]})
-    gate = gatekeeper(redis, admins)
-    assert await gate.is_admin(GROUP, ALICE) is True
-    assert await gate.is_admin(GROUP, BOB) is False
-    assert await gatekeeper(redis, admins).is_admin(GROUP, ALICE) is True
-    assert admins.asked == [GROUP]
-    assert 0 < await redis.ttl(KEYS.admins(GROUP)) <= 300
+async def test_group_administrators_are_asked_of_telegram_once_and_cached(redis: Redis) -> None:
+    administrators = Administrators({GROUP: [ALICE]})
+    gate = gatekeeper(redis, administrators)
+    assert await gate.is_group_administrator(GROUP, ALICE) is True
+    assert await gate.is_group_administrator(GROUP, BOB) is False
+    assert await gatekeeper(redis, administrators).is_group_administrator(GROUP, ALICE) is True
+    assert administrators.asked == [GROUP]
+    assert 0 < await redis.ttl(KEYS.group_administrators(GROUP)) <= 300
 
 
-async def test_a_group_without_admins_is_cached_too(redis: Redis) -> None:
-    admins = Admins({})
-    gate = gatekeeper(redis, admins)
-    assert await gate.is_admin(GROUP, ALICE) is False
-    assert await gate.is_admin(GROUP, ALICE) is False
-    assert admins.asked == [GROUP]
+async def test_a_group_without_administrators_is_cached_too(redis: Redis) -> None:
+    administrators = Administrators({})
+    gate = gatekeeper(redis, administrators)
+    assert await gate.is_group_administrator(GROUP, ALICE) is False
+    assert await gate.is_group_administrator(GROUP, ALICE) is False
+    assert administrators.asked == [GROUP]
 
 
-async def test_admins_are_asked_again_once_the_cache_expires(redis: Redis) -> None:
-    admins = Admins({GROUP: [ALICE]})
-    gate = gatekeeper(redis, admins)
-    assert await gate.is_admin(GROUP, BOB) is False
-    admins.admins[GROUP] = [ALICE, BOB]
-    await redis.delete(KEYS.admins(GROUP))  # what the five-minute expiry does
-    assert await gate.is_admin(GROUP, BOB) is True
-    assert await gate.is_admin(OTHER_GROUP, BOB) is False
-    assert admins.asked == [GROUP, GROUP, OTHER_GROUP]
+async def test_administrators_are_asked_again_once_the_cache_expires(redis: Redis) -> None:
+    administrators = Administrators({GROUP: [ALICE]})
+    gate = gatekeeper(redis, administrators)
+    assert await gate.is_group_administrator(GROUP, BOB) is False
+    administrators.by_group[GROUP] = [ALICE, BOB]
+    await redis.delete(KEYS.group_administrators(GROUP))  # what the five-minute expiry does
+    assert await gate.is_group_administrator(GROUP, BOB) is True
+    assert await gate.is_group_administrator(OTHER_GROUP, BOB) is False
+    assert administrators.asked == [GROUP, GROUP, OTHER_GROUP]

@@ -89,7 +89,7 @@ async def test_budget_keys_expire_at_the_end_of_the_day(redis: Redis) -> None:
         assert await redis.expiretime(key) == int(MIDNIGHT.timestamp())
 
 
-async def test_admins_are_exempt(redis: Redis) -> None:
+async def test_operators_are_exempt(redis: Redis) -> None:
     book = ledger(redis, Budgets(per_user=100, per_chat=100, exempt_users=frozenset({1})))
     for _ in range(5):
         assert await spend(book, 1, ChatKey(-100), 50, 500)

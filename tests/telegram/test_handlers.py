@@ -27,6 +27,7 @@ from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
+from bot.store.reminders import RedisReminders
 from bot.store.replies import Replies
 from bot.store.usage import UsageLedger
 from bot.telegram import handlers
@@ -86,13 +87,13 @@ def services(redis: Redis, model: ChatModel, clock: VirtualClock, *, history_red
         conversation=conversation, history=history, personas=PersonaCatalog.load(), pacer=Pacer(clock),
         persona_limit=PromptLimit(500, counter.count),
         cadence=Cadence(1.0, 3.0, "edit", 600.0), replies=Replies(redis, KEYS), allowlist=Allowlist(),
-        gatekeeper=Gatekeeper(redis, KEYS, _no_admins), group_settings_admin_only=False, ledger=ledger,
-        prices=PriceTable(), retention=Retention(3600, 3600, 3600), messages_per_minute=0, admins=frozenset(),
-        metrics=Metrics(), clock=clock, sleep=clock.sleep,
+        gatekeeper=Gatekeeper(redis, KEYS, _no_administrators), group_settings_administrators_only=False, ledger=ledger,
+        prices=PriceTable(), retention=Retention(3600, 3600, 3600), messages_per_minute=0, operators=frozenset(),
+        metrics=Metrics(), reminders=RedisReminders(redis, KEYS), clock=clock, sleep=clock.sleep,
     )
 
 
-async def _no_admins(chat_id: int) -> list[int]:
+async def _no_administrators(chat_id: int) -> list[int]:
     return []
 
 

@@ -11,7 +11,8 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 from bot.domain.chat import ChatKey
 from bot.domain.outcome import Ending, Failure
 from bot.domain.tools import Progress
-from bot.telegram.markdown.render import TELEGRAM_TEXT_LIMIT, render, utf16_len
+from bot.telegram.markdown.quote import quoted
+from bot.telegram.markdown.render import TELEGRAM_TEXT_LIMIT, Rendered, render, utf16_len
 from bot.telegram.pacing import Pacer
 from bot.telegram.sink import Cadence, Handover, Target, TelegramReplySink
 from bot.telegram.texts import FAILURES, NOTES
@@ -334,3 +335,40 @@ async def test_progress_lines_follow_the_text_so_far_and_long_subjects_are_short
         assert lines[:2] == ["Let me look.", ""]
         assert lines[2].startswith("🛠 Using xxx") and lines[2].endswith("…") and len(lines[2]) < 100
         await feed(clock, sink, [], every=1.0, text="Let me look.\n\nDone.")
+
+
+async def test_a_preface_leads_the_first_message_while_the_answer_streams_below_it() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    heard = quoted("What is the capital of France?")
+    async with sink:
+        sink.preface(heard)
+        await clock.advance(0.1)
+        assert bot.messages[0].text == heard.text  # the quote shows before the model's first words
+        await feed(clock, sink, ["Paris ", "it is."], every=1.0)
+    (message,) = bot.messages
+    assert message.text == "What is the capital of France?\n\nParis it is."
+    assert [(e.type, e.offset) for e in message.entities] == [("blockquote", 0)]
+    assert message.markup is None
+
+
+async def test_a_preface_stays_above_a_failure_and_takes_room_from_the_first_message_only() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    async with sink:
+        sink.preface(quoted("hello"))
+        await sink.fail(Failure.UNAVAILABLE)
+    assert bot.messages[0].text == "hello\n\n" + FAILURES[Failure.UNAVAILABLE]
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    heard = quoted("x " * 1200)
+    answer = await stream_with(clock, sink, heard, ["word " * 1500])
+    assert all(utf16_len(m.text) <= TELEGRAM_TEXT_LIMIT for m in bot.messages) and len(bot.messages) == 3
+    assert bot.messages[0].text.startswith(heard.text) and not bot.messages[1].text.startswith("x")
+    assert "".join(m.text for m in bot.messages).count("word") == answer.count("word")
+
+
+async def stream_with(clock: VirtualClock, sink: TelegramReplySink, preface: Rendered, chunks: list[str]) -> str:
+    async with sink:
+        sink.preface(preface)
+        return await feed(clock, sink, chunks, every=0.5)

@@ -87,6 +87,7 @@ class MessageWriter:
         return False
 
     async def _write(self, rendered: Rendered, markup: InlineKeyboardMarkup | None, final: bool) -> None:
+        rendered = self._pages.dressed(rendered)
         if self._plain:
             rendered = Rendered(rendered.text, ())
         shown = self._pages.current

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.telegram.markdown.quote import joined
 from bot.telegram.markdown.render import TELEGRAM_TEXT_LIMIT, Rendered, render, render_partial
 from bot.telegram.markdown.splitter import Segment, reopen_fence, split_markdown
 
@@ -60,6 +61,8 @@ class Pages:
         self.source = ""
         self._frozen_end = 0
         self._carry = ""
+        self._page = 0
+        self.preface: Rendered | None = None  # shown above the answer in its first message (what the bot heard)
         self.current = self._next_message()
 
     def markdown(self) -> str:
@@ -70,9 +73,22 @@ class Pages:
         """The current page's cut when it no longer fits one message, else None."""
         markdown = self.markdown()
         rendered = render(markdown) if final else render_partial(markdown)
-        if rendered.utf16_len() <= TELEGRAM_TEXT_LIMIT:
+        if rendered.utf16_len() <= self.limit:
             return None
-        return Overflow(markdown, split_markdown(markdown)[0])
+        return Overflow(markdown, split_markdown(markdown, self.limit)[0])
+
+    @property
+    def limit(self) -> int:
+        """Room for the answer in the current message: less in the first one when a preface leads it."""
+        if self.preface is None or self._page:
+            return TELEGRAM_TEXT_LIMIT
+        return TELEGRAM_TEXT_LIMIT - self.preface.utf16_len() - 2
+
+    def dressed(self, rendered: Rendered) -> Rendered:
+        """What the current message shows for the answer's text: the preface above it in the first message."""
+        if self.preface is None or self._page:
+            return rendered
+        return joined(self.preface, rendered)
 
     def turn(self, overflow: Overflow) -> None:
         """The head of the overflow is delivered: the rest continues in the next message."""
@@ -82,6 +98,7 @@ class Pages:
 
     def advance(self) -> None:
         """Write in the next message from now on."""
+        self._page += 1
         self.current = self._next_message()
 
     def lost(self) -> None:

@@ -16,7 +16,7 @@ from bot.domain.tools import Progress
 from bot.domain.usage import next_midnight
 from bot.metrics import Metrics
 from bot.telegram import texts
-from bot.telegram.markdown.render import TELEGRAM_TEXT_LIMIT, Rendered, render, render_partial, utf16_len
+from bot.telegram.markdown.render import Rendered, render, render_partial, utf16_len
 from bot.telegram.pacing import Pacer
 from bot.telegram.sink.message import MessageWriter
 from bot.telegram.sink.pages import Handover, Pages
@@ -61,6 +61,11 @@ class TelegramReplySink:
         await self._typing.close()
         await self._pump.close()
 
+    def preface(self, rendered: Rendered) -> None:
+        """Show this above the answer, in its first message, from now on (what a voice message said)."""
+        self._pages.preface = rendered
+        self._pump.changed()
+
     async def show(self, text: str) -> None:
         """The answer so far; only the newest state is ever sent."""
         self._pages.source = text
@@ -96,7 +101,7 @@ class TelegramReplySink:
     async def _publish_partial(self) -> None:
         await self._roll_over(final=False)
         rendered = render_partial(self._pages.markdown())
-        if rendered.text.strip():
+        if rendered.text.strip() or self._pages.preface is not None:
             await self._message.deliver(rendered, self._stop_button(), final=False)
 
     async def _roll_over(self, final: bool) -> None:
@@ -108,7 +113,7 @@ class TelegramReplySink:
     async def _deliver_last(self, last: Rendered | None, note: str | None, italic: bool = True) -> None:
         """The last message; a note goes under it, or in a message of its own when both do not fit in one."""
         noted = _noted(last, note, italic) if note is not None else None
-        if noted is not None and noted.utf16_len() <= TELEGRAM_TEXT_LIMIT:
+        if noted is not None and noted.utf16_len() <= self._pages.limit:
             await self._message.deliver(noted, None, final=True)
             return
         if last is not None:
