@@ -5,14 +5,15 @@ Extraction parses untrusted bytes and takes CPU: callers run it in a worker thre
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from bot.domain.tools import ToolError
+from bot.errors import DocumentUnreadable
 
 _HTML = ("text/html", "application/xhtml+xml")
+MAX_CHARS = 100_000  # of text extracted (the tool loop cuts results to TOOL_RESULT_MAX_TOKENS anyway)
 
 
 @dataclass(frozen=True)
@@ -95,14 +96,19 @@ class _TextParser(HTMLParser):
 def _pdf(document: Document) -> str:
     if document.truncated:
         raise ToolError("the PDF is larger than the 2 MB the bot reads")
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from bot.documents.pdf import PdfPages  # the reader of PDFs users send, imported with pypdf on first use
 
     try:
-        reader = PdfReader(io.BytesIO(document.body))
-        return "\n\n".join(page.extract_text() or "" for page in reader.pages).strip()
-    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
-        raise ToolError("the PDF could not be read") from exc
+        pages = PdfPages(document.body)
+    except DocumentUnreadable as exc:
+        raise ToolError(f"the PDF could not be read ({exc})") from None
+    texts, size = [], 0
+    for text in pages.texts():  # a long PDF is read only as far as the model could be given
+        texts.append(text)
+        size += len(text)
+        if size > MAX_CHARS:
+            break
+    return "\n\n".join(texts).strip()
 
 
 def _json(text: str) -> str:

@@ -20,12 +20,11 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.domain.tools import JSONObject, Progress, ToolContext, ToolError, ToolSpec
 from bot.tools.address import IPAddress, Resolver, SystemResolver, is_public, literal
-from bot.tools.extract import Document, extract
+from bot.tools.extract import MAX_CHARS, Document, extract
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_SECONDS = 10.0
 MAX_REDIRECTS = 5
-MAX_CHARS = 100_000  # of extracted text handed on (the tool loop cuts results to TOOL_RESULT_MAX_TOKENS)
 _REDIRECTS = (301, 302, 303, 307, 308)
 USER_AGENT = "Mozilla/5.0 (compatible; telegram-llm-bot; +fetch_url)"
 
