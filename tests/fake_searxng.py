@@ -1,6 +1,6 @@
 """A fake SearXNG instance: GET /search?q=…&format=json answers like SearXNG's JSON API; records the queries.
 
-Results are made from the query (or set per query in ``results``); ``hang`` makes it answer nothing for a while,
+Results are made from the query (or set per query in ``results``); ``slow`` makes a query answer nothing for a while,
 ``status`` answers every search with an HTTP error (SearXNG sends 403 when the JSON format is not enabled).
 """
 
@@ -21,8 +21,9 @@ from tests.http_fake import ThreadedServer
 class FakeSearXNG:
     def __init__(self) -> None:
         self.results: dict[str, list[dict[str, Any]]] = {}
-        self.hang_seconds = 0.0
+        self.slow: dict[str, float] = {}  # a query, and how many seconds it takes to answer
         self.status = 200
+        self._closing = threading.Event()
         self._queries: list[str] = []
         self._lock = threading.Lock()
         self._server = ThreadedServer(Starlette(routes=[Route("/search", self._search)]))
@@ -36,7 +37,7 @@ class FakeSearXNG:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.hang_seconds = 0.0
+        self._closing.set()
         self._server.__exit__(None, None, None)
 
     @property
@@ -48,8 +49,8 @@ class FakeSearXNG:
         query = request.query_params.get("q", "")
         with self._lock:
             self._queries.append(query)
-        waited = 0.0
-        while waited < self.hang_seconds:
+        waited, seconds = 0.0, self.slow.get(query, 0.0)
+        while waited < seconds and not self._closing.is_set():
             await asyncio.sleep(0.05)
             waited += 0.05
         if self.status != 200 or request.query_params.get("format") != "json":
