@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot import lifetime
 from bot.domain.chat import ChatKey
@@ -31,7 +30,7 @@ from bot.domain.tokens import TokenCounter
 from bot.domain.toolloop import Answer, ToolLoop, round_tokens, stored_rounds
 from bot.domain.tools import Toolbox, ToolContext, ToolLimits
 from bot.domain.transcript import Transcript, Turn
-from bot.domain.usage import UsageRecord, reply_estimate
+from bot.domain.usage import Reservation, UsageRecord, reply_estimate
 from bot.errors import (
     ContextTooLong,
     ModelAccessDenied,
@@ -161,20 +160,21 @@ class Conversation:
             failure = Failure.USER_BUDGET if reservation.refused == "user" else Failure.CHAT_BUDGET
             await sink.fail(failure)
             return TurnResult(failure=failure), transcript.history_tokens
+        answer = Answer()
         try:
-            context, answer = await self._answer(request, transcript, user_turn, sink)
+            context = await self._answer(request, transcript, user_turn, sink, answer)
         except ModelError as exc:
-            await self._ledger.release(reservation)
+            await self._settle_unstored(request, answer, reservation)
             failure = _failure_of(exc)
             logger.warning("model call failed for a turn: %s", exc, exc_info=logger.isEnabledFor(logging.DEBUG))
             await sink.fail(failure)
             return TurnResult(failure=failure), transcript.history_tokens
         if not answer.text.strip() and answer.ending is not Ending.STOPPED:
-            await self._ledger.release(reservation)
+            await self._settle_unstored(request, answer, reservation)
             await sink.fail(Failure.EMPTY)
             return TurnResult(failure=Failure.EMPTY), transcript.history_tokens
         if not answer.text.strip():  # stopped before the first words: nothing to store
-            await self._ledger.release(reservation)
+            await self._settle_unstored(request, answer, reservation)
             await sink.finish(answer.text, answer.ending)
             return TurnResult(ending=answer.ending), transcript.history_tokens
         reply_turn = self._reply_turn(answer)
@@ -225,12 +225,21 @@ class Conversation:
         history = min(transcript.history_tokens, self._options.context_max_tokens)  # what the context may hold
         return system + history + user_turn.tokens + reply_estimate(transcript.turns, self._options.max_tokens)
 
-    async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn,
-                      sink: ReplySink) -> tuple[Context, Answer]:
+    async def _settle_unstored(self, request: TurnRequest, answer: Answer, reservation: Reservation) -> None:
+        """A turn that stores nothing drops its reservation; tokens of tool rounds it ran still count."""
+        if not answer.prompt_tokens and not answer.completion_tokens:
+            await self._ledger.release(reservation)
+            return
+        record = UsageRecord(answer.prompt_tokens, answer.completion_tokens, self._options.model, request.user_id)
+        await self._ledger.record(request.chat, [record], reservation)
+        self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
+
+    async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, sink: ReplySink,
+                      answer: Answer) -> Context:
+        """Fill ``answer`` (kept as far as it got when a round fails); the context it was asked with."""
         persona = self._personas.resolve(transcript.persona)
         budget = self._options.context_max_tokens
         context = build_context(persona.prompt, transcript, as_message(user_turn), budget)
-        answer = Answer()
         tool_context = ToolContext(request.chat, request.user_id, request.message_id, request.turn_id)
 
         async def rounds() -> None:
@@ -245,9 +254,9 @@ class Conversation:
                                         max_turns=context.turns_used // 2)
                 await self._loop.run(self._request(context, persona.temperature), tool_context, sink, answer)
 
-        if await _stopped(rounds(), request.stop):
+        if await lifetime.unless_set(rounds(), request.stop):
             answer.ending = Ending.STOPPED
-        return context, answer
+        return context
 
     def _request(self, context: Context, temperature: float | None) -> ModelRequest:
         return ModelRequest(
@@ -266,22 +275,6 @@ class Conversation:
             return answer.prompt_tokens, answer.completion_tokens
         system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
         return system_tokens + context.history_tokens + user_turn.tokens, reply_turn.tokens
-
-
-async def _stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
-    """Run ``work`` until it ends or Stop is pressed (then it is cancelled); whether Stop ended it."""
-    worker = asyncio.create_task(work)
-    stopper = asyncio.create_task(stop.wait())
-    try:
-        await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:  # also when the turn itself is cancelled: neither task outlives it
-        await lifetime.stop(stopper)
-        stopped = not worker.done()
-        if stopped:
-            await lifetime.stop(worker)
-    if not stopped:
-        worker.result()
-    return stopped
 
 
 def _failure_of(exc: ModelError) -> Failure:

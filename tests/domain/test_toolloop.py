@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, ReplyOptions, TurnRequest
-from bot.domain.outcome import Ending
+from bot.domain.outcome import Ending, Failure
 from bot.domain.personas import PersonaCatalog
 from bot.domain.ports import Usage
 from bot.domain.summary import Summarizer
@@ -17,6 +17,7 @@ from bot.domain.toolloop import stored_rounds
 from bot.domain.tools import JSONObject, Progress, Toolbox, ToolCall, ToolContext, ToolError, ToolLimits, ToolSpec
 from bot.domain.transcript import ToolRound
 from bot.domain.usage import Budgets
+from bot.errors import ModelUnavailable
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
@@ -231,3 +232,13 @@ async def test_the_summary_folds_a_tool_turn_like_any_other(redis: Redis) -> Non
     assert 'Assistant (after calling lookup({"word": "x"})): x means something.' in folded_text
     transcript = await history.load(CHAT)
     assert transcript.summary is not None and all(not turn.tools for turn in transcript.turns)
+
+
+async def test_a_turn_that_fails_after_a_tool_round_still_counts_that_rounds_tokens(redis: Redis) -> None:
+    model = FakeModel(asking(call("x")), Script(error=ModelUnavailable("down")))
+    conv, history, _ = setup(redis, model)
+    sink = await ask(conv)
+    assert sink.failed is Failure.UNAVAILABLE
+    assert (await history.load(CHAT)).turns == ()
+    usage = await redis.hgetall(next(iter([k async for k in redis.scan_iter("t:1:usage:7:*")])))
+    assert usage == {"gpt-test:prompt": "10", "gpt-test:completion": "5"}
