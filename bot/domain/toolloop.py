@@ -22,6 +22,8 @@ from bot.errors import StreamBroken
 
 logger = logging.getLogger(__name__)
 
+# Calls one round may run; a model asking for more gets an error result for the rest (and may ask again).
+MAX_CALLS_PER_ROUND = 10
 # The tool rounds stored with an answer take at most this share of CONTEXT_MAX_TOKENS (results are cut to fit).
 STORED_SHARE = 4
 
@@ -105,8 +107,11 @@ class ToolLoop:
         answer.completion_tokens += usage.completion_tokens
 
     async def _call(self, calls: Sequence[ToolCall], context: ToolContext, sink: ReplySink, answer: Answer) -> None:
-        await sink.progress(answer.text, [self._toolbox.progress(call) for call in calls])
-        results = await asyncio.gather(*(self._timed(call, context) for call in calls))
+        running, refused = calls[:MAX_CALLS_PER_ROUND], calls[MAX_CALLS_PER_ROUND:]
+        await sink.progress(answer.text, [self._toolbox.progress(call) for call in running])
+        results = [*await asyncio.gather(*(self._timed(call, context) for call in running)),
+                   *(ToolResult(call.id, f"Error: at most {MAX_CALLS_PER_ROUND} calls run at once; ask again for "
+                                         "this one if you still need it.", Outcome.ERROR) for call in refused)]
         answer.rounds.append(ToolRound(tuple(calls), tuple(self._cut(result.content) for result in results)))
 
     async def _timed(self, call: ToolCall, context: ToolContext) -> ToolResult:

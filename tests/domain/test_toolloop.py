@@ -242,3 +242,13 @@ async def test_a_turn_that_fails_after_a_tool_round_still_counts_that_rounds_tok
     assert (await history.load(CHAT)).turns == ()
     usage = await redis.hgetall(next(iter([k async for k in redis.scan_iter("t:1:usage:7:*")])))
     assert usage == {"gpt-test:prompt": "10", "gpt-test:completion": "5"}
+
+
+async def test_calls_beyond_the_most_one_round_runs_get_an_error_result(redis: Redis) -> None:
+    tool = Lookup()
+    model = FakeModel(asking(*[call(f"w{i}", f"c{i}") for i in range(12)]), Script(["ok"]))
+    conv, _, _ = setup(redis, model, tool)
+    sink = await ask(conv)
+    assert len(tool.contexts) == 10 and len(sink.progressed[0][1]) == 10
+    results = [m.content for m in model.requests[1].messages if m.role == "tool"]
+    assert len(results) == 12 and results[-1].startswith("Error: at most 10 calls run at once")
