@@ -100,13 +100,11 @@ class Conversation:
                  store_retry: StoreRetry | None = None, toolbox: Toolbox | None = None,
                  tool_limits: ToolLimits | None = None) -> None:
         self._history = history
-        self._loop = ToolLoop(model, toolbox or Toolbox(), tool_limits or ToolLimits(), counter,
-                              observer or NoObserver())
-        self._store_retry = store_retry or StoreRetry(give_up_seconds=0.0)  # none: no retries
         self._observer = observer or NoObserver()
+        self._loop = ToolLoop(model, toolbox or Toolbox(), tool_limits or ToolLimits(), counter, self._observer)
+        self._store_retry = store_retry or StoreRetry(give_up_seconds=0.0)  # none: no retries
         self._ledger = ledger
         self._moderator = moderator
-        self._model = model
         self._lock = lock
         self._counter = counter
         self._summarizer = summarizer
