@@ -28,8 +28,9 @@ def searxng() -> Iterator[FakeSearXNG]:
 
 
 def model(body: dict[str, Any]) -> Behaviour:
-    """A model that searches for "search: X", compares "A vs B" with two searches at once, reads "read URL",
-    and keeps searching on "forever" until told to answer; after tool results it reports them."""
+    """A model that searches for "search: X", compares "A vs B" with two searches at once, reads "read URL"
+    ("read slowly URL": and searches for "slow one" at the same time), and keeps searching on "forever" until
+    told to answer; after tool results it reports the first line of each."""
     messages = body["messages"]
     asked = next(m["content"] for m in reversed(messages) if m["role"] == "user")
     told_to_answer = body.get("tool_choice") == "none" or "tools" not in body
@@ -43,9 +44,11 @@ def model(body: dict[str, Any]) -> Behaviour:
         return ToolCalls((Call("web_search", {"query": asked.removeprefix("search: ")}),))
     if " vs " in asked:
         return ToolCalls(tuple(Call("web_search", {"query": q}) for q in asked.split(" vs ")), chunk_size=4)
-    if asked.startswith("read "):
-        return ToolCalls((Call("fetch_url", {"url": asked.removeprefix("read ")}),
+    if asked.startswith("read slowly "):
+        return ToolCalls((Call("fetch_url", {"url": asked.removeprefix("read slowly ")}),
                           Call("web_search", {"query": "slow one"})))
+    if asked.startswith("read "):
+        return ToolCalls((Call("fetch_url", {"url": asked.removeprefix("read ")}),))
     return Reply("Plain answer.")
 
 
@@ -62,7 +65,7 @@ def test_a_search_shows_its_progress_line_then_the_answer_and_history_keeps_the_
         env: World, searxng: FakeSearXNG) -> None:
     env.model.default = model
     searxng.slow["weather in Paris"] = 1.5  # long enough for the progress line to be shown
-    with env.bot(SEARXNG_URL=searxng.url) as bot:
+    with env.bot(SEARXNG_URL=searxng.url, TOOLS_ALLOW_PRIVATE_NETWORKS="true") as bot:
         bot.post(env.telegram.make_update("search: weather in Paris", chat_id=CHAT))
         wait_for(lambda: answered(env, CHAT), timeout=20, what="the answer")
         (message,) = env.telegram.messages(CHAT)
@@ -74,8 +77,13 @@ def test_a_search_shows_its_progress_line_then_the_answer_and_history_keeps_the_
         assert "https://example.com/1?q=weather+in+Paris" in tool_messages(second)[0]
         bot.post(env.telegram.make_update("thanks", chat_id=CHAT))
         wait_for(lambda: answered(env, CHAT, 2), what="the second answer")
+        later = env.model.chat_requests()[-1]["messages"]
+        page = f"{searxng.url}/search?q=page&format=json"  # a page on 127.0.0.1, readable when allowed
+        bot.post(env.telegram.make_update(f"read {page}", chat_id=OTHER))
+        wait_for(lambda: answered(env, OTHER), what="the answer after reading a local page")
         metrics = bot.http.get("/metrics").text
-    later = env.model.chat_requests()[-1]["messages"]
+    assert env.telegram.texts(OTHER) == [f"From the tools: URL: {page}"]
+    assert '"query": "page"' in tool_messages(env.model.chat_requests()[-1])[0]
     assert [m["role"] for m in later] == ["system", "user", "assistant", "tool", "assistant", "user"]
     assert later[2]["tool_calls"][0]["function"] == {"name": "web_search",
                                                      "arguments": '{"query": "weather in Paris"}'}
@@ -83,6 +91,8 @@ def test_a_search_shows_its_progress_line_then_the_answer_and_history_keeps_the_
     stored = [json.loads(t) for t in env.store.lrange(KEYS.turns(ChatKey(CHAT)), 0, -1)]
     assert stored[1]["content"] == message.text and stored[1]["tools"][0]["calls"][0]["name"] == "web_search"
     assert 'bot_tool_calls_total{outcome="ok",tool="web_search"} 1.0' in metrics
+    assert 'bot_tool_calls_total{outcome="ok",tool="fetch_url"} 1.0' in metrics
+    assert 'bot_tool_seconds_count{tool="web_search"} 1.0' in metrics
 
 
 def test_parallel_calls_a_refused_url_and_a_timeout_all_go_back_to_the_model(env: World, searxng: FakeSearXNG) -> None:
@@ -94,7 +104,7 @@ def test_parallel_calls_a_refused_url_and_a_timeout_all_go_back_to_the_model(env
         assert sorted(searxng.queries) == ["cats", "dogs"]
         results = tool_messages(env.model.chat_requests()[1])
         assert [r.splitlines()[0] for r in results] == ["Search results for “cats”:", "Search results for “dogs”:"]
-        bot.post(env.telegram.make_update(f"read {env.telegram.url}/private", chat_id=CHAT))
+        bot.post(env.telegram.make_update(f"read slowly {env.telegram.url}/private", chat_id=CHAT))
         wait_for(lambda: answered(env, CHAT, 2), timeout=20, what="the answer after the failures")
         log = bot.log()
     refused, timed_out = tool_messages(env.model.chat_requests()[-1])[-2:]  # after the history's two
