@@ -174,3 +174,11 @@ async def test_redirects_are_followed_a_few_times_only() -> None:
 def test_progress_names_the_site() -> None:
     assert FetchUrl().progress({"url": "https://www.example.com/a/b?c"}) == Progress("read", "example.com")
     assert FetchUrl().progress({}) == Progress("read", "a web page")
+
+
+@pytest.mark.parametrize("name", ["localhost", "2130706433", "0x7f.1"])
+async def test_names_and_numbers_that_the_system_resolves_to_loopback_are_refused(name: str) -> None:
+    async with site(page=Answer(body=b"private")) as local:
+        with pytest.raises(ToolError, match="refused"):
+            await read(FetchUrl(), f"http://{name}:{local.port}/page")
+        assert local.connections == 0
