@@ -202,6 +202,13 @@ class Settings:
         if "web_search" in self.tools and not self.searxng_url:
             raise ConfigError("TOOLS", "web_search needs SEARXNG_URL")
 
+    vision: bool = setting(
+        "VISION", Flag(), True, "read photos and image files (false: a note that images are not read)")
+    image_detail: str = setting(
+        "IMAGE_DETAIL", Choice(("low", "high", "auto")), "auto", "the detail images are sent at (low: 85 tokens each)")
+    vision_history_images: int = setting(
+        "VISION_HISTORY_IMAGES", Integer(0), 2, "newest earlier images sent again with later turns (older: stand-ins)")
+
     @property
     def bot_id(self) -> str:
         """The numeric bot id, the part of the token before the colon (not secret)."""

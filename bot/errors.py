@@ -6,6 +6,7 @@ BotError
  │    ├── ModelUnavailable              retries exhausted: 429, 5xx, timeouts, connection errors
  │    ├── ModelRejected                 the request was refused (400/401/403/404), retrying cannot help
  │    │    ├── ContextTooLong           the prompt exceeded the model's context window
+ │    │    ├── ImagesRejected           a 400 naming images or content parts: the model reads no images
  │    │    └── ModelAccessDenied        401/403: the server refused the API key or its access to the model
  │    └── StreamBroken                  the stream ended without its finish chunk
  ├── StoreUnavailable                   Redis did not answer
@@ -14,10 +15,11 @@ BotError
  │    ├── NoTextLayer                   a PDF without text (scanned pages)
  │    ├── EmptyDocument                 a file without any text
  │    └── UnsupportedDocument(kind)     a type the bot does not read
- └── FileError                          a Telegram file could not be had
-      ├── FileNotFound                  getFile does not know the file id (wrong, or of another bot)
-      ├── FileTooLarge(size, limit)     over the Bot API's download limit (20 MB)
-      └── FileUnavailable               the Bot API failed, or the download broke off
+ ├── FileError                          a Telegram file could not be had
+ │    ├── FileNotFound                  getFile does not know the file id (wrong, or of another bot)
+ │    ├── FileTooLarge(size, limit)     over the Bot API's download limit (20 MB)
+ │    └── FileUnavailable               the Bot API failed, or the download broke off
+ └── ImageUnreadable                    a file that says it is an image does not decode as one
 
 Messages are for logs, never for users: the Telegram side chooses what a user reads.
 """
@@ -50,6 +52,10 @@ class ModelRejected(ModelError):
 
 class ContextTooLong(ModelRejected):
     """The prompt was longer than the model's context window."""
+
+
+class ImagesRejected(ModelRejected):
+    """The model server refused the request's images (the model cannot read images)."""
 
 
 class ModelAccessDenied(ModelRejected):
@@ -108,3 +114,7 @@ class FileTooLarge(FileError):
 
 class FileUnavailable(FileError):
     """The Bot API failed to give the file, or its download broke off."""
+
+
+class ImageUnreadable(BotError):
+    """A file that says it is an image does not decode as one."""

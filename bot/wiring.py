@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import socket
+import sys
 import uuid
 
 from bot.config import Settings
 from bot.domain.access import Allowlist
+from bot.domain.context import ImagePolicy
 from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry
+from bot.domain.image import Detail
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
 from bot.domain.tools import ToolLimits
 from bot.domain.usage import Budgets, PriceTable
+from bot.domain.vision import Vision
 from bot.ingress.runtime import Runtime
 from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
 from bot.model.deferred import DeferredModel
+from bot.store.albums import Albums
 from bot.store.connection import connect
 from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
+from bot.store.notices import Notices
 from bot.store.reminders import RedisReminders
 from bot.store.replies import Replies
 from bot.store.usage import USAGE_TTL_SECONDS, UsageLedger
@@ -29,13 +35,16 @@ from bot.telegram.application import GroupAdministrators, build_application, reg
 from bot.telegram.courier import ReminderCourier
 from bot.telegram.files import TelegramFiles
 from bot.telegram.handlers import Retention, Services
+from bot.telegram.images import Images
 from bot.telegram.pacing import Pacer
 from bot.telegram.ratelimit import RedisRateLimiter
+from bot.telegram.reader import Reader
 from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
 from bot.tools.clock import CurrentTime
 from bot.tools.fetch import FetchUrl
 from bot.tools.mcp.config import McpServerConfig
+from bot.tools.mcp.servers import McpServers
 from bot.tools.registry import ToolFactory, build_toolbox
 from bot.tools.reminders import reminder_tools
 from bot.tools.search import WebSearch
@@ -62,6 +71,13 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
+    requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0),
+                AiohttpRequest(connection_pool_size=1))
+    limiter = RedisRateLimiter(redis, keys, per_second=settings.telegram_messages_per_second,
+                               max_in_flight=TELEGRAM_CONNECTIONS)
+    application = build_application(settings.telegram_bot_token, settings.telegram_api_url, requests, limiter)
+    files = TelegramFiles(application.bot)
+    images = Images(files, Detail(settings.image_detail))
     conversation = Conversation(
         history=history, ledger=ledger, model=model, lock=ChatLock(redis, keys), counter=counter,
         summarizer=summarizer, personas=personas, options=_reply_options(settings),
@@ -69,14 +85,9 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         store_retry=StoreRetry(settings.delivery_give_up_seconds), toolbox=toolbox,
         tool_limits=ToolLimits(settings.tool_timeout_seconds, settings.tool_max_rounds,
                                settings.tool_result_max_tokens),
+        vision=Vision(images, ImagePolicy(settings.vision_history_images, Detail(settings.image_detail))),
     )
-    requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0),
-                AiohttpRequest(connection_pool_size=1))
-    limiter = RedisRateLimiter(redis, keys, per_second=settings.telegram_messages_per_second,
-                               max_in_flight=TELEGRAM_CONNECTIONS)
-    application = build_application(settings.telegram_bot_token, settings.telegram_api_url, requests, limiter)
     replies = Replies(redis, keys)
-    files = TelegramFiles(application.bot)
     register(application, Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(),
         persona_limit=PromptLimit(settings.persona_max_tokens, counter.count),
@@ -88,14 +99,18 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         prices=PriceTable(settings.model_prices),
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
         messages_per_minute=settings.user_messages_per_minute, operators=settings.operator_ids, metrics=metrics,
-        files=files, reminders=reminders,
+        files=files, reminders=reminders, reader=Reader(images, vision=settings.vision), notices=Notices(redis, keys),
+        albums=Albums(redis, keys),
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
                           claim_idle_ms=int(settings.ingress_claim_idle_seconds * 1000))
     courier = ReminderCourier(reminders, application.bot, metrics)
+    # A stdio server's error output joins the bot's own, except where logs must be one JSON object a line.
+    mcp = McpServers(mcp_servers, toolbox, settings.tool_timeout_seconds,
+                     server_stderr=sys.stderr if settings.log_format == "text" else None)
     return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests,
-                   courier, clients=(files,))
+                   courier, mcp, clients=(files,))
 
 
 def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, ToolFactory]:

@@ -127,6 +127,7 @@ class FakeOpenAI:
         self.moderation_status = 200
         self.slow_to_moderate: dict[str, float] = {}  # a word, and how many seconds checking a text with it takes
         self.rejects_tools = False  # answer a request with ``tools`` 400, like a server without function calling
+        self.refuse_images = False  # answer requests with image parts as OpenAI does for a model without vision
         self._log: list[tuple[str, dict[str, Any]]] = []
         self._script: list[Behaviour] = []
         self._disconnects = 0
@@ -191,7 +192,8 @@ class FakeOpenAI:
     async def _completions(self, request: Request) -> Response:
         body = await self._received(request, "chat/completions")
         problem = (self._refusal(request, body) or _invalid_completion(body, self.models)
-                   or _invalid_tool_messages(body) or self._tools_refused(body))
+                   or _invalid_tool_messages(body) or self._tools_refused(body)
+                   or (_IMAGES_REFUSED if self.refuse_images and image_parts(body) else None))
         if problem:
             return self._fail(problem)
         behaviour, wait = self._next_behaviour(body), 0.0
@@ -398,6 +400,17 @@ def _invalid_tool_messages(body: dict[str, Any]) -> Error | None:
         if role == "assistant":
             pending = [call.get("id") for call in message.get("tool_calls") or []]
     return None
+
+
+_IMAGES_REFUSED = Error(400, "Invalid content type. image_url is only supported by certain models.",
+                        param="messages.[1].content.[1].type")
+
+
+def image_parts(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The image_url parts of a chat request's messages, in order (``{"url": …, "detail": …}`` each)."""
+    return [part["image_url"] for message in body.get("messages", []) if isinstance(message, dict)
+            and isinstance(message.get("content"), list)
+            for part in message["content"] if isinstance(part, dict) and part.get("type") == "image_url"]
 
 
 def _pieces(behaviour: Reply | Break) -> list[str]:

@@ -6,13 +6,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot import lifetime
 from bot.domain.chat import ChatKey
-from bot.domain.context import Context, as_message, build_context
+from bot.domain.context import Context, ImagePolicy, as_message, build_context
+from bot.domain.image import SeenImage, stand_in
 from bot.domain.outcome import Delivery, Ending, Failure
-from bot.domain.personas import PersonaCatalog
+from bot.domain.personas import Persona, PersonaCatalog
 from bot.domain.ports import (
     ChatModel,
     History,
@@ -31,8 +32,10 @@ from bot.domain.toolloop import Answer, ToolLoop, round_tokens, stored_rounds
 from bot.domain.tools import Toolbox, ToolContext, ToolLimits
 from bot.domain.transcript import Transcript, Turn
 from bot.domain.usage import Reservation, UsageRecord, reply_estimate
+from bot.domain.vision import Vision
 from bot.errors import (
     ContextTooLong,
+    ImagesRejected,
     ModelAccessDenied,
     ModelError,
     ModelRejected,
@@ -54,6 +57,7 @@ class TurnRequest:
     turn_id: str | None = None  # marks the turn done in the store (the Telegram update that asked)
     message_id: int | None = None  # the message that asked (a reminder set in this turn replies to it)
     resumed: bool = False  # another replica started this turn and died: its answer may be generated already
+    images: tuple[SeenImage, ...] = ()  # downloaded and checked by the Telegram side
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class TurnResult:
     ending: Ending | None = None
     failure: Failure | None = None
     text: str = ""
+    images_refused: bool = False  # the model does not read images: the turn was answered from its text
 
     @property
     def outcome(self) -> str:
@@ -98,8 +103,9 @@ class Conversation:
                  counter: TokenCounter, summarizer: Summarizer, personas: PersonaCatalog, options: ReplyOptions,
                  moderator: Moderator | None = None, observer: TurnObserver | None = None,
                  store_retry: StoreRetry | None = None, toolbox: Toolbox | None = None,
-                 tool_limits: ToolLimits | None = None) -> None:
+                 tool_limits: ToolLimits | None = None, vision: Vision | None = None) -> None:
         self._history = history
+        self._vision = vision or Vision()
         self._observer = observer or NoObserver()
         self._loop = ToolLoop(model, toolbox or Toolbox(), tool_limits or ToolLimits(), counter, self._observer)
         self._store_retry = store_retry or StoreRetry(give_up_seconds=0.0)  # none: no retries
@@ -140,7 +146,7 @@ class Conversation:
         return earlier
 
     async def _moderate(self, text: str) -> Failure | None:
-        if self._moderator is None:
+        if self._moderator is None or not text.strip():  # a photo without a caption: nothing to check
             return None
         try:
             return Failure.FLAGGED if await self._moderator.flagged(text) else None
@@ -151,7 +157,7 @@ class Conversation:
 
     async def _turn(self, request: TurnRequest, sink: ReplySink, lease: LockLease) -> tuple[TurnResult, int]:
         transcript = await self._history.load(request.chat)
-        user_turn = Turn("user", request.text, self._counter.count(request.text), name=request.speaker)
+        user_turn = self._user_turn(request)
         expected = self._expected(transcript, user_turn)
         reservation = await self._ledger.reserve(request.user_id, request.chat, expected, request.turn_id)
         if reservation.refused:
@@ -188,7 +194,7 @@ class Conversation:
         await self._store_then_deliver(commit, sink, Delivery(answer.text, answer.ending))
         self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
-        return TurnResult(ending=answer.ending, text=answer.text), stored
+        return TurnResult(ending=answer.ending, text=answer.text, images_refused=answer.images_refused), stored
 
     async def _store_then_deliver(self, commit: Callable[[], Awaitable[None]], sink: ReplySink,
                                   delivery: Delivery) -> None:
@@ -217,11 +223,19 @@ class Conversation:
             return
         logger.error("gave up storing a turn after %.0fs: the store stayed unavailable", retry.give_up_seconds)
 
+    def _user_turn(self, request: TurnRequest) -> Turn:
+        """The user's turn as stored: its text, and its images as references counted as their stand-ins."""
+        images = tuple(image.stored for image in request.images)
+        tokens = self._counter.count(stand_in(images, request.text) if images else request.text)
+        return Turn("user", request.text, tokens, name=request.speaker, images=images)
+
     def _expected(self, transcript: Transcript, user_turn: Turn) -> int:
         """The turn's tokens as budgets estimate them: the whole prompt (system prompt too) and a likely reply."""
         system = self._counter.count(self._personas.resolve(transcript.persona).prompt)
         history = min(transcript.history_tokens, self._options.context_max_tokens)  # what the context may hold
-        return system + history + user_turn.tokens + reply_estimate(transcript.turns, self._options.max_tokens)
+        images = self._vision.policy.tokens(user_turn.images)
+        return system + history + user_turn.tokens + images + reply_estimate(transcript.turns,
+                                                                              self._options.max_tokens)
 
     async def _settle_unstored(self, request: TurnRequest, answer: Answer, reservation: Reservation) -> None:
         """A turn that stores nothing drops its reservation; tokens of tool rounds it ran still count."""
@@ -234,27 +248,54 @@ class Conversation:
 
     async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, sink: ReplySink,
                       answer: Answer) -> Context:
-        """Fill ``answer`` (kept as far as it got when a round fails); the context it was asked with."""
+        """Fill ``answer`` (kept as far as it got when a round fails); the context it was last asked with."""
         persona = self._personas.resolve(transcript.persona)
-        budget = self._options.context_max_tokens
-        context = build_context(persona.prompt, transcript, as_message(user_turn), budget)
-        tool_context = ToolContext(request.chat, request.user_id, request.message_id, request.turn_id)
+        images = bool(request.images) or any(t.images for t in transcript.turns)
+        refused = images and await self._vision.support.refuses_images(self._options.model)
+        tools = ToolContext(request.chat, request.user_id, request.message_id, request.turn_id)
+        asked: list[Context] = []
 
         async def rounds() -> None:
-            nonlocal context
+            nonlocal refused
             try:
-                await self._loop.run(self._request(context, persona.temperature), tool_context, sink, answer)
-            except ContextTooLong:
+                await self._rounds(request, transcript, user_turn, persona, images and not refused, tools, sink,
+                                   answer, asked)
+            except ImagesRejected:
                 if answer.rounds or answer.text:
                     raise
-                logger.info("context too long for the model; retrying with half the earlier turns")
-                context = build_context(persona.prompt, transcript, as_message(user_turn), budget // 2,
-                                        max_turns=context.turns_used // 2)
-                await self._loop.run(self._request(context, persona.temperature), tool_context, sink, answer)
+                logger.info("the model refused the images; answering from the text alone")
+                await self._vision.support.refused_images(self._options.model)
+                refused = True
+                await self._rounds(request, transcript, user_turn, persona, False, tools, sink, answer, asked)
 
         if await lifetime.unless_set(rounds(), request.stop):
             answer.ending = Ending.STOPPED
-        return context
+        answer.images_refused = refused and bool(request.images)  # worth a note only when this turn had images
+        return asked[-1] if asked else Context((), 0, 0)  # none: stopped before asking, nothing to count
+
+    async def _rounds(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, persona: Persona,
+                      images: bool, tools: ToolContext, sink: ReplySink, answer: Answer,
+                      asked: list[Context]) -> None:
+        """The tool loop on the request's context (with images, or their stand-ins); a context too long for the
+        model is tried once more with half the earlier turns. Each context asked with goes into ``asked``."""
+        budget = self._options.context_max_tokens
+        asked.append(await self._context(persona, transcript, user_turn, request, budget, None, images))
+        try:
+            await self._loop.run(self._request(asked[-1], persona.temperature), tools, sink, answer)
+        except ContextTooLong:
+            if answer.rounds or answer.text:
+                raise
+            logger.info("context too long for the model; retrying with half the earlier turns")
+            asked.append(await self._context(persona, transcript, user_turn, request, budget // 2,
+                                             asked[-1].turns_used // 2, images))
+            await self._loop.run(self._request(asked[-1], persona.temperature), tools, sink, answer)
+
+    async def _context(self, persona: Persona, transcript: Transcript, user_turn: Turn, request: TurnRequest,
+                       budget: int, max_turns: int | None, images: bool) -> Context:
+        user_message = as_message(user_turn, [image.part for image in request.images] if images else ())
+        policy = self._vision.history_policy if images else ImagePolicy()
+        context = build_context(persona.prompt, transcript, user_message, budget, max_turns, policy)
+        return replace(context, messages=await self._vision.with_earlier_images(context)) if images else context
 
     def _request(self, context: Context, temperature: float | None) -> ModelRequest:
         return ModelRequest(
@@ -272,7 +313,8 @@ class Conversation:
         if answer.reported or answer.rounds:  # several rounds: the loop counted (or estimated) each of them
             return answer.prompt_tokens, answer.completion_tokens
         system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
-        return system_tokens + context.history_tokens + user_turn.tokens, reply_turn.tokens
+        images = self._vision.policy.tokens(user_turn.images)
+        return system_tokens + context.history_tokens + user_turn.tokens + images, reply_turn.tokens
 
 
 def _failure_of(exc: ModelError) -> Failure:

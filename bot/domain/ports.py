@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.domain.chat import ChatKey
+from bot.domain.image import ImagePart, StoredImage
 from bot.domain.outcome import Delivery, Ending, Failure
 from bot.domain.tools import Progress, ToolCall, ToolSpec
 from bot.domain.transcript import Summary, Transcript, Turn
@@ -20,11 +21,13 @@ from bot.domain.usage import Reservation, UsageRecord
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One message of a request, in the model's terms: an assistant message may carry the tool calls it asked
-    for, and a ``role: "tool"`` message answers one of them (``tool_call_id``)."""
+    """One message of a request, in the model's terms: a user message may carry images after its text, an
+    assistant message the tool calls it asked for, and a ``role: "tool"`` message answers one of them
+    (``tool_call_id``)."""
 
     role: str
     content: str
+    images: tuple[ImagePart, ...] = ()
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
 
@@ -43,7 +46,7 @@ class ModelRequest:
     def without_tools(self) -> ModelRequest:
         """The request for a server that takes no tools: no functions, and the history's tool exchanges left
         out (the answers that came of them stay)."""
-        plain = tuple(ChatMessage(m.role, m.content) for m in self.messages
+        plain = tuple(replace(m, tool_calls=()) for m in self.messages
                       if m.role != "tool" and (m.content or not m.tool_calls))
         return replace(self, messages=plain, tools=(), tool_choice=None)
 
@@ -82,6 +85,18 @@ class ChatModel(Protocol):
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]: ...
 
 
+class ImageSource(Protocol):
+    """Images of earlier turns, downloaded again by file id to go with a later turn (raises FileError or
+    ImageUnreadable when it cannot)."""
+
+    async def part(self, image: StoredImage) -> ImagePart: ...
+
+
+class ImageSupport(Protocol):
+    """Whether a model reads images, as its server's refusals taught (a seam for a store shared by replicas)."""
+
+    async def refuses_images(self, model: str) -> bool: ...
+    async def refused_images(self, model: str) -> None: ...
 @dataclass(frozen=True)
 class Recording:
     """A voice message, audio file or video note to transcribe: its bytes (never stored), a file name whose

@@ -87,7 +87,7 @@ class Summarizer:
 
     def _request(self, transcript: Transcript, folded: list[Turn]) -> ModelRequest:
         previous = transcript.summary.text if transcript.summary else "(none)"
-        lines = "\n".join(f"{_speaker(t)}{_tools_used(t)}: {t.content}" for t in folded)
+        lines = "\n".join(f"{_speaker(t)}{_tools_used(t)}: {t.plain}" for t in folded)
         content = f"Previous summary:\n{previous}\n\nNew messages:\n{lines}"
         return ModelRequest(
             messages=(ChatMessage("system", INSTRUCTIONS), ChatMessage("user", content)),

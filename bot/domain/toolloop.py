@@ -38,6 +38,7 @@ class Answer:
     completion_tokens: int = 0
     reported: bool = True  # every round's usage came from the server (else some were estimated)
     rounds: list[ToolRound] = field(default_factory=list)
+    images_refused: bool = False  # the model does not read images: the turn was answered from its text
 
     @property
     def usage(self) -> Usage:

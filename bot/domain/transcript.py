@@ -7,6 +7,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from bot.domain.image import StoredImage, stand_in
 from bot.domain.tools import ToolCall
 
 Role = Literal["user", "assistant"]
@@ -32,8 +33,10 @@ class ToolRound:
 class Turn:
     """One stored message of a conversation, with its token count measured once when it was stored.
 
-    An answer that used tools keeps its rounds of calls and results beside its text (``tools``, counted in its
-    tokens); code that knows nothing of tools reads such a turn as the plain answer it also is.
+    A user turn may carry images (references, never bytes); ``tokens`` counts its text as ``plain`` has it, the
+    images' own cost is counted where they are sent again (domain/context.py). An answer that used tools keeps
+    its rounds of calls and results beside its text (``tools``, counted in its tokens); code that knows nothing
+    of tools reads such a turn as the plain answer it also is.
     """
 
     role: Role
@@ -41,11 +44,19 @@ class Turn:
     tokens: int
     name: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    images: tuple[StoredImage, ...] = ()
     tools: tuple[ToolRound, ...] = ()
+
+    @property
+    def plain(self) -> str:
+        """The turn as text alone: its images as stand-ins like ``[photo: caption]``."""
+        return stand_in(self.images, self.content) if self.images else self.content
 
     def to_json(self) -> str:
         data: dict[str, Any] = {"role": self.role, "content": self.content, "tokens": self.tokens,
                                 "name": self.name, "id": self.id}
+        if self.images:
+            data["images"] = [image.to_dict() for image in self.images]
         if self.tools:
             data["tools"] = [step.to_dict() for step in self.tools]
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -53,8 +64,9 @@ class Turn:
     @classmethod
     def from_json(cls, raw: str) -> Turn:
         data: dict[str, Any] = json.loads(raw)
+        images = tuple(StoredImage.from_dict(image) for image in data.get("images") or ())
         return cls(role=data["role"], content=data["content"], tokens=int(data["tokens"]),
-                   name=data.get("name"), id=data["id"],
+                   name=data.get("name"), id=data["id"], images=images,
                    tools=tuple(ToolRound.from_dict(step) for step in data.get("tools") or ()))
 
 

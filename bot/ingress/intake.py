@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -16,18 +18,20 @@ from redis.exceptions import RedisError
 from bot.domain.chat import ChatKey
 from bot.errors import StoreUnavailable
 from bot.metrics import Metrics
+from bot.store.albums import ALBUM_TTL_SECONDS, album_of
 from bot.store.keys import Keys
 from bot.store.lines import LINE_TTL_SECONDS
-from bot.store.script import LuaScript
+from bot.store.script import Arg, LuaScript
 
 logger = logging.getLogger(__name__)
 
 SEEN_TTL_SECONDS = 24 * 3600
 STREAM_MAXLEN = 100_000
 
-# KEYS: seen marker, stream[, the chat's line]. ARGV: ttl seconds, maxlen, payload[, line ttl].
-# Returns the entry id, or false if seen. The entry joins its chat's line in the same step, so the line's order
-# is exactly the stream's.
+# KEYS: seen marker, stream[, the chat's line[, the album]]. ARGV: ttl seconds, maxlen, payload[, line ttl[,
+# update id, now (ms), album ttl]]. Returns the entry id, or false if seen. The entry joins its chat's line in
+# the same step, so the line's order is exactly the stream's; an album's part is recorded in it too
+# (store/albums.py).
 _SUBMIT = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return false end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'u', ARGV[3])
@@ -36,6 +40,13 @@ if KEYS[3] then
   redis.call('ZADD', KEYS[3], tonumber(millis) * 1000 + math.min(tonumber(sequence), 999), id)
   redis.call('EXPIRE', KEYS[3], ARGV[4])
 end
+if KEYS[4] then
+  redis.call('HSET', KEYS[4], 'u:' .. ARGV[5], ARGV[3])
+  if tonumber(ARGV[6]) > tonumber(redis.call('HGET', KEYS[4], 'last') or '0') then
+    redis.call('HSET', KEYS[4], 'last', ARGV[6])
+  end
+  redis.call('EXPIRE', KEYS[4], ARGV[7])
+end
 return id
 """
 
@@ -43,8 +54,9 @@ return id
 class Intake:
     """Queues updates into the shared stream, dropping those seen in the last 24 h."""
 
-    def __init__(self, redis: Redis, keys: Keys, metrics: Metrics) -> None:
+    def __init__(self, redis: Redis, keys: Keys, metrics: Metrics, clock: Callable[[], float] = time.time) -> None:
         self._keys = keys
+        self._clock = clock
         self._metrics = metrics
         self._submit = LuaScript(redis, _SUBMIT)
 
@@ -53,9 +65,14 @@ class Intake:
         update_id = int(data["update_id"])
         payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         line = line_of(self._keys, data)
+        keys = [self._keys.seen(update_id), self._keys.stream, *([line] if line else [])]
+        args: list[Arg] = [SEEN_TTL_SECONDS, STREAM_MAXLEN, payload, LINE_TTL_SECONDS]
+        album = album_of(data)
+        if album is not None and line is not None:
+            keys.append(self._keys.album(*album))
+            args += [update_id, int(self._clock() * 1000), ALBUM_TTL_SECONDS]
         try:
-            entry = await self._submit([self._keys.seen(update_id), self._keys.stream, *([line] if line else [])],
-                                       [SEEN_TTL_SECONDS, STREAM_MAXLEN, payload, LINE_TTL_SECONDS])
+            entry = await self._submit(keys, args)
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
         self._metrics.updates_received.inc()

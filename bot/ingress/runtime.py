@@ -18,6 +18,7 @@ from bot.store.keys import Keys
 from bot.store.replies import Replies
 from bot.telegram.courier import ReminderCourier
 from bot.telegram.handlers import BotApplication
+from bot.tools.mcp.servers import McpServers
 
 
 class ModelClient(Protocol):
@@ -48,6 +49,7 @@ class Runtime:
     model: ModelClient
     requests: tuple[BaseRequest, ...]
     courier: ReminderCourier
+    mcp: McpServers
     clients: tuple[Closeable, ...] = ()
 
     async def close(self) -> None:

@@ -97,10 +97,12 @@ class Service:
             self._log_mode(polling)
             runtime.model.load()  # serving first: the model's SDK is imported in the background from now on
             try:
+                await runtime.mcp.start()
                 await self._server.serve()
             finally:
                 await self._stop_courier()
                 await _cancel(tasks)
+                await runtime.mcp.close()
                 await runtime.application.stop()
                 await runtime.summarizer.drain()
         if self._failure is not None:

@@ -15,7 +15,7 @@ import httpx2
 import openai
 
 from bot.domain.ports import Heard, ModelRequest, Recording, Usage
-from bot.errors import ContextTooLong, ModelAccessDenied, ModelError, ModelRejected, ModelUnavailable
+from bot.errors import ContextTooLong, ImagesRejected, ModelAccessDenied, ModelError, ModelRejected, ModelUnavailable
 from bot.metrics import Metrics
 from bot.model.request import chat_arguments
 from bot.model.stream import BadStream, OpenAIStream, server_sent_events
@@ -78,14 +78,15 @@ class OpenAIModel:
         tools is asked again without them (and from then on)."""
         if request.tools and not await self._tool_support.accepts(request.model):
             request = request.without_tools()
+        images = _has_images(request)
         try:
-            return await self._retrying(lambda: self._open(request))
+            return await self._retrying(lambda: self._open(request), images=images)
         except _BadRequest:
             if not request.tools:
                 raise
             await self._tool_support.refused(request.model)
         plain = request.without_tools()
-        return await self._retrying(lambda: self._open(plain))
+        return await self._retrying(lambda: self._open(plain), images=images)
 
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
         """A whole answer at once (used for summaries)."""
@@ -124,11 +125,11 @@ class OpenAIModel:
         usage = response.usage
         return text, Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(self, call: Callable[[], Awaitable[T]], images: bool = False) -> T:
         started = self._clock()
         for attempt in range(self._policy.attempts):
             try:
-                return await _translated(call)
+                return await _translated(call, images)
             except ModelError as exc:
                 self._metrics.model_errors.labels(type(exc).__name__).inc()
                 self._alarm(exc)
@@ -154,11 +155,17 @@ class OpenAIModel:
                      "access to the model; every answer fails until then", exc)
 
 
-async def _translated(call: Callable[[], Awaitable[T]]) -> T:
+def _has_images(request: ModelRequest) -> bool:
+    return any(message.images for message in request.messages)
+
+
+async def _translated(call: Callable[[], Awaitable[T]], images: bool = False) -> T:
     """Run a call, turning SDK errors into ours: transient ones into _Retryable."""
     try:
         return await call()
     except openai.APIStatusError as exc:
+        if images and _is_image_refusal(exc):
+            raise ImagesRejected(f"HTTP {exc.status_code}: the model refused image input") from exc
         raise _status_error(exc) from exc
     except (openai.APIConnectionError, openai.APIError, httpx2.HTTPError, BadStream, OSError) as exc:
         raise _Retryable(type(exc).__name__) from exc
@@ -175,6 +182,15 @@ def _status_error(exc: openai.APIStatusError) -> Exception:
     if status == 400:
         return _BadRequest(f"HTTP {status}: {exc.code or type(exc).__name__}")
     return ModelRejected(f"HTTP {status}: {exc.code or type(exc).__name__}")
+
+
+def _is_image_refusal(exc: openai.APIStatusError) -> bool:
+    """A 400 naming images or content parts (OpenAI: "Invalid content type. image_url is only supported by
+    certain models."; other servers: "not a multimodal model", "At most 0 image(s) may be provided")."""
+    if exc.status_code != 400 or _is_context_length(exc):
+        return False
+    said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None))).lower()
+    return any(word in said for word in ("image", "content", "multimodal", "vision"))
 
 
 def _is_context_length(exc: openai.APIStatusError) -> bool:

@@ -1,4 +1,5 @@
-"""A ModelRequest as the keyword arguments of ``chat.completions.create``: messages, tools and sampling."""
+"""A ModelRequest as the keyword arguments of ``chat.completions.create``: messages (with their images and tool
+calls), tools and sampling."""
 
 from __future__ import annotations
 
@@ -31,4 +32,13 @@ def _message(message: ChatMessage) -> dict[str, Any]:
         return {"role": message.role, "content": message.content or None, "tool_calls": [
             {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
             for call in message.tool_calls]}
-    return {"role": message.role, "content": message.content}
+    return {"role": message.role, "content": _content(message)}
+
+
+def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
+    """A message's text, or its content parts: the text (when there is any), then each image."""
+    if not message.images:
+        return message.content
+    text = [{"type": "text", "text": message.content}] if message.content else []
+    return text + [{"type": "image_url", "image_url": {"url": image.url, "detail": image.detail.value}}
+                   for image in message.images]

@@ -35,6 +35,10 @@ class Keys:
         """The chat's turn lock: one turn at a time across replicas."""
         return self._chat(chat, "lock")
 
+    def notice(self, chat: ChatKey, kind: str, day: str) -> str:
+        """A note told in the chat today, not to be told again before tomorrow (``images``: the model reads none)."""
+        return self._chat(chat, f"notice:{kind}:{day}")
+
     def done(self, update_id: int | str) -> str:
         """Marks an answered update, so a replica that claims it after a crash does not answer again."""
         return f"{self.prefix}:done:{update_id}"
@@ -51,6 +55,10 @@ class Keys:
     def line(self, chat: ChatKey) -> str:
         """Sorted set of a chat's unfinished stream entries, in arrival order."""
         return f"{self.stream}:line:{chat}"
+
+    def album(self, chat: ChatKey, media_group_id: str) -> str:
+        """Hash of an album's updates as they arrived, the last arrival, and which update answers each part."""
+        return f"{self.stream}:album:{chat}:{media_group_id}"
 
     def reply(self, update_id: int) -> str:
         """An answer in flight: its chat, asker, messages sent so far, and whether Stop was pressed."""

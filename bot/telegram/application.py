@@ -63,10 +63,10 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
     application.add_handler(CallbackQueryHandler(reminders.cancel_button, pattern=reminders.PATTERN))
     application.add_handler(CallbackQueryHandler(handlers.foreign_button))
-    application.add_handler(MessageHandler(fresh & private & words & ~filters.COMMAND, handlers.text_message))
-    application.add_handler(MessageHandler(fresh & groups & words & ~filters.COMMAND, handlers.group_message))
     application.add_handler(MessageHandler(
-        fresh & private & ~words & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.not_text))
+        fresh & private & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.private_message))
+    application.add_handler(MessageHandler(
+        fresh & groups & (words | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND, handlers.group_message))
     application.add_error_handler(handlers.on_error)
 
 

@@ -6,28 +6,35 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from telegram import Chat, ReplyParameters, Update
+from telegram import Chat, Message, ReplyParameters, Update
 from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot.domain.access import Allowlist
+from bot.domain.attachment import Attachment
 from bot.domain.chat import ChatKey
-from bot.domain.conversation import Conversation, TurnRequest
+from bot.domain.conversation import Conversation, TurnRequest, TurnResult
+from bot.domain.image import SeenImage
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
 from bot.domain.reminders import ReminderBook
 from bot.domain.usage import PriceTable
 from bot.metrics import Metrics
+from bot.store.albums import Albums
 from bot.store.gate import Gatekeeper
+from bot.store.notices import Notices
 from bot.store.replies import Owner, Replies
 from bot.store.usage import UsageLedger
 from bot.telegram import texts
+from bot.telegram.album import album_messages, caption_text
+from bot.telegram.attachments import attachments_of
 from bot.telegram.files import TelegramFiles
 from bot.telegram.pacing import Pacer
+from bot.telegram.reader import Reader, Reading
 from bot.telegram.sink import STOP_PREFIX, Cadence, Handover, Target, TelegramReplySink
-from bot.telegram.triggers import BotIdentity, addressed_to_bot, display_name
+from bot.telegram.triggers import BotIdentity, addressed_to_bot, display_name, strip_mention
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +65,9 @@ class Services:
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     files: TelegramFiles | None = None  # downloads what users send (None: attachments are not read)
+    reader: Reader = field(default_factory=lambda: Reader(None, vision=False))  # what the bot makes of attachments
+    notices: Notices | None = None  # notes told once a day per chat (None: every time)
+    albums: Albums | None = None  # gathers albums across replicas (None: each photo is a turn)
 
 
 @dataclass(frozen=True)
@@ -107,18 +117,29 @@ def _from_a_bot(update: Update) -> bool:
     return user is not None and user.is_bot and (message is None or message.sender_chat is None)
 
 
-async def text_message(update: Update, context: BotContext) -> None:
-    """A message in a private chat: answer its text (or a photo's caption), streaming."""
+async def private_message(update: Update, context: BotContext) -> None:
+    """A message in a private chat: its text, photos and files read, then answered, streaming."""
     message, user = update.effective_message, update.effective_user
-    text = (message.text or message.caption) if message else None
     if message is None or user is None:
         return
-    if not text:
-        await message.reply_text(texts.TEXT_ONLY)
+    messages = await album_messages(context.services.albums, context.bot, update.update_id, message)
+    if messages is None:  # a part of an album another update answers
         return
-    target = Target(ChatKey.of(message))
-    await answer(context, target, user.id, text, speaker=None, update_id=update.update_id,
-                 message_id=message.message_id)
+    attachments = tuple(a for part in messages for a in attachments_of(part))
+    reading = await read(context, message, caption_text(messages), attachments)
+    if reading is not None:
+        await answer(context, Target(ChatKey.of(message)), user.id, reading.text, speaker=None,
+                     update_id=update.update_id, images=reading.images, message_id=message.message_id)
+
+
+async def read(context: BotContext, message: Message, text: str,
+               attachments: tuple[Attachment, ...]) -> Reading | None:
+    """What the model is to answer of a message; the notes about what could not be read are told first.
+    None: there is nothing to answer."""
+    reading = await context.services.reader.read(text, attachments)
+    for note in reading.notes:
+        await message.reply_text(note, do_quote=message.chat.type != Chat.PRIVATE)
+    return reading if reading.answer else None
 
 
 async def group_message(update: Update, context: BotContext) -> None:
@@ -126,23 +147,30 @@ async def group_message(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    addressed = addressed_to_bot(message, context.me)
-    if addressed is None:
+    messages = await album_messages(context.services.albums, context.bot, update.update_id, message)
+    addressed = next((a for part in messages or () if (a := addressed_to_bot(part, context.me))), None)
+    if messages is None or addressed is None:
+        return
+    attachments = tuple(replace(a, caption=a.caption and strip_mention(a.caption, context.me))
+                        for part in messages for a in attachments_of(part))
+    attachments += attachments_of(addressed.replied) if addressed.replied else ()
+    reading = await read(context, message, addressed.text, attachments)
+    if reading is None:
         return
     target = Target(ChatKey.of(message), is_group=True, reply_to=message.message_id)
-    await answer(context, target, user.id, addressed.text, speaker=display_name(user), update_id=update.update_id,
-                 message_id=message.message_id)
+    await answer(context, target, user.id, reading.text, speaker=display_name(user), update_id=update.update_id,
+                 images=reading.images, message_id=message.message_id)
 
 
 async def answer(context: BotContext, target: Target, user_id: int, text: str, *, speaker: str | None,
-                 update_id: int, message_id: int | None = None) -> None:
+                 update_id: int, images: tuple[SeenImage, ...] = (), message_id: int | None = None) -> None:
     """Run one turn into a streaming Telegram reply (unless the user is sending too fast)."""
     services = context.services
     resumed = services.replies.resumed(update_id)  # counted against the rate when it first came
     if not resumed and await _slowed_down(context, target, user_id):
         return
     request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id), resumed=resumed,
-                          message_id=message_id)
+                          images=images, message_id=message_id)
     sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, request.stop)
     started = services.clock()
     services.metrics.streams_in_flight.inc()
@@ -153,6 +181,16 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str, *
         services.metrics.streams_in_flight.dec()
         services.replies.close(update_id)
     _observe(services, result.outcome, started, sink.first_visible_at, update_id, target.chat)
+    await _tell_images_refused(context, target, result)
+
+
+async def _tell_images_refused(context: BotContext, target: Target, result: TurnResult) -> None:
+    """The model would not read the turn's images: say so, once a day per chat."""
+    notices = context.services.notices
+    if not result.images_refused or (notices is not None and not await notices.first_today(target.chat, "images")):
+        return
+    await context.bot.send_message(target.chat_id, texts.MODEL_READS_NO_IMAGES, message_thread_id=target.thread_id,
+                                   reply_parameters=_reply_to(target))
 
 
 async def _sink(context: BotContext, target: Target, owner: Owner, update_id: int,
@@ -249,12 +287,6 @@ async def may_change_settings(update: Update, context: BotContext) -> bool:
     elif update.effective_message is not None:
         await update.effective_message.reply_text(texts.ADMINISTRATORS_ONLY, do_quote=True)
     return False
-
-
-async def not_text(update: Update, context: BotContext) -> None:
-    """Stickers, voice, photos without a caption in a private chat."""
-    if update.effective_message:
-        await update.effective_message.reply_text(texts.TEXT_ONLY)
 
 
 async def on_error(update: object, context: BotContext) -> None:

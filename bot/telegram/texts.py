@@ -33,6 +33,17 @@ RESET = "Done — I've forgotten our conversation. Your persona stays as it is."
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 NOT_ALLOWED = "Sorry, this bot is private and you're not on its list of users."
 TEXT_ONLY = "I can read text only for now — please send your question as a message."
+# Images: what the user is told when a picture could not be looked at.
+VISION_OFF = "I don't look at images here, so I haven't seen your picture."
+IMAGE_UNREADABLE = "I couldn't open that image: the file doesn't decode as a picture. Please send it as a photo."
+IMAGE_UNAVAILABLE = "I couldn't download that image from Telegram. Please try sending it again."
+MODEL_READS_NO_IMAGES = "The current model can't read images, so I answered from your text alone."
+
+
+def image_too_large(limit_mb: int) -> str:
+    return f"That image is too large for me to download (the limit is {limit_mb} MB). Please send a smaller one."
+
+
 ADMINISTRATORS_ONLY = "Only the group's administrators can change my settings here."
 SLOW_DOWN = "You're sending messages faster than I can answer — please slow down a little."
 
@@ -163,7 +174,8 @@ def privacy(history: str, settings: str, usage: str) -> str:
         f"• The messages of this chat and my answers, so I can keep the context: deleted after "
         f"{history} without new messages. Older messages are condensed into a short summary, kept just as long.\n"
         f"• Your persona choice: deleted after {settings} unused.\n"
-        f"• Token counts (no text) for /usage and daily limits: {usage}.\n\n"
+        f"• Token counts (no text) for /usage and daily limits: {usage}.\n"
+        "• Reminders you ask me for: until they are sent or cancelled (/reminders lists them).\n\n"
         "/reset deletes this chat's history and summary right now.\n"
         "Your messages are sent to the language model provider to write the answers. I keep no photos, "
         "voice messages or files."

@@ -24,23 +24,27 @@ class BotIdentity:
 
 @dataclass(frozen=True)
 class Addressed:
-    """A message meant for the bot: the text for the model, with the bot's mention removed."""
+    """A message meant for the bot: the text for the model, with the bot's mention removed, and the message
+    it replies to when the bot was asked about someone else's message ("@bot what is this?" under a photo)."""
 
     text: str
+    replied: Message | None = None
 
 
 def addressed_to_bot(message: Message, me: BotIdentity) -> Addressed | None:
-    """The message's text for the model if it mentions or replies to the bot; None means: stay silent."""
+    """The message's text for the model if it mentions or replies to the bot; None means: stay silent.
+    A photo or file replying to the bot is addressed to it without a caption too."""
     text = message.text or message.caption or ""
     mentioned = _mentions(message, me)
     replied = _replies_to_bot(message, me)
-    if not (mentioned or replied) or not text.strip():
+    if not (mentioned or replied) or not (text.strip() or message.photo or message.document):
         return None
     cleaned = strip_mention(text, me) if mentioned else text
     quoted = _quoted(message, me)
     if quoted and mentioned:
         cleaned = f"{quoted}\n\n{cleaned}"
-    return Addressed(cleaned.strip() or text.strip())
+    about = message.reply_to_message if mentioned and _replies_to_someone(message, me) else None
+    return Addressed(cleaned.strip() or text.strip(), about)
 
 
 def strip_mention(text: str, me: BotIdentity) -> str:
@@ -78,6 +82,13 @@ def _replies_to_bot(message: Message, me: BotIdentity) -> bool:
     if original is None or original.forum_topic_created is not None:
         return False
     return original.from_user is not None and original.from_user.id == me.id
+
+
+def _replies_to_someone(message: Message, me: BotIdentity) -> bool:
+    """Replies to a message of someone other than the bot (a topic's opening message does not count)."""
+    original = message.reply_to_message
+    return (original is not None and original.forum_topic_created is None
+            and not (original.from_user is not None and original.from_user.id == me.id))
 
 
 def _quoted(message: Message, me: BotIdentity) -> str | None:

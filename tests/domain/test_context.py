@@ -3,7 +3,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.context import build_context, newest_fitting, turns_to_fold
+from bot.domain.context import ImagePolicy, build_context, newest_fitting, turns_to_fold
+from bot.domain.image import Detail, StoredImage
 from bot.domain.ports import ChatMessage
 from bot.domain.transcript import Summary, Transcript, Turn
 
@@ -68,3 +69,29 @@ def test_group_turns_carry_the_speaker_name() -> None:
     transcript = Transcript(turns=(Turn("user", "hi all", 3, name="Ann"), Turn("assistant", "hello", 2)))
     context = build_context("p", transcript, NEW, 100)
     assert context.messages[1] == ChatMessage("user", "Ann: hi all")
+
+
+def photo_turns(count: int) -> tuple[Turn, ...]:
+    turns: list[Turn] = []
+    for n in range(count):
+        image = StoredImage(f"file{n}", 1000, 1024, 1024, f"photo {n}")
+        turns += [Turn("user", f"photo {n}", 10, images=(image,)), Turn("assistant", f"seen {n}", 5)]
+    return tuple(turns)
+
+
+def test_the_newest_images_are_marked_to_be_sent_again_and_counted_at_their_cost() -> None:
+    transcript = Transcript(turns=photo_turns(4))
+    context = build_context("p", transcript, NEW, 10_000, images=ImagePolicy(2, Detail.HIGH))
+    assert [(r.index, r.images[0].file_id) for r in context.resend] == [(5, "file2"), (7, "file3")]
+    assert context.history_tokens == 4 * 15 + 2 * 765
+    assert context.messages[1].content == "[photo: photo 0]" and context.messages[1].images == ()
+
+
+def test_without_a_policy_images_are_only_stand_ins() -> None:
+    context = build_context("p", Transcript(turns=photo_turns(3)), NEW, 10_000)
+    assert context.resend == () and context.history_tokens == 3 * 15
+
+
+def test_image_costs_count_against_the_budget() -> None:
+    context = build_context("p", Transcript(turns=photo_turns(3)), NEW, 790, images=ImagePolicy(1, Detail.HIGH))
+    assert context.turns_used == 2 and [r.images[0].file_id for r in context.resend] == ["file2"]

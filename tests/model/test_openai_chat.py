@@ -9,8 +9,16 @@ from typing import Any
 
 import pytest
 
+from bot.domain.image import Detail, ImagePart
 from bot.domain.ports import ChatMessage, ModelRequest
-from bot.errors import ContextTooLong, ModelAccessDenied, ModelRejected, ModelUnavailable, StreamBroken
+from bot.errors import (
+    ContextTooLong,
+    ImagesRejected,
+    ModelAccessDenied,
+    ModelRejected,
+    ModelUnavailable,
+    StreamBroken,
+)
 from bot.model.openai_chat import OpenAIModel, RetryPolicy, build_client
 from bot.model.stream import Event, server_sent_events
 from tests.fake_openai import Break, Error, FakeOpenAI, Page, Reply
@@ -158,3 +166,33 @@ async def test_refused_credentials_are_not_retried_and_logged_as_an_error_at_mos
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("bot.")]
     assert len(errors) == 2 and len(fake.chat_requests()) == 5
     assert "OPENAI_API_KEY" in errors[0].getMessage() and "sk-test" not in errors[0].getMessage()
+
+
+LOOK = ModelRequest((ChatMessage("user", "what is it?", (ImagePart("data:image/png;base64,AAAA", Detail.LOW),)),
+                     ChatMessage("user", "", (ImagePart("data:image/jpeg;base64,BBBB"),))), "gpt-4o-mini", 0.5, 100)
+
+
+async def test_images_go_as_content_parts_after_the_text(fake: FakeOpenAI) -> None:
+    stream = await model_for(fake).stream(LOOK)
+    _ = [piece async for piece in stream]
+    first, second = fake.chat_requests()[0]["messages"]
+    assert first["content"] == [{"type": "text", "text": "what is it?"},
+                                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA",
+                                                                    "detail": "low"}}]
+    assert second["content"] == [{"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,BBBB",
+                                                                     "detail": "auto"}}]
+
+
+async def test_a_400_about_images_is_images_rejected_and_other_400s_are_not(fake: FakeOpenAI) -> None:
+    fake.refuse_images = True
+    with pytest.raises(ImagesRejected):
+        await model_for(fake).stream(LOOK)
+    fake.refuse_images = False
+    fake.script(Error(400, "Invalid 'temperature': decimal above maximum value."))
+    with pytest.raises(ModelRejected) as caught:
+        await model_for(fake).stream(LOOK)
+    assert not isinstance(caught.value, ImagesRejected)
+    fake.script(Error(400, "Invalid content: images are not supported"))
+    with pytest.raises(ModelRejected) as text_only:  # a request without images is never about images
+        await model_for(fake).stream(ASK)
+    assert not isinstance(text_only.value, ImagesRejected)

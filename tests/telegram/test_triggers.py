@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from telegram import Chat, Message, MessageEntity, User
+from telegram import Chat, Message, MessageEntity, PhotoSize, User
 from telegram._forumtopic import ForumTopicCreated
 
 from bot.telegram.triggers import BotIdentity, addressed_to_bot, strip_mention
@@ -89,3 +89,19 @@ def test_a_mention_entity_that_splits_a_character_or_misses_the_text_addresses_n
     msg = Message(1, NOW, GROUP, from_user=ANN, text="😀@Test_Bot",
                   entities=[MessageEntity(MessageEntity.MENTION, offset, length)])
     assert addressed_to_bot(msg, ME) is None
+
+
+def test_a_photo_replying_to_the_bot_is_addressed_even_without_a_caption() -> None:
+    photo = [PhotoSize("p", "up", 10, 10)]
+    addressed = addressed_to_bot(message(photo=photo, reply_to=bot_message()), ME)
+    assert addressed is not None and addressed.text == "" and addressed.replied is None
+    assert addressed_to_bot(message(photo=photo), ME) is None
+
+
+def test_a_mention_replying_to_someones_photo_brings_that_photo_along() -> None:
+    shared = Message(7, NOW, GROUP, from_user=BOB, photo=[PhotoSize("p", "up", 10, 10)], caption="my garden")
+    addressed = addressed_to_bot(message("@Test_Bot what plant is this?", reply_to=shared), ME)
+    assert addressed is not None and addressed.replied is shared
+    assert addressed.text.endswith("what plant is this?")
+    answered_reply = addressed_to_bot(message("thanks", reply_to=bot_message()), ME)
+    assert answered_reply is not None and answered_reply.replied is None  # a reply to the bot brings nothing

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 from anyio import BrokenResourceError, ClosedResourceError, EndOfStream
@@ -27,7 +28,7 @@ from bot.tools.mcp.config import McpServerConfig
 
 logger = logging.getLogger(__name__)
 
-CONNECT_SECONDS = 10.0
+CONNECT_SECONDS = 15.0  # a stdio server's first start imports its SDK
 PING_SECONDS = 30.0
 RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 _STOP_SECONDS = 5.0
@@ -44,8 +45,10 @@ class McpConnection:
     """The session with one server; ``on_tools`` is told its tools when it comes up, and ``[]`` when it goes."""
 
     def __init__(self, config: McpServerConfig, on_tools: Callable[[list[types.Tool]], None], *,
-                 connect_seconds: float = CONNECT_SECONDS, retry_seconds: tuple[float, ...] = RETRY_SECONDS) -> None:
+                 connect_seconds: float = CONNECT_SECONDS, retry_seconds: tuple[float, ...] = RETRY_SECONDS,
+                 stderr: TextIO | None = None) -> None:
         self.config = config
+        self._stderr = stderr
         self._on_tools = on_tools
         self._connect_seconds = connect_seconds
         self._retry = retry_seconds
@@ -143,7 +146,8 @@ class McpConnection:
         if config.url is not None:
             return _http(config.url, dict(config.headers), self._connect_seconds)
         assert config.command is not None
-        return _stdio(StdioServerParameters(command=config.command, args=list(config.args), env=dict(config.env)))
+        parameters = StdioServerParameters(command=config.command, args=list(config.args), env=dict(config.env))
+        return _stdio(parameters, self._stderr)
 
     def _lost(self, exc: BaseException, failures: int) -> None:
         retry = self._retry[min(failures, len(self._retry) - 1)]
@@ -162,9 +166,12 @@ async def _http(url: str, headers: dict[str, str], connect_seconds: float) -> As
 
 
 @contextlib.asynccontextmanager
-async def _stdio(parameters: StdioServerParameters) -> AsyncIterator[Streams]:
-    async with stdio_client(parameters) as (read, write):
-        yield read, write
+async def _stdio(parameters: StdioServerParameters, stderr: TextIO | None) -> AsyncIterator[Streams]:
+    """A stdio server's process; its error output goes to ``stderr`` (the bot's own, unless logs are JSON)."""
+    with contextlib.ExitStack() as stack:
+        errors = stderr or stack.enter_context(open(os.devnull, "w"))  # noqa: ASYNC230 - never blocks
+        async with stdio_client(parameters, errlog=errors) as (read, write):
+            yield read, write
 
 
 async def _all_tools(session: ClientSession) -> list[types.Tool]:
