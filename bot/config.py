@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 
 from bot.errors import ConfigError
 from bot.store.address import SCHEMES, SENTINEL_FORM, SentinelAddress, is_sentinel
+from bot.telegram.i18n.language import SUPPORTED
 from bot.variable import (
     Choice,
     Flag,
@@ -36,6 +37,8 @@ from bot.variable import (
     variables,
 )
 
+_DESCRIPTION = re.compile(r"^.{1,512}$", re.DOTALL)
+_SHORT_DESCRIPTION = re.compile(r"^.{1,120}$", re.DOTALL)
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _HTTP = ("http", "https")
@@ -166,6 +169,15 @@ class Settings:
         described_default="empty")
     user_messages_per_minute: int = setting(
         "USER_MESSAGES_PER_MINUTE", Integer(0), 12, "messages a user may send in any 60 seconds (0 = no limit)")
+    default_language: str = setting(
+        "DEFAULT_LANGUAGE", Choice(SUPPORTED), "en",
+        "the bot's language for users whose Telegram language has no translation")
+    bot_description: str | None = setting(
+        "BOT_DESCRIPTION", Text(_DESCRIPTION, "at most 512 characters"), None,
+        "the English 'What can this bot do?' text new users see", described_default="built-in")
+    bot_short_description: str | None = setting(
+        "BOT_SHORT_DESCRIPTION", Text(_SHORT_DESCRIPTION, "at most 120 characters"), None,
+        "the English profile line (and link preview) of the bot", described_default="built-in")
     moderation: bool = setting("MODERATION", Flag(), False, "check messages with the moderation endpoint")
     moderation_fail_closed: bool = setting(
         "MODERATION_FAIL_CLOSED", Flag(), False, "refuse messages when the moderation endpoint fails")
@@ -208,6 +220,8 @@ class Settings:
         "IMAGE_DETAIL", Choice(("low", "high", "auto")), "auto", "the detail images are sent at (low: 85 tokens each)")
     vision_history_images: int = setting(
         "VISION_HISTORY_IMAGES", Integer(0), 2, "newest earlier images sent again with later turns (older: stand-ins)")
+    album_window_seconds: float = setting(
+        "ALBUM_WINDOW_SECONDS", Number(0.1, 10.0), 1.0, "an album's photos are gathered until none came for this long")
 
     @property
     def bot_id(self) -> str:

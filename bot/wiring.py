@@ -12,6 +12,7 @@ from bot.domain.context import ImagePolicy
 from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry
 from bot.domain.image import Detail
 from bot.domain.personas import PersonaCatalog, PromptLimit
+from bot.domain.speech import Listener
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
 from bot.domain.tools import ToolLimits
@@ -36,6 +37,7 @@ from bot.telegram.courier import ReminderCourier
 from bot.telegram.files import TelegramFiles
 from bot.telegram.handlers import Retention, Services
 from bot.telegram.images import Images
+from bot.telegram.media import MediaRules
 from bot.telegram.pacing import Pacer
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.reader import Reader
@@ -88,6 +90,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         vision=Vision(images, ImagePolicy(settings.vision_history_images, Detail(settings.image_detail))),
     )
     replies = Replies(redis, keys)
+    listener = Listener(model, ledger, counter, settings.transcription_model) if settings.transcription else None
     register(application, Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(),
         persona_limit=PromptLimit(settings.persona_max_tokens, counter.count),
@@ -99,8 +102,10 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         prices=PriceTable(settings.model_prices),
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
         messages_per_minute=settings.user_messages_per_minute, operators=settings.operator_ids, metrics=metrics,
+        media=MediaRules(listener, settings.voice_max_seconds, counter, settings.document_max_tokens),
         files=files, reminders=reminders, reader=Reader(images, vision=settings.vision), notices=Notices(redis, keys),
-        albums=Albums(redis, keys),
+        albums=Albums(redis, keys, window=settings.album_window_seconds),
+        default_language=settings.default_language,
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,

@@ -93,8 +93,9 @@ class RecordingSink:
     async def progress(self, text: str, steps: Sequence[Progress]) -> None:
         self.progressed.append((text, list(steps)))
 
-    async def finish(self, text: str, ending: Ending) -> None:
+    async def finish(self, text: str, ending: Ending) -> str | None:
         self.finished = (text, ending)
+        return None
 
     async def fail(self, failure: Failure) -> None:
         self.failed = failure

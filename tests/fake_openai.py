@@ -131,6 +131,9 @@ class FakeOpenAI:
         self._log: list[tuple[str, dict[str, Any]]] = []
         self._script: list[Behaviour] = []
         self._disconnects = 0
+        self._finished: list[dict[str, Any]] = []
+        # Called (on the server's thread) with the request of each stream the moment its [DONE] went out.
+        self.on_finished: Callable[[dict[str, Any]], None] | None = None
         self._lock = threading.Lock()
         self.audio = Transcriptions(self._lock)  # /v1/audio/transcriptions: scripted transcripts, the uploads
         self._closing = threading.Event()
@@ -175,6 +178,11 @@ class FakeOpenAI:
         with self._lock:
             return [body for path, body in self._log if path == "moderations"]
 
+    def finished_streams(self) -> list[dict[str, Any]]:
+        """The requests whose stream was sent to its end ([DONE] included), in the order they ended."""
+        with self._lock:
+            return list(self._finished)
+
     @property
     def disconnects(self) -> int:
         """How many clients closed a response before it ended (a Stop button, a timeout)."""
@@ -186,6 +194,7 @@ class FakeOpenAI:
         with self._lock:
             self._log.clear()
             self._script.clear()
+            self._finished.clear()
             self._disconnects = 0
 
     # --- serving -------------------------------------------------------------------------------------------
@@ -301,6 +310,13 @@ class FakeOpenAI:
         if wire.wants_usage(body) and behaviour.usage:
             yield wire.sse({**chunk({}, None), "choices": [], "usage": _usage(body, behaviour)})
         yield wire.DONE
+        self._stream_ended(body)  # runs once [DONE] was handed to the connection
+
+    def _stream_ended(self, body: dict[str, Any]) -> None:
+        with self._lock:
+            self._finished.append(body)
+        if self.on_finished is not None:
+            self.on_finished(body)
 
     def _call_events(self, body: dict[str, Any], chunk: wire.Chunk, behaviour: ToolCalls) -> list[bytes]:
         events = [wire.sse(chunk({"content": behaviour.text}, None))] if behaviour.text else []

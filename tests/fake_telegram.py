@@ -56,6 +56,9 @@ class FakeTelegram(BotApiState):
         self._arrivals: dict[str, int] = {}
         self._everyone: dict[str, asyncio.Event] = {}
         self._latency: dict[str, float] = {}
+        self._down = False
+        self._storm: tuple[float, int] | None = None  # until when (monotonic) messages get a 429, and its wait
+        self._flood_answers: list[tuple[int, float, int]] = []
         self._update_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -104,6 +107,26 @@ class FakeTelegram(BotApiState):
         """Answer calls of ``method`` only after ``seconds``, as a Bot API under load would."""
         with self.lock:
             self._latency[method.lower()] = seconds
+
+    def go_down(self) -> None:
+        """The Bot API becomes unreachable: every call hangs (a client's timeout ends it) and is not performed."""
+        with self.lock:
+            self._down = True
+
+    def come_back(self) -> None:
+        """Reachable again; calls still hanging get a 502 from the proxy in front, still not performed."""
+        with self.lock:
+            self._down = False
+
+    def flood_storm(self, seconds: float, retry_after: int) -> None:
+        """For ``seconds`` from now, every send and edit answers 429 with ``retry_after``."""
+        with self.lock:
+            self._storm = (time.monotonic() + seconds, retry_after)
+
+    def flood_answers(self, chat_id: int) -> list[tuple[float, int]]:
+        """When the fake answered 429 to a call for the chat (monotonic), and the retry_after it gave."""
+        with self.lock:
+            return [(at, wait) for chat, at, wait in self._flood_answers if chat == chat_id]
 
     def set_administrators(self, chat_id: int, *user_ids: int) -> None:
         """The administrators getChatAdministrators lists for a group."""
@@ -193,6 +216,11 @@ class FakeTelegram(BotApiState):
         with self.lock:
             return list(self._commands.get(scope_key(scope, language_code), []))
 
+    def profile(self, kind: str, language_code: str = "") -> str:
+        """The bot's "description" or "short_description" set for ``language_code`` (everyone else's when empty)."""
+        with self.lock:
+            return self._profile.get((kind, language_code), "")
+
     def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
         """Poll until ``predicate()`` is truthy and return its value; fail the test with ``what`` otherwise."""
         deadline = time.monotonic() + timeout
@@ -205,11 +233,12 @@ class FakeTelegram(BotApiState):
     # --- incoming updates ----------------------------------------------------------------------------------
     def make_update(self, text: str | None, *, chat_id: int = 42, user_id: int | None = None,
                     chat_type: str = "private", first_name: str = "Ann", username: str | None = None,
-                    **message: Any) -> dict[str, Any]:
+                    language_code: str | None = None, **message: Any) -> dict[str, Any]:
         """An incoming message update; extra message fields come from ``message`` (``reply_to_message`` may be
         an id). A text starting with ``/`` gets its bot_command entity; ``None`` leaves the text field out."""
         user = {"id": user_id or (chat_id if chat_id > 0 else 7), "is_bot": False, "first_name": first_name}
         user |= {"username": username} if username else {}
+        user |= {"language_code": language_code} if language_code else {}
         chat = _chat(chat_id, chat_type, first_name, forum=bool(message.get("message_thread_id")))
         entities = list(message.pop("entities", []))
         if text and text.startswith("/"):
@@ -240,6 +269,8 @@ class FakeTelegram(BotApiState):
         if request.path_params["token"] != self.token:
             return BotApiError(401, "Unauthorized").response()
         method, params = request.path_params["method"], await request_params(request)
+        if await self._unreachable():
+            return BotApiError(502, _DESCRIPTIONS[502]).response()
         with self.lock:
             self._calls.append(Call(method, params, time.monotonic()))
         await self._pass_barrier(method.lower())
@@ -249,6 +280,14 @@ class FakeTelegram(BotApiState):
         except BotApiError as exc:
             return exc.response()
         return JSONResponse({"ok": True, "result": result})
+
+    async def _unreachable(self) -> bool:
+        """Hold a call while the Bot API is down; whether it was held (then it never reached Telegram)."""
+        held = False
+        while self._down:  # set from the test's thread
+            held = True
+            await asyncio.sleep(0.02)
+        return held
 
     async def _download(self, request: Request) -> Response:
         if request.path_params["token"] != self.token:
@@ -289,10 +328,14 @@ class FakeTelegram(BotApiState):
                 raise error
 
     def _check_flood(self, method: str, params: dict[str, Any]) -> None:
-        chat_id = params.get("chat_id")
-        if method not in _FLOOD_COUNTED or not isinstance(chat_id, int) or chat_id not in self._flood:
+        chat_id, now = params.get("chat_id"), time.monotonic()
+        if method not in _FLOOD_COUNTED or not isinstance(chat_id, int):
             return
-        now = time.monotonic()
+        if self._storm is not None and now < self._storm[0]:
+            self._flood_answers.append((chat_id, now, self._storm[1]))
+            raise BotApiError(429, f"Too Many Requests: retry after {self._storm[1]}", self._storm[1])
+        if chat_id not in self._flood:
+            return
         recent = [at for at in self._flood_log.get(chat_id, []) if at > now - 60]
         if len(recent) >= self._flood[chat_id]:
             wait = max(1, math.ceil(recent[0] + 60 - now))

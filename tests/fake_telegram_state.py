@@ -95,6 +95,7 @@ class BotApiState:
         self._chats: dict[int, dict[str, Any]] = {}
         self._drafts: list[Draft] = []
         self._commands: dict[str, list[dict[str, Any]]] = {}
+        self._profile: dict[tuple[str, str], str] = {}  # ("description" | "short_description", language_code)
         self._updates: list[dict[str, Any]] = []
         self._files: dict[str, StoredFile] = {}
         self._next_message_id: dict[int, itertools.count[int]] = {}
@@ -145,7 +146,26 @@ class BotApiState:
         if not all(re.fullmatch(r"[a-z0-9_]{1,32}", str(c.get("command"))) for c in commands):
             raise bad_request("BOT_COMMAND_INVALID")
         menu = [{"command": c["command"], "description": c.get("description", "")} for c in commands]
-        self._commands[scope_key(params.get("scope"), params.get("language_code", ""))] = menu
+        self._commands[scope_key(params.get("scope"), _language_code(params))] = menu
+        return True
+
+    def _api_setMyDescription(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        return self._set_profile("description", params, 512)
+
+    def _api_getMyDescription(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        return {"description": self._profile.get(("description", params.get("language_code", "")), "")}
+
+    def _api_setMyShortDescription(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        return self._set_profile("short_description", params, 120)
+
+    def _api_getMyShortDescription(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        return {"short_description": self._profile.get(("short_description", params.get("language_code", "")), "")}
+
+    def _set_profile(self, kind: str, params: dict[str, Any], limit: int) -> bool:
+        text = str(params.get(kind) or "")
+        if len(text) > limit:
+            raise bad_request(f"{kind.upper()}_TOO_LONG")
+        self._profile[(kind, _language_code(params))] = text
         return True
 
     def _api_getMyCommands(self, params: dict[str, Any]) -> Any:  # noqa: N802
@@ -294,3 +314,9 @@ class BotApiState:
         return {"message_id": message_id, "date": 0, "chat": self._chat_json(chat_id)}
 
 
+def _language_code(params: dict[str, Any]) -> str:
+    """A two-letter ISO 639-1 code or none, as Telegram accepts for menus and profile texts."""
+    code = str(params.get("language_code") or "")
+    if not re.fullmatch(r"([a-z]{2})?", code):
+        raise bad_request("invalid language code specified")
+    return code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
+from redis.exceptions import RedisError
 
 SERVICE = "mymaster"
 # Sentinel's timings, short so that a failover takes a few seconds: a master silent for a second is down.
@@ -52,6 +54,44 @@ def running_redis() -> Iterator[str]:
     """Start redis-server on a free port, without persistence; yields its redis:// URL."""
     with tempfile.TemporaryDirectory() as workdir, _server(_data_server(workdir)) as (port, _):
         yield f"redis://127.0.0.1:{port}/0"
+
+
+@dataclass
+class RestartableRedis:
+    """A redis-server that can be shut down (saving its data, as a Redis with persistence does) and started again
+    on the same port, where it loads what it saved."""
+
+    port: int
+    workdir: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def shut_down(self) -> None:
+        """SHUTDOWN SAVE: clients' connections drop, new ones are refused until ``start``."""
+        with Redis(port=self.port, socket_timeout=5) as client, contextlib.suppress(RedisError):
+            client.shutdown(save=True)  # (the connection closes as the server exits)
+        self.process.wait(timeout=10)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(_data_server(self.workdir)(self.port), stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        _wait_for_port(self.port)
+
+
+@contextmanager
+def restartable_redis() -> Iterator[RestartableRedis]:
+    """A redis-server of its own, for tests that stop and restart it."""
+    with tempfile.TemporaryDirectory() as workdir, _server(_data_server(workdir)) as (port, process):
+        server = RestartableRedis(port, workdir, process)
+        try:
+            yield server
+        finally:
+            if server.process.poll() is None:
+                server.process.terminate()
+                server.process.wait(timeout=10)
 
 
 @dataclass

@@ -181,3 +181,17 @@ def test_a_bad_tools_setting_is_one_line(env: dict[str, str], says: str) -> None
     with pytest.raises(ConfigError) as caught:
         load_settings({**BASE, **env})
     assert str(caught.value).startswith(says)
+
+
+def test_the_default_language_is_one_with_a_catalog_and_profile_texts_fit_telegram_s_limits() -> None:
+    assert load_settings({**BASE, "DEFAULT_LANGUAGE": "zh-Hans"}).default_language == "zh-hans"
+    for name, value, expected in [
+            ("DEFAULT_LANGUAGE", "ja", "DEFAULT_LANGUAGE: expected one of en, ru, uk, es, pt, de, fr, it, tr, pl, hi, "
+                                       "id, ar, fa, zh-hans, got 'ja'"),
+            ("BOT_SHORT_DESCRIPTION", "x" * 121, "BOT_SHORT_DESCRIPTION: expected at most 120 characters"),
+            ("BOT_DESCRIPTION", "x" * 513, "BOT_DESCRIPTION: expected at most 512 characters")]:
+        with pytest.raises(ConfigError) as caught:
+            load_settings({**BASE, name: value})
+        assert str(caught.value) == expected
+    settings = load_settings({**BASE, "BOT_DESCRIPTION": "Trains.\nTimetables.", "BOT_SHORT_DESCRIPTION": "x" * 120})
+    assert settings.bot_description == "Trains.\nTimetables." and settings.bot_short_description == "x" * 120

@@ -106,6 +106,7 @@ def test_start_and_help_explain_the_bot(env: World) -> None:
         wait_for(lambda: len(env.telegram.messages(CHAT)) == 2, what="both replies")
         start, help_text = env.telegram.texts(CHAT)
         assert "/help" in start and "/reset" in help_text and "/persona" in help_text
+        assert "voice messages" in help_text and "PDFs" in help_text and "stickers" in help_text
         assert env.model.chat_requests() == []
         assert env.telegram.webhook["url"].endswith("/telegram/webhook")
         assert env.telegram.webhook["secret_token"] == bot.secret

@@ -68,3 +68,4 @@ def test_privacy_states_the_retention_in_force(env: World) -> None:
         wait_for(lambda: len(finals(env)) == 1, what="privacy text")
     text = finals(env)[0]
     assert "2 days" in text and "1 day" in text and "/reset" in text
+    assert "file ids" in text and "transcript" in text and "never store the files" in text  # of attachments

@@ -90,7 +90,7 @@ def test_a_broken_image_and_a_too_large_file_get_clear_notes(env: World) -> None
 def test_an_album_split_over_two_replicas_is_one_turn(env: World) -> None:
     red, blue = picture(40, 30, color=(255, 0, 0)), picture(40, 30, color=(0, 0, 255))
     first, second = env.telegram.add_photo((40, 30, red)), env.telegram.add_photo((40, 30, blue))
-    with env.bots(2) as (one, other):
+    with env.bots(2, ALBUM_WINDOW_SECONDS="3") as (one, other):  # room for a stalled test between the posts
         one.post(env.telegram.make_update(None, chat_id=CHAT, photo=first, caption="Which is warmer?",
                                           media_group_id="album-1"))
         other.post(env.telegram.make_update(None, chat_id=CHAT, photo=second, media_group_id="album-1"))

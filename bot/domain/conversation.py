@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from bot import lifetime
 from bot.domain.chat import ChatKey
-from bot.domain.context import Context, ImagePolicy, as_message, build_context
+from bot.domain.context import Context
 from bot.domain.image import SeenImage, stand_in
 from bot.domain.outcome import Delivery, Ending, Failure
 from bot.domain.personas import Persona, PersonaCatalog
@@ -120,6 +120,8 @@ class Conversation:
     async def reply(self, request: TurnRequest, sink: ReplySink) -> TurnResult:
         """Answer one message through the sink; the chat's next turn waits until this one is stored."""
         earlier = await self._generated(request)
+        if earlier is not None and earlier.seen is not None:  # its delivery was given up, and history says so
+            return TurnResult(ending=earlier.ending, text=earlier.seen)
         if earlier is not None:  # a replica that died had generated and stored it: deliver, never ask again
             await sink.finish(earlier.text, earlier.ending)
             return TurnResult(ending=earlier.ending, text=earlier.text)
@@ -191,31 +193,47 @@ class Conversation:
                                        reservation=reservation, turn_id=request.turn_id,
                                        delivery=Delivery(answer.text, answer.ending))
 
-        await self._store_then_deliver(commit, sink, Delivery(answer.text, answer.ending))
+        delivery = Delivery(answer.text, answer.ending)
+        seen = await self._store_then_deliver(commit, sink, delivery, request.turn_id)
+        if seen is not None:
+            await self._record_seen(request, [user_turn, reply_turn], replace(delivery, seen=seen))
         self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
         return TurnResult(ending=answer.ending, text=answer.text, images_refused=answer.images_refused), stored
 
     async def _store_then_deliver(self, commit: Callable[[], Awaitable[None]], sink: ReplySink,
-                                  delivery: Delivery) -> None:
+                                  delivery: Delivery, turn_id: str | None) -> str | None:
         """Generated is stored before it is delivered, so a replica taking over delivers it without the model.
-        With the store down, the user still gets the answer now, and the commit is retried until it is back."""
+        With the store down, the user still gets the answer now, and the commit is retried until it is back.
+        Returns what the user sees of the answer when its delivery was given up (else None)."""
         try:
             await commit()
         except StoreUnavailable as exc:
             logger.warning("the store failed after the answer was generated (%s); delivering, then retrying", exc)
-            await sink.finish(delivery.text, delivery.ending)
-            await self._retry(commit)
-            return
-        await sink.finish(delivery.text, delivery.ending)
+            seen = await sink.finish(delivery.text, delivery.ending)
+            await self._retry(commit, turn_id)
+            return seen
+        return await sink.finish(delivery.text, delivery.ending)
 
-    async def _retry(self, commit: Callable[[], Awaitable[None]]) -> None:
+    async def _record_seen(self, request: TurnRequest, turns: list[Turn], delivery: Delivery) -> None:
+        """Its delivery given up, the answer in history becomes what the user saw of it (nothing: no exchange)."""
+        seen = delivery.seen or ""
+        shown = Turn("assistant", seen, self._counter.count(seen)) if seen.strip() else None
+        logger.warning("the answer's delivery was given up; history keeps what the user saw (%d of %d characters)",
+                       len(seen), len(delivery.text))
+        try:
+            await self._history.amend(request.chat, turns, shown, request.turn_id, delivery)
+        except StoreUnavailable as exc:
+            logger.warning("could not amend the history to what the user saw (%s)", exc)
+
+    async def _retry(self, commit: Callable[[], Awaitable[None]], turn_id: str | None) -> None:
         retry = self._store_retry
         deadline, delay = retry.clock() + retry.give_up_seconds, retry.first_delay
         while retry.clock() + delay <= deadline:
             await retry.sleep(delay)
-            try:
-                await commit()
+            try:  # a commit whose reply was lost may have been applied: its done marker says so (usage once)
+                if turn_id is None or await self._history.generated(turn_id) is None:
+                    await commit()
             except StoreUnavailable:
                 delay = min(delay * 2, retry.max_delay)
                 continue
@@ -278,24 +296,17 @@ class Conversation:
                       asked: list[Context]) -> None:
         """The tool loop on the request's context (with images, or their stand-ins); a context too long for the
         model is tried once more with half the earlier turns. Each context asked with goes into ``asked``."""
-        budget = self._options.context_max_tokens
-        asked.append(await self._context(persona, transcript, user_turn, request, budget, None, images))
+        budget, parts = self._options.context_max_tokens, request.images if images else None
+        asked.append(await self._vision.context(persona.prompt, transcript, user_turn, parts, budget))
         try:
             await self._loop.run(self._request(asked[-1], persona.temperature), tools, sink, answer)
         except ContextTooLong:
             if answer.rounds or answer.text:
                 raise
             logger.info("context too long for the model; retrying with half the earlier turns")
-            asked.append(await self._context(persona, transcript, user_turn, request, budget // 2,
-                                             asked[-1].turns_used // 2, images))
+            asked.append(await self._vision.context(persona.prompt, transcript, user_turn, parts, budget // 2,
+                                                    asked[-1].turns_used // 2))
             await self._loop.run(self._request(asked[-1], persona.temperature), tools, sink, answer)
-
-    async def _context(self, persona: Persona, transcript: Transcript, user_turn: Turn, request: TurnRequest,
-                       budget: int, max_turns: int | None, images: bool) -> Context:
-        user_message = as_message(user_turn, [image.part for image in request.images] if images else ())
-        policy = self._vision.history_policy if images else ImagePolicy()
-        context = build_context(persona.prompt, transcript, user_message, budget, max_turns, policy)
-        return replace(context, messages=await self._vision.with_earlier_images(context)) if images else context
 
     def _request(self, context: Context, temperature: float | None) -> ModelRequest:
         return ModelRequest(

@@ -82,6 +82,9 @@ def stand_in(images: Sequence[StoredImage], text: str) -> str:
     return f"{labels}\n{text}"
 
 
+UNSEEN_HINT = "(You were not shown the image(s) above: if the question needs them, say that you could not see them.)"
+
+
 def unseen(caption: str | None) -> str:
     """An image the model is not shown (vision off, too large, not decodable), as the model is told of it."""
     return f"[photo not shown to you: {caption}]" if caption else "[photo not shown to you]"

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.domain.context import Context, ImagePolicy, as_message
-from bot.domain.image import ImagePart, StoredImage
+from bot.domain.context import Context, ImagePolicy, as_message, build_context
+from bot.domain.image import ImagePart, SeenImage, StoredImage
 from bot.domain.ports import ChatMessage, ImageSource, ImageSupport
+from bot.domain.transcript import Transcript, Turn
 from bot.errors import FileError, FileUnavailable, ImageUnreadable
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,16 @@ class Vision:
     def history_policy(self) -> ImagePolicy:
         """The policy build_context applies: no earlier images without a way to download them."""
         return self.policy if self.source is not None else replace(self.policy, history_images=0)
+
+    async def context(self, prompt: str, transcript: Transcript, user_turn: Turn, images: Sequence[SeenImage] | None,
+                      budget: int, max_turns: int | None = None) -> Context:
+        """The request's context: with the turn's ``images`` and the earlier ones sent again, or (``images``
+        None: the model reads none) every image as its text stand-in."""
+        if images is None:
+            return build_context(prompt, transcript, as_message(user_turn), budget, max_turns)
+        user_message = as_message(user_turn, [image.part for image in images])
+        context = build_context(prompt, transcript, user_message, budget, max_turns, self.history_policy)
+        return replace(context, messages=await self.with_earlier_images(context))
 
     async def with_earlier_images(self, context: Context) -> tuple[ChatMessage, ...]:
         """The context's messages, each earlier image turn marked for it sent with its images downloaded again;

@@ -19,12 +19,14 @@ import uvicorn
 from redis.exceptions import RedisError
 from telegram import Update
 
+from bot.config import Settings
 from bot.ingress.poller import Poller
 from bot.ingress.runtime import Runtime
 from bot.ingress.shape import check_update
 from bot.ingress.web import create_web_app
 from bot.ingress.webhook import WebhookRegistration
-from bot.telegram.menus import sync_commands
+from bot.telegram.i18n import language
+from bot.telegram.menus import Profile, sync_commands
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,10 @@ class _Server(uvicorn.Server):
                 await asyncio.wait_for(self._exiting.wait(), 1.0 - time.time() % 1.0)
 
 
+def _profile(settings: Settings) -> Profile:
+    return Profile(settings.default_language, settings.bot_description, settings.bot_short_description)
+
+
 class Service:
     """One process of the bot, in webhook or polling mode; every task it starts, it stops."""
 
@@ -81,9 +87,10 @@ class Service:
     async def run(self, *, polling: bool) -> None:
         """Serve until SIGTERM/SIGINT (or a fatal polling error), then drain and stop everything."""
         runtime = self._runtime
+        language.use(runtime.settings.default_language)  # for texts sent outside an update (due reminders)
         async with runtime.application:
             await (self._registration.delete() if polling else self._registration.ensure())
-            await sync_commands(self._bot)
+            await sync_commands(self._bot, _profile(runtime.settings))
             await runtime.application.start()
             tasks = [asyncio.create_task(runtime.stream.run(self.process)),
                      asyncio.create_task(runtime.metrics.watch_loop()),

@@ -36,6 +36,14 @@ if KEYS[4] and redis.call('GET', KEYS[4]) == ARGV[2] then redis.call('DEL', KEYS
 return redis.call('LLEN', KEYS[1])
 """
 
+# A delivery given up: the stored exchange (the user's turn, then the answer) becomes what the user saw: the answer
+# as far as it was shown, or, shown nothing, no exchange at all. Only if it is still the last one.
+_AMEND = """
+if redis.call('LINDEX', KEYS[1], -1) ~= ARGV[2] or redis.call('LINDEX', KEYS[1], -2) ~= ARGV[1] then return 0 end
+if ARGV[3] == '' then redis.call('LTRIM', KEYS[1], 0, -3) else redis.call('LSET', KEYS[1], -1, ARGV[3]) end
+return 1
+"""
+
 # Folds the oldest turns into the summary only if they are still the oldest ones (a /reset or another
 # summariser may have changed the list meanwhile); turns appended meanwhile are untouched.
 _FOLD = """
@@ -62,6 +70,7 @@ class RedisHistory:
         self._settings_ttl_ms = settings_ttl_seconds * 1000
         self._append = LuaScript(redis, _APPEND)
         self._fold = LuaScript(redis, _FOLD)
+        self._amend = LuaScript(redis, _AMEND)
 
     async def load(self, chat: ChatKey) -> Transcript:
         """Turns, summary and persona of a chat in one round trip."""
@@ -88,19 +97,40 @@ class RedisHistory:
 
     async def generated(self, turn_id: str) -> Delivery | None:
         """The answer of an update already generated and stored, if it was (a replica taking it over asks)."""
-        raw = await self._redis.get(self._keys.done(turn_id))
+        try:
+            raw = await self._redis.get(self._keys.done(turn_id))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
         return Delivery.from_json(None if raw is None else str(raw))
+
+    async def amend(self, chat: ChatKey, turns: Sequence[Turn], seen: Turn | None, turn_id: str | None,
+                    delivery: Delivery) -> None:
+        """After a delivery was given up: history holds what the user saw (``seen``, None: nothing) instead of the
+        exchange ``turns``, and the done marker says what was shown. Raises StoreUnavailable."""
+        user, reply = (t.to_json() for t in turns)
+        keys, args = [self._keys.turns(chat)], [user, reply, seen.to_json() if seen is not None else ""]
+        pipe = self._redis.pipeline(transaction=True)
+        self._amend.queue_source(pipe, keys, args)
+        if turn_id is not None:
+            pipe.set(self._keys.done(turn_id), delivery.to_json(), ex=DONE_TTL_SECONDS)
+        try:
+            results = await pipe.execute(raise_on_error=False)
+            await self._amend.settle(results[0], keys, args)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
 
     async def _commit(self, chat: ChatKey, turns: Sequence[Turn], usage: Sequence[UsageRecord],
                       release: LockLease | None, reservation: Reservation | None, turn_id: str | None,
                       delivery: Delivery | None) -> None:
-        pipe = self._redis.pipeline(transaction=False)
+        # One transaction: a replica killed mid-commit leaves all of it or none, never a done marker (which makes a
+        # replica taking over deliver without storing) without the turns.
+        pipe = self._redis.pipeline(transaction=True)
         keys = [self._keys.turns(chat), self._keys.summary(chat), self._keys.persona(chat)]
         if release is not None:
             keys.append(release.key)
         token = release.token if release is not None else ""
         args: list[Arg] = [self._ttl_ms, token, self._settings_ttl_ms, *(t.to_json() for t in turns)]
-        self._append.queue(pipe, keys, args)
+        self._append.queue_source(pipe, keys, args)
         self._ledger.queue(pipe, chat, usage, reservation)
         if turn_id is not None:
             pipe.set(self._keys.done(turn_id), delivery.to_json() if delivery else 1, ex=DONE_TTL_SECONDS)

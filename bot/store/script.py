@@ -33,6 +33,11 @@ class LuaScript:
         """Add the script to a pipeline; pair with ``settle`` on the pipeline's result."""
         pipe.evalsha(self.sha, len(keys), *keys, *args)
 
+    def queue_source(self, pipe: Pipeline, keys: Sequence[str], args: Sequence[Arg]) -> None:
+        """Add the script by its source: it cannot be missing, so a MULTI holding it applies all or nothing
+        (a NOSCRIPT would let the rest of the transaction apply without it)."""
+        pipe.eval(self._source, len(keys), *keys, *args)
+
     async def settle(self, result: Any, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         """The script's result from a pipeline run with raise_on_error=False, loading it if it was missing."""
         if isinstance(result, NoScriptError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Bot, Update
+from telegram import Bot, Message, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -15,8 +15,10 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.telegram import commands, handlers, reminders
+from bot.domain.attachment import Kind
+from bot.telegram import commands, documents, handlers, reminders, unreadable, voice
 from bot.telegram.handlers import BotApplication, BotContext, Services
+from bot.telegram.media import carried
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import STOP_PREFIX
 
@@ -47,10 +49,11 @@ def build_application(token: str, api_url: str, requests: tuple[BaseRequest, Bas
 
 
 def register(application: BotApplication, services: Services) -> None:
-    """Every handler, in one place; the gate runs first for every update."""
+    """Every handler, in one place; the update's language is chosen first, then the gate runs, for every update."""
     application.bot_data["services"] = services
     private, groups, fresh = filters.ChatType.PRIVATE, filters.ChatType.GROUPS, filters.UpdateType.MESSAGE
     words = filters.TEXT | filters.CAPTION
+    application.add_handler(TypeHandler(Update, handlers.speak_their_language), group=-2)
     application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
     application.add_handler(CommandHandler("start", commands.start, filters=fresh))
     application.add_handler(CommandHandler("help", commands.help_command, filters=fresh))
@@ -63,6 +66,11 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
     application.add_handler(CallbackQueryHandler(reminders.cancel_button, pattern=reminders.PATTERN))
     application.add_handler(CallbackQueryHandler(handlers.foreign_button))
+    # Before the text handlers: a recording or document with a caption is read, not answered by its caption alone.
+    application.add_handler(MessageHandler(fresh & ~filters.COMMAND & Carrying(voice.RECORDINGS), voice.recording))
+    application.add_handler(MessageHandler(fresh & ~filters.COMMAND & Carrying({Kind.DOCUMENT}), documents.document))
+    application.add_handler(MessageHandler(fresh & ~filters.COMMAND & Carrying(unreadable.UNREADABLE),
+                                           unreadable.unreadable))
     application.add_handler(MessageHandler(
         fresh & private & ~filters.StatusUpdate.ALL & ~filters.COMMAND, handlers.private_message))
     application.add_handler(MessageHandler(
@@ -78,3 +86,15 @@ class GroupAdministrators:
 
     async def __call__(self, chat_id: int) -> list[int]:
         return [member.user.id for member in await self._bot.get_chat_administrators(chat_id)]
+
+
+class Carrying(filters.MessageFilter):
+    """Messages carrying an attachment of one of the kinds (as telegram/attachments.py reads them), or replying to
+    one that does."""
+
+    def __init__(self, kinds: frozenset[Kind] | set[Kind]) -> None:
+        super().__init__(name=f"Carrying({', '.join(sorted(k.value for k in kinds))})")
+        self._kinds = frozenset(kinds)
+
+    def filter(self, message: Message) -> bool:
+        return carried(message, self._kinds) is not None

@@ -101,12 +101,12 @@ def _persona_overview(current: Persona, catalog: PersonaCatalog) -> str:
     if current.name == CUSTOM:
         head = texts.current_custom_persona(current.prompt)
     else:
-        head = texts.current_persona(current.name, current.description)
+        head = texts.current_persona(current.name, texts.persona_description(current.description))
     return f"{head}\n\n{_persona_list(catalog)}\n\n{texts.PERSONA_TAP}"
 
 
 def _persona_list(catalog: PersonaCatalog) -> str:
-    return texts.persona_list([(p.name, p.description) for p in catalog])
+    return texts.persona_list([(p.name, texts.persona_description(p.description)) for p in catalog])
 
 
 def _persona_keyboard(current: Persona, catalog: PersonaCatalog) -> InlineKeyboardMarkup:

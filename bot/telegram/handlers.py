@@ -17,6 +17,7 @@ from bot.domain.attachment import Attachment
 from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, TurnRequest, TurnResult
 from bot.domain.image import SeenImage
+from bot.domain.outcome import Failure
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import History
 from bot.domain.reminders import ReminderBook
@@ -31,6 +32,8 @@ from bot.telegram import texts
 from bot.telegram.album import album_messages, caption_text
 from bot.telegram.attachments import attachments_of
 from bot.telegram.files import TelegramFiles
+from bot.telegram.i18n import language
+from bot.telegram.media import MediaRules
 from bot.telegram.pacing import Pacer
 from bot.telegram.reader import Reader, Reading
 from bot.telegram.sink import STOP_PREFIX, Cadence, Handover, Target, TelegramReplySink
@@ -62,9 +65,11 @@ class Services:
     operators: frozenset[int]  # ADMIN_USER_IDS: the bot's operators (not a group's administrators)
     metrics: Metrics
     reminders: ReminderBook
+    default_language: str = "en"  # for users whose Telegram language has no catalog
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     files: TelegramFiles | None = None  # downloads what users send (None: attachments are not read)
+    media: MediaRules | None = None  # recordings and documents (None: they are not read)
     reader: Reader = field(default_factory=lambda: Reader(None, vision=False))  # what the bot makes of attachments
     notices: Notices | None = None  # notes told once a day per chat (None: every time)
     albums: Albums | None = None  # gathers albums across replicas (None: each photo is a turn)
@@ -93,6 +98,12 @@ class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], di
 
 
 BotApplication = Application[ExtBot[Any], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+async def speak_their_language(update: Update, context: BotContext) -> None:
+    """Runs first for every update: its texts (``texts.X``) are in its user's Telegram language."""
+    user = update.effective_user
+    language.use(language.choose(user.language_code if user else None, context.services.default_language))
 
 
 async def gate(update: Update, context: BotContext) -> None:
@@ -162,26 +173,63 @@ async def group_message(update: Update, context: BotContext) -> None:
                  images=reading.images, message_id=message.message_id)
 
 
-async def answer(context: BotContext, target: Target, user_id: int, text: str, *, speaker: str | None,
+@dataclass(frozen=True)
+class Declined:
+    """A message the bot cannot answer after all (a scanned PDF, say): what the user is told instead."""
+
+    text: str
+
+
+# Makes a turn's text inside its reply, while `typing…` shows (a recording downloaded and transcribed, a document
+# read); may set the reply's preface. A Failure or Declined ends the turn without the model.
+Prepare = Callable[[TelegramReplySink], Awaitable[str | Failure | Declined]]
+
+
+async def answer(context: BotContext, target: Target, user_id: int, text: str | Prepare, *, speaker: str | None,
                  update_id: int, images: tuple[SeenImage, ...] = (), message_id: int | None = None) -> None:
     """Run one turn into a streaming Telegram reply (unless the user is sending too fast)."""
     services = context.services
     resumed = services.replies.resumed(update_id)  # counted against the rate when it first came
     if not resumed and await _slowed_down(context, target, user_id):
         return
-    request = TurnRequest(target.chat, user_id, text, speaker, turn_id=str(update_id), resumed=resumed,
-                          images=images, message_id=message_id)
-    sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, request.stop)
+    stop = asyncio.Event()
+    sink = await _sink(context, target, Owner(target.chat_id, user_id), update_id, stop)
     started = services.clock()
     services.metrics.streams_in_flight.inc()
+    result: TurnResult | None = None
     try:
         async with sink:  # typing and the edit pump stop however the turn ends
-            result = await services.conversation.reply(request, sink)
+            prepared = text if isinstance(text, str) else await _prepared(services, text, sink, resumed, update_id)
+            if isinstance(prepared, str):
+                request = TurnRequest(target.chat, user_id, prepared, speaker, stop=stop, turn_id=str(update_id),
+                                      resumed=resumed, images=images, message_id=message_id)
+                result = await services.conversation.reply(request, sink)
+                outcome = result.outcome
+            else:
+                outcome = await _decline(sink, prepared)
     finally:
         services.metrics.streams_in_flight.dec()
         services.replies.close(update_id)
-    _observe(services, result.outcome, started, sink.first_visible_at, update_id, target.chat)
-    await _tell_images_refused(context, target, result)
+    _observe(services, outcome, started, sink.first_visible_at, update_id, target.chat)
+    if result is not None:
+        await _tell_images_refused(context, target, result)
+
+
+async def _prepared(services: Services, prepare: Prepare, sink: TelegramReplySink, resumed: bool,
+                    update_id: int) -> str | Failure | Declined:
+    """The turn's text; none when a replica that died had stored the answer already (the conversation delivers
+    it), so a recording is not transcribed twice."""
+    if resumed and await services.history.generated(str(update_id)) is not None:
+        return ""
+    return await prepare(sink)
+
+
+async def _decline(sink: TelegramReplySink, why: Failure | Declined) -> str:
+    if isinstance(why, Failure):
+        await sink.fail(why)
+        return f"failed:{why.value}"
+    await sink.tell(why.text)
+    return "declined"
 
 
 async def _tell_images_refused(context: BotContext, target: Target, result: TurnResult) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.attachment import Attachment
-from bot.domain.image import SeenImage, unseen
+from bot.domain.image import UNSEEN_HINT, SeenImage, unseen
 from bot.errors import FileError, FileTooLarge, ImageUnreadable
 from bot.telegram import texts
 from bot.telegram.images import Images
@@ -39,7 +39,8 @@ class Reader:
         others = [a for a in attachments if not a.kind.is_image]
         if others and not text.strip() and not pictures:
             notes.append(texts.TEXT_ONLY)
-        told = "\n".join([*unseen_labels, text] if text.strip() else unseen_labels)
+        labels = [*unseen_labels, UNSEEN_HINT] if unseen_labels else []
+        told = "\n".join([*labels, text] if text.strip() else labels)
         answer = bool(seen) or bool(text.strip())
         if not attachments and not text.strip():
             notes.append(texts.TEXT_ONLY)

@@ -18,8 +18,9 @@ logger = logging.getLogger(__name__)
 REMINDER_PREFIX = "reminder:"
 # Our buttons carry a reminder id (hex); other data starting alike is not ours and stays with foreign_button.
 PATTERN = re.compile(rf"^{REMINDER_PREFIX}([0-9a-f]{{1,32}})$")
-_ANSWERS = {Cancellation.CANCELLED: texts.REMINDER_CANCELLED, Cancellation.DELIVERING: texts.REMINDER_SENDING,
-            Cancellation.UNKNOWN: texts.REMINDER_GONE}
+# Names in texts, looked up per update (texts.X is in the update's language; a value read here would be English).
+_ANSWERS = {Cancellation.CANCELLED: "REMINDER_CANCELLED", Cancellation.DELIVERING: "REMINDER_SENDING",
+            Cancellation.UNKNOWN: "REMINDER_GONE"}
 
 
 async def reminders(update: Update, context: BotContext) -> None:
@@ -48,7 +49,7 @@ async def cancel_button(update: Update, context: BotContext) -> None:
         await query.answer(texts.ONLY_SETTER_CANCELS, show_alert=True)
         return
     outcome = await book.cancel(chat, wanted.id) if wanted else Cancellation.UNKNOWN
-    await query.answer(_ANSWERS[outcome])
+    await query.answer(str(getattr(texts, _ANSWERS[outcome])))
     await _refresh(query.message, await book.pending(chat))
 
 

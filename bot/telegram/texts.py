@@ -1,13 +1,21 @@
 """Every sentence the bot itself sends to users, in one place (the model's answers are not here).
 
 Texts with values are functions; the rest are constants. Nothing else in the code writes user-facing prose.
+
+Write them in English: ``texts.X`` resolves in the language of the update being handled (telegram/i18n), with each
+prose string and f-string here looked up in the catalogs (their fields as ``{placeholders}``); a count's words go
+through ``plural(count, "{count} day", "{count} days")``. After adding or changing a text, run
+``python -m bot.telegram.i18n`` and translate what it adds to each catalog (tests/telegram/i18n checks them).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.domain.attachment import Kind
 from bot.domain.outcome import Ending, Failure
+from bot.telegram.i18n.english import packaged, plural
+from bot.telegram.i18n.variant import localize
 
 START = (
     "Hi! I'm an AI assistant. Send me a message and I'll answer as I write — you'll see the reply grow.\n\n"
@@ -26,6 +34,10 @@ HELP = (
     "/usage — the tokens you used today and this month\n"
     "/reminders — the reminders I keep for this chat, to cancel any\n"
     "/privacy — what I store and for how long\n\n"
+    "Besides text I read photos and images, listen to voice messages, audio files and video notes (I show what "
+    "I heard, then answer), and read documents: PDFs with a text layer, Word (.docx), and text files such as "
+    ".txt, .md, .csv, .json or source code. I can't watch videos or read stickers, locations, contacts or polls "
+    "yet.\n\n"
     "While I'm answering, tap ⏹ Stop to cut me short. In groups I answer when mentioned or replied to."
 )
 
@@ -42,6 +54,53 @@ MODEL_READS_NO_IMAGES = "The current model can't read images, so I answered from
 
 def image_too_large(limit_mb: int) -> str:
     return f"That image is too large for me to download (the limit is {limit_mb} MB). Please send a smaller one."
+
+# What the bot cannot read yet, said instead of silence or an answer that pretends (no model call).
+CANNOT_READ = {
+    Kind.STICKER: "I can't see stickers, so I don't know what this one shows — tell me in words what you'd like.",
+    Kind.LOCATION: "I can't read shared locations yet — please type the place, or your question about it.",
+    Kind.CONTACT: "I can't read shared contacts yet — please type what you'd like to know.",
+    Kind.POLL: "I can't read or vote in polls yet — please type the question and its options.",
+    Kind.DICE: "I can't see dice throws yet, so I don't know what you rolled.",
+    Kind.VIDEO: "I can't watch videos yet — I can listen to voice messages and video notes, or read a "
+                "transcript if you paste it.",
+    Kind.ANIMATION: "I can't watch GIFs or animations yet — please describe what you'd like to know.",
+}
+# Voice, audio and video notes.
+TRANSCRIPTION_OFF = "I don't listen to voice messages or audio here — please type your question."
+
+
+def recording_too_long(length: str, limit: str) -> str:
+    return f"That recording is {length} long; I listen to recordings of up to {limit}. Please send a shorter one."
+
+
+def cannot_transcribe(kind: str) -> str:
+    return (f"I can't listen to {kind} audio — I understand mp3, m4a, ogg, opus, wav, flac and webm. Please send "
+            "it in one of those formats.")
+
+
+# Documents.
+DOCUMENT_NO_TEXT = ("This PDF has no text layer — it looks like scanned pages, and I can't read scans yet. "
+                    "You could send the pages as photos instead.")
+DOCUMENT_UNREADABLE = "I couldn't open that file: it seems damaged or locked with a password."
+DOCUMENT_EMPTY = "That file has no text in it for me to read."
+
+
+def document_unsupported(kind: str) -> str:
+    return (f"I can't read files of this type ({kind}) yet. I read PDFs, Word documents (.docx) and text files, "
+            "and I look at images.")
+
+
+def document_pages_read(read: int, total: int) -> str:
+    return f"📄 The document is long: I read the first {read} of {total} pages."
+
+
+def document_page_part(total: int) -> str:
+    return f"📄 The document is long: I read only the beginning of its first page (of {total})."
+
+
+def document_share_read(percent: int) -> str:
+    return f"📄 The document is long: I read the first {percent}% of it."
 
 
 ADMINISTRATORS_ONLY = "Only the group's administrators can change my settings here."
@@ -71,6 +130,9 @@ FAILURES = {
     Failure.CHAT_BUDGET: "This chat has used today's token budget. It resets at 00:00 UTC{until}.",
     Failure.NOT_HEARD: "Sorry, I couldn't transcribe that recording just now. Please try again, or type it.",
     Failure.NOTHING_HEARD: "I couldn't make out any words in that recording.",
+    Failure.FILE_TOO_LARGE: "That file is larger than 20 MB, the most a bot may download from Telegram, so I can't "
+                            "read it.",
+    Failure.FILE_UNAVAILABLE: "Sorry, I couldn't download that file from Telegram. Please try sending it again.",
 }
 
 # A line per tool call, shown in the answer's message while the model's tools run ({subject}: the query, the
@@ -100,6 +162,14 @@ GROUP_MENU = (
     ("usage", "Tokens used today and this month"),
     ("reminders", "This chat's reminders"),
 )
+
+# The bot's profile: what a new user reads before pressing Start (BOT_DESCRIPTION and BOT_SHORT_DESCRIPTION
+# replace the English ones); at most 512 and 120 characters.
+DESCRIPTION = (
+    "Hi! I'm an AI assistant. Ask me anything — questions, writing, code, translations — and I'll answer as I "
+    "write. I remember our conversation for a while, so you can ask follow-up questions. Press Start to begin."
+)
+SHORT_DESCRIPTION = "An AI assistant: ask anything and watch the answer appear as it's written."
 
 KEPT_HISTORY = "Our conversation so far is kept; the new persona applies from my next reply."
 PERSONA_TAP = "Tap one to switch, or send /persona <your own instructions>."
@@ -139,11 +209,17 @@ def persona_switched(name: str) -> str:
 
 
 def current_custom_persona(prompt: str) -> str:
-    return f"Current persona: custom — “{prompt[:200]}”"
+    excerpt = prompt[:200]
+    return f"Current persona: custom — “{excerpt}”"
 
 
 def current_persona(name: str, description: str) -> str:
     return f"Current persona: {name} — {description}"
+
+
+def persona_description(description: str) -> str:
+    """A persona's description: a built-in one's in the reader's language, an operator's as written."""
+    return packaged(description)
 
 
 def persona_list(entries: list[tuple[str, str]]) -> str:
@@ -177,8 +253,11 @@ def privacy(history: str, settings: str, usage: str) -> str:
         f"• Token counts (no text) for /usage and daily limits: {usage}.\n"
         "• Reminders you ask me for: until they are sent or cancelled (/reminders lists them).\n\n"
         "/reset deletes this chat's history and summary right now.\n"
-        "Your messages are sent to the language model provider to write the answers. I keep no photos, "
-        "voice messages or files."
+        "Of photos, voice messages and files I keep only Telegram's file ids, with what I heard in a recording "
+        "(its transcript) and the text I read of a document, in the history above for as long as it is kept. "
+        "I never store the files themselves; they are downloaded from Telegram when needed.\n"
+        "Your messages, and the photos, recordings and documents you send, are sent to the language model "
+        "provider to write the answers."
     )
 
 
@@ -186,11 +265,11 @@ def duration(seconds: int) -> str:
     """A retention period in words: days, hours, or seconds."""
     days, rest = divmod(seconds, 86400)
     if days and not rest:
-        return f"{days} day{'s' if days != 1 else ''}"
+        return plural(days, "{count} day", "{count} days")
     hours = seconds // 3600
     if hours and seconds % 3600 == 0:
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    return f"{seconds} seconds"
+        return plural(hours, "{count} hour", "{count} hours")
+    return plural(seconds, "{count} second", "{count} seconds")
 
 
 def reminder(text: str) -> str:
@@ -218,3 +297,6 @@ def reminder_time(due: datetime) -> str:
 
 def cancel_reminder_button(number: int) -> str:
     return f"✖ Cancel {number}"
+
+
+localize(__name__)

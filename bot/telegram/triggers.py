@@ -47,6 +47,11 @@ def addressed_to_bot(message: Message, me: BotIdentity) -> Addressed | None:
     return Addressed(cleaned.strip() or text.strip(), about)
 
 
+def meant_for_bot(message: Message, me: BotIdentity) -> bool:
+    """Whether a group message mentions the bot or replies to it (it may have no text: a voice message)."""
+    return _mentions(message, me) or _replies_to_bot(message, me)
+
+
 def strip_mention(text: str, me: BotIdentity) -> str:
     """The text without @botusername (any letter case), spaces tidied."""
     without = re.sub(re.escape(me.mention) + r"\b", "", text, flags=re.IGNORECASE)

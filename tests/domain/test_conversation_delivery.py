@@ -52,6 +52,18 @@ class FinishRecordsOrder(RecordingSink):
         await super().finish(text, ending)
 
 
+class GivesUp(RecordingSink):
+    """A sink whose final delivery is given up (Telegram out of reach): the user sees only ``seen``."""
+
+    def __init__(self, seen: str) -> None:
+        super().__init__()
+        self.seen = seen
+
+    async def finish(self, text: str, ending: Ending) -> str | None:
+        await super().finish(text, ending)
+        return self.seen
+
+
 def build(redis: Redis, model: FakeModel, clock: VirtualClock | None = None,
           give_up: float = 60.0) -> tuple[Conversation, FlakyHistory]:
     ledger = UsageLedger(redis, KEYS, Budgets())
@@ -125,4 +137,21 @@ async def test_the_commit_is_given_up_after_the_bound(redis: Redis, caplog: pyte
     assert sink.finished == ("Lost.", Ending.COMPLETE)
     assert clock.now <= 11.0
     assert "gave up storing a turn after 10s: the store stayed unavailable" in caplog.text
+    assert (await history.load(CHAT)).turns == ()
+
+
+async def test_a_delivery_given_up_leaves_history_saying_what_the_user_saw(redis: Redis) -> None:
+    model = FakeModel(Script(["Half of it, ", "and the rest."]))
+    conv, history = build(redis, model)
+    await conv.reply(TurnRequest(CHAT, 7, "question", turn_id="15"), GivesUp("Half of it, "))
+    assert roles((await history.load(CHAT)).turns) == [("user", "question"), ("assistant", "Half of it, ")]
+    assert await history.generated("15") == Delivery("Half of it, and the rest.", Ending.COMPLETE, seen="Half of it, ")
+    again = RecordingSink()  # its replica died before the update was acknowledged: the one taking it over
+    await conv.reply(TurnRequest(CHAT, 7, "question", turn_id="15", resumed=True), again)
+    assert again.finished is None and len(model.requests) == 1  # given up means given up: no second try
+
+
+async def test_an_answer_the_user_never_saw_is_not_in_history(redis: Redis) -> None:
+    conv, history = build(redis, FakeModel(Script(["Never shown."])))
+    await conv.reply(TurnRequest(CHAT, 7, "question", turn_id="16"), GivesUp(""))
     assert (await history.load(CHAT)).turns == ()

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 from redis.asyncio import Redis
 
 from bot.domain.chat import ChatKey
+from bot.domain.outcome import Delivery, Ending
 from bot.domain.transcript import Summary, Transcript, Turn
 from bot.domain.usage import Budgets
+from bot.store.history import _APPEND as APPEND
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import Lease
+from bot.store.script import Arg, LuaScript
 from bot.store.usage import UsageLedger
 
 TTL = 600
@@ -113,3 +119,46 @@ async def test_a_retried_commit_appends_nothing_twice(redis: Redis) -> None:
     await history.commit(ChatKey(42), turns, [])
     await history.commit(ChatKey(42), turns, [])  # the first one's answer was lost with the connection
     assert (await history.load(ChatKey(42))).turns == tuple(turns)
+
+
+class Killed(BaseException):
+    """The process dying at that point (nothing after it runs)."""
+
+
+class DiesAfterTheRoundTrip(LuaScript):
+    """The append script of a replica SIGKILLed the moment its commit's reply arrived."""
+
+    async def settle(self, result: Any, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        raise Killed
+
+
+async def test_a_commit_cut_off_after_its_round_trip_leaves_its_turns_with_its_done_marker(redis: Redis) -> None:
+    history = store(redis)  # a fresh Redis (restarted, or a new master): the append script is not loaded yet
+    history._append = DiesAfterTheRoundTrip(redis, APPEND)
+    with pytest.raises(Killed):
+        await history.commit(ChatKey(42), exchange(1), [], turn_id="9", delivery=Delivery("answer 1", Ending.COMPLETE))
+    # A replica taking the update over finds the done marker and only delivers: the turns must be there already.
+    assert await history.generated("9") == Delivery("answer 1", Ending.COMPLETE)
+    assert [t.content for t in (await history.load(ChatKey(42))).turns] == ["question 1", "answer 1"]
+
+
+async def test_a_given_up_delivery_leaves_history_with_what_the_user_saw(redis: Redis) -> None:
+    history = store(redis)
+    await history.commit(ChatKey(42), exchange(1), [])
+    second = exchange(2)
+    await history.commit(ChatKey(42), second, [], turn_id="8", delivery=Delivery("answer 2", Ending.COMPLETE))
+    seen = Delivery("answer 2", Ending.COMPLETE, seen="ans")
+    await history.amend(ChatKey(42), second, Turn("assistant", "ans", 1), "8", seen)
+    assert [t.content for t in (await history.load(ChatKey(42))).turns] == ["question 1", "answer 1", "question 2",
+                                                                           "ans"]
+    assert await history.generated("8") == seen  # the delivery record says what was shown
+
+
+async def test_an_answer_the_user_never_saw_leaves_no_exchange(redis: Redis) -> None:
+    history = store(redis)
+    first, second = exchange(1), exchange(2)
+    await history.commit(ChatKey(42), first + second, [], turn_id="8")
+    await history.amend(ChatKey(42), second, None, "8", Delivery("answer 2", Ending.COMPLETE, seen=""))
+    assert [t.content for t in (await history.load(ChatKey(42))).turns] == ["question 1", "answer 1"]
+    await history.amend(ChatKey(42), second, None, "8", Delivery("answer 2", Ending.COMPLETE, seen=""))
+    assert len((await history.load(ChatKey(42))).turns) == 2  # only the exchange itself, only while it is the last

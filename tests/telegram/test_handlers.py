@@ -1,4 +1,5 @@
-"""A turn through handlers.answer that fails leaves nothing behind: once it has ended, no Bot API call follows."""
+"""Turns through handlers.answer: one that fails leaves nothing behind (no Bot API call follows once it has ended);
+one prepared inside its reply (a recording, a document) is answered, declined or not prepared twice."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from telegram.ext import Application, ContextTypes
 from bot.domain.access import Allowlist
 from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, ReplyOptions
+from bot.domain.outcome import Delivery, Ending, Failure
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import ChatModel, Completion, ModelRequest, Usage
 from bot.domain.summary import Summarizer
@@ -33,8 +35,10 @@ from bot.store.usage import UsageLedger
 from bot.telegram import handlers
 from bot.telegram.application import register
 from bot.telegram.handlers import BotApplication, BotContext, Retention, Services
+from bot.telegram.markdown.quote import quoted
 from bot.telegram.pacing import Pacer
-from bot.telegram.sink import Cadence, Target
+from bot.telegram.sink import Cadence, Target, TelegramReplySink
+from bot.telegram.texts import FAILURES
 from tests.fake_bot import Call, FakeBot
 from tests.fake_model import FakeModel
 from tests.virtual_clock import VirtualClock
@@ -164,3 +168,49 @@ async def test_an_error_while_streaming_leaves_the_words_shown_so_far_and_no_pen
     (message,) = bot.messages
     assert message.text == "Hello"
 
+
+
+async def run(clock: VirtualClock, context: BotContext, text: str | handlers.Prepare, update_id: int = 1) -> None:
+    turn = asyncio.create_task(handlers.answer(context, Target(ChatKey(42)), ASKER, text, speaker=None,
+                                               update_id=update_id))
+    while not turn.done():
+        await clock.advance(0.1)
+    await turn
+
+
+async def test_a_prepared_turn_sets_its_preface_and_a_declined_one_tells_why_without_the_model(redis: Redis) -> None:
+    clock = VirtualClock()
+    bot = FakeBot(clock)
+    model = FakeModel()
+    context = context_for(bot, services(redis, model, clock))
+
+    async def heard(sink: TelegramReplySink) -> str:
+        sink.preface(quoted("hi there"))
+        return "hi there"
+
+    async def scanned(sink: TelegramReplySink) -> handlers.Declined:
+        return handlers.Declined("no text layer")
+
+    await run(clock, context, heard, 1)
+    await run(clock, context, scanned, 2)
+    await run(clock, context, lambda sink: asyncio.sleep(0, Failure.NOT_HEARD), 3)
+    assert [m.text for m in bot.messages] == ["hi there\n\nHello there!", "no text layer",
+                                              FAILURES[Failure.NOT_HEARD]]
+    assert len(model.requests) == 1
+
+
+async def test_a_taken_over_turn_whose_answer_is_stored_is_not_prepared_again(redis: Redis) -> None:
+    clock = VirtualClock()
+    bot = FakeBot(clock)
+    parts = services(redis, FakeModel(), clock)
+    context = context_for(bot, parts)
+    await parts.history.commit(ChatKey(42), [], [], turn_id="5", delivery=Delivery("stored answer", Ending.COMPLETE))
+    prepared: list[int] = []
+
+    async def never(sink: TelegramReplySink) -> str:
+        prepared.append(1)
+        return "again"
+
+    parts.replies.taken_over(5)
+    await run(clock, context, never, 5)
+    assert prepared == [] and [m.text for m in bot.messages] == ["stored answer"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.attachment import Attachment, Kind
-from bot.domain.image import ImagePart, SeenImage, StoredImage
+from bot.domain.image import UNSEEN_HINT, ImagePart, SeenImage, StoredImage
 from bot.errors import FileTooLarge, ImageUnreadable
 from bot.telegram import texts
 from bot.telegram.images import Images
@@ -34,7 +34,8 @@ async def test_a_readable_photo_is_seen_and_a_caption_answered() -> None:
 async def test_what_cannot_be_seen_gets_a_note_and_a_stand_in_beside_the_caption() -> None:
     reading = await Reader(FakeImages()).read("look", [BROKEN, HUGE])
     assert reading.notes == (texts.IMAGE_UNREADABLE, texts.image_too_large(20))
-    assert reading.text == "[photo not shown to you]\n[photo not shown to you]\nlook" and reading.answer
+    assert reading.text == f"[photo not shown to you]\n[photo not shown to you]\n{UNSEEN_HINT}\nlook"
+    assert reading.answer
 
 
 async def test_an_image_alone_that_cannot_be_seen_is_only_a_note() -> None:

@@ -151,9 +151,40 @@ async def test_the_final_text_is_given_up_after_delivery_give_up_seconds() -> No
         finish = asyncio.create_task(sink.finish("partial and final", Ending.COMPLETE))
         while not finish.done():
             await clock.advance(1)
-        await finish
+        seen = await finish
     assert bot.messages[0].text == "partial"
+    assert seen == "partial"  # what the user sees of the answer, for history
     assert 30 <= clock.now <= 40
+
+
+async def test_a_long_answer_given_up_reports_the_pages_the_user_sees() -> None:
+    clock = VirtualClock()
+    bot = FakeBot(clock)
+    sink = TelegramReplySink(cast(Bot, bot), PRIVATE, Pacer(clock), Cadence(1.0, 3.0, "edit", 30.0),
+                             stop_token="abc", clock=clock, sleep=clock.sleep)
+    first_page = "long paragraph " * 150 + "\n\n"
+    async with sink:
+        await sink.show(first_page)
+        await clock.advance(2)
+        for _ in range(40):  # the pages after the first one cannot be sent
+            bot.fail_next("send_message", NetworkError("Connection refused"))
+        finish = asyncio.create_task(sink.finish(first_page * 3 + "the end", Ending.COMPLETE))
+        while not finish.done():
+            await clock.advance(1)
+        seen = await finish
+    assert [m.message_id for m in bot.messages] == [1]  # the first page landed, nothing after it
+    assert seen is not None and seen.strip() == first_page.strip()
+    assert sum(c.method == "send_message" for c in bot.text_calls()) < 12  # given up once, not once per page
+
+
+async def test_a_delivered_answer_reports_nothing_to_amend() -> None:
+    clock = VirtualClock()
+    sink, _ = make(clock)
+    async with sink:
+        await sink.show("all of it")
+        finish = asyncio.create_task(sink.finish("all of it", Ending.COMPLETE))
+        await clock.advance(2)
+        assert await finish is None
 
 
 async def test_not_modified_is_never_an_error() -> None:
@@ -163,11 +194,13 @@ async def test_not_modified_is_never_an_error() -> None:
         await sink.show("same")
         await clock.advance(2)
         bot.fail_next("edit_message_text", BadRequest("Message is not modified"))
-        finish = asyncio.create_task(sink.finish("same", Ending.COMPLETE))
+        await sink.show("same, and more")
+        await clock.advance(2)  # that edit "shows it already": taken as shown, no error
+        finish = asyncio.create_task(sink.finish("same, and more", Ending.COMPLETE))
         await clock.advance(5)
         await finish
         (message,) = bot.messages
-        assert message.text == "same" and message.markup is None  # the Stop button went away on the next try
+        assert message.text == "same, and more" and message.markup is None  # the final text goes without the button
 
 
 async def test_unchanged_text_is_not_sent_again() -> None:
@@ -335,6 +368,18 @@ async def test_progress_lines_follow_the_text_so_far_and_long_subjects_are_short
         assert lines[:2] == ["Let me look.", ""]
         assert lines[2].startswith("🛠 Using xxx") and lines[2].endswith("…") and len(lines[2]) < 100
         await feed(clock, sink, [], every=1.0, text="Let me look.\n\nDone.")
+
+
+async def test_a_taken_over_final_text_the_message_already_shows_is_delivered_at_once() -> None:
+    clock = VirtualClock()
+    bot = FakeBot(clock)
+    await bot.send_message(42, "The whole answer")  # the final edit of a replica that died landed after all
+    sink, _ = make(clock, bot=bot, handover=Handover(earlier=(1,)))
+    async with sink:
+        finish = asyncio.create_task(sink.finish("The whole answer", Ending.COMPLETE))
+        await clock.advance(5)
+        assert finish.done()  # "message is not modified": the user sees it, nothing to retry
+    assert [(c.method, c.at) for c in bot.text_calls()] == [("send_message", 0.0), ("edit_message_text", 0.0)]
 
 
 async def test_a_preface_leads_the_first_message_while_the_answer_streams_below_it() -> None:

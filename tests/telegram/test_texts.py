@@ -10,7 +10,7 @@ from bot.telegram import texts
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
 SENDING = {"reply_text", "send_message", "edit_message_text", "answer", "set_my_commands", "BotCommand",
-           "InlineKeyboardButton", "send_message_draft"}
+           "InlineKeyboardButton", "send_message_draft", "set_my_description", "set_my_short_description"}
 
 
 def literal_texts(path: Path) -> list[str]:

@@ -75,8 +75,6 @@ class MessageWriter:
     def _recover(self, exc: BadRequest) -> bool:
         """Whether a BadRequest can be absorbed (after adjusting what we send)."""
         message = exc.message.lower()
-        if "not modified" in message:
-            return True
         if "can't parse entities" in message or "entit" in message:
             logger.warning("Telegram rejected the formatting; sending plain text from now on")
             self._plain = True
@@ -95,7 +93,11 @@ class MessageWriter:
         if shown.shows(rendered, markup is not None, as_draft):
             return
         self._schedule.record()
-        await self._call(shown, rendered, markup, as_draft)
+        try:
+            await self._call(shown, rendered, markup, as_draft)
+        except BadRequest as exc:  # it already shows exactly this (the text a replica that died had sent): done
+            if "not modified" not in exc.message.lower():
+                raise
         shown.rendered, shown.with_button = rendered, markup is not None
         self._on_visible()
 

@@ -90,6 +90,10 @@ class Pages:
             return rendered
         return joined(self.preface, rendered)
 
+    def head_source(self, overflow: Overflow) -> str:
+        """The answer from its start to the end of the overflow's head (what the user sees once it is delivered)."""
+        return self.source[: self._frozen_end + overflow.head.end - len(self._carry)]
+
     def turn(self, overflow: Overflow) -> None:
         """The head of the overflow is delivered: the rest continues in the next message."""
         self._frozen_end += overflow.head.end - len(self._carry)

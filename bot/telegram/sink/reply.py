@@ -49,6 +49,8 @@ class TelegramReplySink:
                                       give_up_seconds=cadence.give_up_seconds, metrics=metrics,
                                       on_visible=self._first_visible)
         self.first_visible_at: float | None = None
+        self._seen = ""  # the answer's Markdown as far as the user sees it (as of the last call that landed)
+        self._gave_up = False
 
     async def __aenter__(self) -> TelegramReplySink:
         """Show `typing` now and every few seconds until the first words are visible."""
@@ -77,20 +79,29 @@ class TelegramReplySink:
         self._pages.source = f"{text.rstrip()}\n\n{lines}" if text.strip() else lines
         self._pump.changed()
 
-    async def finish(self, text: str, ending: Ending) -> None:
-        """Deliver the complete answer exactly, with a note when it did not end normally."""
+    async def finish(self, text: str, ending: Ending) -> str | None:
+        """Deliver the complete answer exactly, with a note when it did not end normally. None once the user sees
+        it; when delivering was given up (DELIVERY_GIVE_UP_SECONDS), the part of the answer the user sees."""
         await self._quiesce()
         self._pages.source = text
         await self._roll_over(final=True)
         markdown = self._pages.markdown()
         last = render(markdown) if markdown.strip() else None
         await self._deliver_last(last, texts.NOTES.get(ending))
-        await self._pages.delete_unused(self._bot, self._target.chat_id)
+        if not self._gave_up:
+            await self._pages.delete_unused(self._bot, self._target.chat_id)
+        return self._seen if self._gave_up else None
 
     async def fail(self, failure: Failure) -> None:
         """Tell the user, briefly, that no answer could be given."""
         await self._quiesce()
         text = texts.failure(failure, _until_midnight(datetime.now(UTC)))
+        await self._deliver_last(None, text, italic=False)
+        await self._pages.delete_unused(self._bot, self._target.chat_id)
+
+    async def tell(self, text: str) -> None:
+        """Say, briefly, why this message gets no answer (it could not be read)."""
+        await self._quiesce()
         await self._deliver_last(None, text, italic=False)
         await self._pages.delete_unused(self._bot, self._target.chat_id)
 
@@ -100,27 +111,39 @@ class TelegramReplySink:
 
     async def _publish_partial(self) -> None:
         await self._roll_over(final=False)
-        rendered = render_partial(self._pages.markdown())
-        if rendered.text.strip() or self._pages.preface is not None:
-            await self._message.deliver(rendered, self._stop_button(), final=False)
+        source, rendered = self._pages.source, render_partial(self._pages.markdown())
+        if ((rendered.text.strip() or self._pages.preface is not None)
+                and await self._message.deliver(rendered, self._stop_button(), final=False)):
+            self._seen = source
 
     async def _roll_over(self, final: bool) -> None:
         """Close full messages and continue the answer in a new one, at a good boundary."""
         while (overflow := self._pages.overflow(final)) is not None:
-            await self._message.deliver(render(overflow.head.markdown), None, final=True)
+            await self._deliver_final(render(overflow.head.markdown), self._pages.head_source(overflow))
             self._pages.turn(overflow)
+
+    async def _deliver_final(self, rendered: Rendered, seen: str | None) -> None:
+        """A text that must land (``seen``: the answer so far once it has); after a give-up, nothing more is tried:
+        Telegram stayed out of reach for DELIVERY_GIVE_UP_SECONDS."""
+        if self._gave_up:
+            return
+        if not await self._message.deliver(rendered, None, final=True):
+            self._gave_up = True
+        elif seen is not None:
+            self._seen = seen
 
     async def _deliver_last(self, last: Rendered | None, note: str | None, italic: bool = True) -> None:
         """The last message; a note goes under it, or in a message of its own when both do not fit in one."""
         noted = _noted(last, note, italic) if note is not None else None
+        whole = self._pages.source
         if noted is not None and noted.utf16_len() <= self._pages.limit:
-            await self._message.deliver(noted, None, final=True)
+            await self._deliver_final(noted, whole)
             return
         if last is not None:
-            await self._message.deliver(last, None, final=True)
+            await self._deliver_final(last, whole)
         if note is not None:
             self._pages.advance()
-            await self._message.deliver(_noted(None, note, italic), None, final=True)
+            await self._deliver_final(_noted(None, note, italic), None)
 
     def _first_visible(self) -> None:
         if self.first_visible_at is None:

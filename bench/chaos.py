@@ -1,0 +1,216 @@
+"""Chaos benchmark: two webhook replicas answer 100 chats at once; one is SIGKILLed at a bad moment, then restarted.
+
+    python -m bench.chaos [--chats 100] [--rounds 6] [--seed 1]
+
+Real `python -m bot` processes (default settings: INGRESS_CLAIM_IDLE_SECONDS=10, TELEGRAM_MESSAGES_PER_SECOND=30),
+one real redis-server, the fake Bot API and OpenAI servers of tests/ (threads of this process, on 127.0.0.1). Each
+round, every chat asks once (half the updates posted to each replica; either may take any from the stream), the
+answers stream for 1.5-4 s, and the replicas take turns being the victim, killed at one of these moments (in turn):
+
+- at random, 0.2-5 s after the updates were posted (first messages going out, mid-stream, or ending);
+- the instant one of its model streams sent [DONE] (its answer may not be stored yet);
+- once one of its answers is stored but its final text not yet delivered (the message still shows ⏹ Stop).
+
+The victim is started again on its port at once. Printed per round and in total: chats whose answer was lost
+(not shown in full, or not in history exactly once), answered twice (a second message with the whole answer),
+stale partial messages left behind (the one case nothing can take over: a replica killed while its first
+sendMessage was in flight never learnt that message's id), model requests for an answer already stored, and the
+longest time from the kill until a chat's answer went on (a replica took it over), and until it was complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+
+from bot.domain.chat import ChatKey
+from bot.domain.transcript import Turn
+from tests.bot_process import API_KEY, TOKEN, BotProcess
+from tests.e2e import KEYS, World
+from tests.fake_openai import Behaviour, FakeOpenAI, Reply
+from tests.fake_telegram import FakeTelegram
+from tests.http_fake import wait_for
+from tests.redis_server import running_redis
+
+FILLER = " ".join(["lorem"] * 40)
+MODELS = ("gpt-4o-mini", "gpt-4o")  # one per replica: a model request names the replica that sent it
+DEFAULTS = {"STREAM_EDIT_INTERVAL": "1", "STREAM_GROUP_EDIT_INTERVAL": "3"}  # (tests/e2e.py's are shorter)
+MOMENTS = ("at random", "right after a stream ended", "stored, not delivered")
+
+
+def answer_of(chat: int) -> str:
+    return f"Answer for {chat}: {FILLER}"
+
+
+@dataclass
+class Round:
+    """One round's chats, the victim, and what happened."""
+
+    world: World
+    chats: list[int]
+    victim: BotProcess
+    moment: str
+    updates: dict[int, int] = field(default_factory=dict)
+    repeated: list[int] = field(default_factory=list)
+    killed_at: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def behaviour(self, body: dict[str, Any]) -> Behaviour:
+        chat = int(body["messages"][-1]["content"].split()[-1])
+        if chat not in self.updates:
+            return Reply("warm")
+        if self.world.store.exists(KEYS.done(self.updates[chat])):
+            self.repeated.append(chat)
+        return Reply(answer_of(chat), chunk=6, delay=random.uniform(0.04, 0.1))
+
+    def kill(self) -> None:
+        with self.lock:
+            if self.killed_at is None and self.victim.process is not None:
+                self.victim.process.send_signal(signal.SIGKILL)
+                self.killed_at = time.monotonic()
+
+    def on_finished(self, body: dict[str, Any]) -> None:
+        if body["model"] != self.victim.env["OPENAI_MODEL"] or self.killed_at is not None:
+            return
+        if self.moment == MOMENTS[1]:
+            self.kill()
+        elif self.moment == MOMENTS[2]:
+            chat = int(body["messages"][-1]["content"].split()[-1])
+            threading.Thread(target=self._kill_once_stored, args=(chat,), daemon=True).start()
+
+    def _kill_once_stored(self, chat: int) -> None:
+        deadline = time.monotonic() + 5
+        while not self.world.store.exists(KEYS.done(self.updates[chat])) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        if any(m.reply_markup for m in self.world.telegram.messages(chat)):
+            self.kill()
+
+
+@dataclass
+class Figures:
+    lost: int = 0
+    twice: int = 0
+    stale: int = 0
+    repeated: int = 0
+    worst: float = 0.0
+    resumed: float = 0.0  # the longest a chat showed no change after the kill
+
+    def add(self, other: Figures) -> None:
+        self.lost += other.lost
+        self.twice += other.twice
+        self.stale += other.stale
+        self.repeated += other.repeated
+        self.worst = max(self.worst, other.worst)
+        self.resumed = max(self.resumed, other.resumed)
+
+
+def play(w: World, replicas: list[BotProcess], chats: list[int], victim: int, moment: str) -> Figures:
+    """One round; the victim is replaced by its restarted process in ``replicas``."""
+    run = Round(w, chats, replicas[victim], moment)
+    w.model.default = run.behaviour
+    w.model.on_finished = run.on_finished
+    for index, chat in enumerate(chats):
+        update = w.telegram.make_update(f"question {chat}", chat_id=chat)
+        run.updates[chat] = update["update_id"]
+        replicas[index % 2].post(update)
+    if moment == MOMENTS[0]:
+        time.sleep(random.uniform(0.2, 5.0))
+        run.kill()
+    wait_for(lambda: run.killed_at is not None, timeout=60, what="the kill")
+    assert run.victim.process is not None and run.killed_at is not None
+    run.victim.process.wait(timeout=10)
+    replicas[victim] = BotProcess(w.env(**DEFAULTS, OPENAI_MODEL=run.victim.env["OPENAI_MODEL"]),
+                                  port=run.victim.port)
+    replicas[victim].start()
+    wait_for(lambda: all(_final(w, c) for c in chats), timeout=120, what="every answer")
+    wait_for(lambda: w.unacknowledged() == 0, timeout=60, what="every update acknowledged")
+    return _figures(w, run, run.killed_at)
+
+
+def _figures(w: World, run: Round, killed_at: float) -> Figures:
+    figures = Figures(repeated=len(run.repeated))
+    for chat in run.chats:
+        messages = w.telegram.messages(chat, include_deleted=True)
+        whole = [m for m in messages if m.text == answer_of(chat) and m.reply_markup is None and not m.deleted]
+        history = _history(w.store, chat)
+        figures.lost += not whole or history != [("user", f"question {chat}"), ("assistant", answer_of(chat))]
+        figures.twice += len(whole) > 1
+        figures.stale += sum(1 for m in messages if m.reply_markup is not None and not m.deleted)
+        if whole:
+            figures.worst = max(figures.worst, whole[0].history[-1][0] - killed_at)
+        changes = [at for m in messages for at, _ in m.history if at > killed_at]
+        figures.resumed = max(figures.resumed, min(changes, default=killed_at) - killed_at)
+    return figures
+
+
+def _final(w: World, chat: int) -> bool:
+    return any(m.reply_markup is None for m in w.telegram.messages(chat))
+
+
+def _history(store: Redis, chat: int) -> list[tuple[str, str]]:
+    stored = store.lrange(KEYS.turns(ChatKey(chat)), 0, -1)
+    return [(turn.role, turn.content) for turn in (Turn.from_json(str(raw)) for raw in stored)]
+
+
+@contextmanager
+def two_replicas(w: World) -> Iterator[list[BotProcess]]:
+    replicas = [BotProcess(w.env(**DEFAULTS, OPENAI_MODEL=model)) for model in MODELS]
+    with ExitStack() as stack:
+        for replica in replicas:
+            replica.launch()
+        for replica in replicas:
+            replica.wait_healthy()
+        stack.callback(lambda: [r.stop() for r in replicas])  # the list holds the restarted ones by then
+        _warm_up(w, replicas)
+        yield replicas
+
+
+def _warm_up(w: World, replicas: list[BotProcess]) -> None:
+    """Until each replica has answered once (its first answer loads the model's SDK)."""
+    w.model.default = lambda body: Reply("warm")
+    chat = 9_000_000
+    while {r["model"] for r in w.model.chat_requests()} != set(MODELS) and chat < 9_000_020:
+        replicas[chat % 2].post(w.telegram.make_update(f"warm up {chat}", chat_id=chat))
+        wait_for(lambda: w.telegram.texts(chat) == ["warm"], timeout=30, what="a warm-up answer")  # noqa: B023
+        chat += 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chats", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    random.seed(args.seed)
+    total = Figures()
+    with running_redis() as url, FakeTelegram(TOKEN) as telegram, FakeOpenAI(API_KEY) as model:
+        w = World(telegram, model, url)
+        w.store.flushdb()
+        with two_replicas(w) as replicas:
+            for number in range(args.rounds):
+                chats = [10_000 * (number + 1) + i for i in range(args.chats)]
+                moment = MOMENTS[number % len(MOMENTS)]
+                figures = play(w, replicas, chats, number % 2, moment)
+                total.add(figures)
+                print(f"round {number + 1} (killed {moment}): {_line(figures)}", flush=True)
+        w.store.close()
+    print(f"\n{args.rounds} rounds of {args.chats} chats, one SIGKILL each: {_line(total)}")
+
+
+def _line(f: Figures) -> str:
+    return (f"lost {f.lost}, answered twice {f.twice}, stale partial messages {f.stale}, model requests repeated "
+            f"for a stored answer {f.repeated}; after the kill, the longest a chat waited for its answer to go on "
+            f"{f.resumed:.1f} s, to be complete {f.worst:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

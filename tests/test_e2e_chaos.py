@@ -1,0 +1,152 @@
+"""End to end chaos: two webhook replicas answering many chats; one is SIGKILLed at a bad moment and restarted.
+
+The bad moments: the instant one of its model streams ended (its [DONE] sent: the answer may or may not be stored
+yet), and once an answer was stored but its final text not yet delivered. Whatever the moment: every message is
+answered once, in the message it started in, stored once, and the model is never asked again for an answer that
+was already stored (bench/chaos.py does the same with 100 chats and random moments, and prints the figures).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from bot.domain.chat import ChatKey
+from bot.domain.transcript import Turn
+from tests.bot_process import BotProcess
+from tests.e2e import KEYS, World
+from tests.fake_openai import Behaviour, Reply
+from tests.http_fake import wait_for
+
+CHATS = list(range(4000, 4012))
+FILLER = " ".join(["lorem"] * 30)
+MODELS = ("gpt-4o-mini", "gpt-4o")  # one per replica: a model request names the replica that sent it
+# A short claim idle keeps the test quick; under 2 s, a replica stalled on a loaded machine could miss a heartbeat.
+SETTINGS = {"INGRESS_CLAIM_IDLE_SECONDS": "2", "STREAM_EDIT_INTERVAL": "0.5", "TELEGRAM_MESSAGES_PER_SECOND": "300"}
+
+
+def answer_of(chat: int) -> str:
+    return f"Answer for {chat}: {FILLER}"
+
+
+@dataclass
+class Chaos:
+    """The replicas, the update each chat sent, and what the fake model saw."""
+
+    world: World
+    replicas: list[BotProcess]
+    updates: dict[int, int] = field(default_factory=dict)  # chat -> update_id
+    repeated: list[int] = field(default_factory=list)  # chats whose model request came after their answer was stored
+    killed: threading.Event = field(default_factory=threading.Event)
+
+    def behaviour(self, body: dict[str, Any]) -> Behaviour:
+        """Answers that stream 1-2 s (each chat its own length); notes a request for an answer already stored."""
+        chat = int(body["messages"][-1]["content"].split()[-1])
+        if chat not in self.updates:
+            return Reply("warm")
+        if self.world.store.exists(KEYS.done(self.updates[chat])):
+            self.repeated.append(chat)
+        return Reply(answer_of(chat), chunk=6, delay=0.03 + 0.003 * CHATS.index(chat))
+
+    def stored(self, chat: int) -> bool:
+        return bool(self.world.store.exists(KEYS.done(self.updates[chat])))
+
+    def recorded(self) -> bool:
+        """Every answer's first message is out and its id recorded (a replica killed while its first sendMessage
+        is in flight leaves a message no replica ever learnt of: the one case nothing can take over)."""
+        return all(self.world.recorded_messages(u) for u in self.updates.values())
+
+    def kill(self, victim: BotProcess) -> None:
+        if not self.killed.is_set() and victim.process is not None:
+            self.killed.set()
+            victim.process.send_signal(signal.SIGKILL)
+
+
+@contextmanager
+def replicas(w: World) -> Iterator[list[BotProcess]]:
+    processes = [BotProcess(w.env(**SETTINGS, OPENAI_MODEL=model)) for model in MODELS]
+    with ExitStack() as stack:
+        for process in processes:
+            stack.push(process.__exit__)
+            process.launch()
+        for process in processes:
+            process.wait_healthy()
+        _warm_up(w, processes)
+        yield processes
+
+
+def _warm_up(w: World, processes: list[BotProcess]) -> None:
+    """Until each replica has answered once: a first answer waits for the model's SDK to load, and a replica
+    loading it on a busy machine may miss a heartbeat (its updates would look abandoned to the other)."""
+    w.model.default = lambda body: Reply("warm")
+    chat = 4900
+    while {r["model"] for r in w.model.chat_requests()} != set(MODELS) and chat < 4920:
+        update = w.telegram.make_update(f"warm up {chat}", chat_id=chat)
+        assert processes[chat % 2].post(update).status_code == 200
+        wait_for(lambda: w.telegram.texts(chat) == ["warm"], timeout=30, what="a warm-up answer")  # noqa: B023
+        chat += 1
+
+
+def right_after_a_stream_ended(chaos: Chaos, victim: BotProcess) -> Callable[[dict[str, Any]], None]:
+    """Kill the victim the moment one of its streams has sent [DONE], once every first message is recorded."""
+    def ended(body: dict[str, Any]) -> None:
+        if body["model"] == victim.env["OPENAI_MODEL"] and chaos.recorded():
+            chaos.kill(victim)
+    return ended
+
+
+def once_stored_but_not_delivered(chaos: Chaos, victim: BotProcess) -> Callable[[dict[str, Any]], None]:
+    """Kill the victim once the answer of one of its streams is stored, while its message still shows ⏹ Stop."""
+    chaos.world.telegram.slow_down("editMessageText", 0.5)  # so that the final edit is still on its way then
+    def ended(body: dict[str, Any]) -> None:
+        chat = int(body["messages"][-1]["content"].split()[-1])
+        if body["model"] == victim.env["OPENAI_MODEL"] and not chaos.killed.is_set() and chaos.recorded():
+            threading.Thread(target=kill_once_stored, args=(chat,), daemon=True).start()  # not on the fake's loop
+
+    def kill_once_stored(chat: int) -> None:
+        wait_for(lambda: chaos.stored(chat), what="the answer stored")
+        if any(m.reply_markup for m in chaos.world.telegram.messages(chat)):
+            chaos.kill(victim)
+    return ended
+
+
+@pytest.mark.parametrize("moment", [right_after_a_stream_ended, once_stored_but_not_delivered])
+def test_a_replica_killed_at_a_bad_moment_loses_repeats_and_regenerates_nothing(
+        env: World, moment: Callable[[Chaos, BotProcess], Callable[[dict[str, Any]], None]]) -> None:
+    with replicas(env) as processes:
+        chaos = Chaos(env, processes)
+        env.model.default = chaos.behaviour
+        victim, survivor = processes
+        env.model.on_finished = moment(chaos, victim)
+        for index, chat in enumerate(CHATS):  # either replica may take any update from the stream
+            update = env.telegram.make_update(f"question {chat}", chat_id=chat)
+            chaos.updates[chat] = update["update_id"]
+            assert processes[index % 2].post(update).status_code == 200
+        wait_for(chaos.killed.is_set, timeout=20, what="the kill")
+        assert victim.process is not None
+        victim.process.wait(timeout=10)
+        with BotProcess(env.env(**SETTINGS, OPENAI_MODEL=MODELS[0]), port=victim.port) as restarted:
+            wait_for(lambda: all(_final(env, c) for c in CHATS), timeout=30, what="every answer")
+            wait_for(lambda: env.unacknowledged() == 0, what="every update acknowledged")
+            logs = survivor.log() + restarted.log()
+    assert chaos.repeated == []  # no answer generated twice
+    for chat in CHATS:  # one message each, showing the whole answer without its Stop button; stored once
+        messages = env.telegram.messages(chat, include_deleted=True)
+        assert [(m.text, m.reply_markup) for m in messages] == [(answer_of(chat), None)]
+        assert _history(env, chat) == [("user", f"question {chat}"), ("assistant", answer_of(chat))]
+    assert "Traceback" not in logs and "never retrieved" not in logs
+
+
+def _final(w: World, chat: int) -> bool:
+    return any(m.reply_markup is None for m in w.telegram.messages(chat))
+
+
+def _history(w: World, chat: int) -> list[tuple[str, str]]:
+    stored = w.store.lrange(KEYS.turns(ChatKey(chat)), 0, -1)
+    return [(turn.role, turn.content) for turn in (Turn.from_json(str(raw)) for raw in stored)]
