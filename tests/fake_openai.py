@@ -40,6 +40,7 @@ class Reply:
     usage: bool = True
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cached_tokens: int | None = None  # reported as usage.prompt_tokens_details.cached_tokens
     chunk: InitVar[int | None] = None
     gate: threading.Event | None = None
     gated_after: int = 1
@@ -434,5 +435,5 @@ def _pieces(behaviour: Reply | Break) -> list[str]:
     return [behaviour.text[i:i + size] for i in range(0, len(behaviour.text), size)]
 
 
-def _usage(body: dict[str, Any], reply: Reply) -> dict[str, int]:
-    return wire.usage(body, reply.text, reply.prompt_tokens, reply.completion_tokens)
+def _usage(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    return wire.usage(body, reply.text, reply.prompt_tokens, reply.completion_tokens, reply.cached_tokens)

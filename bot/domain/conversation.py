@@ -25,6 +25,7 @@ from bot.domain.ports import (
     NoObserver,
     ReplySink,
     TurnObserver,
+    Usage,
 )
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
@@ -185,7 +186,8 @@ class Conversation:
             return TurnResult(ending=answer.ending), transcript.history_tokens
         reply_turn = self._reply_turn(answer)
         usage = self._usage(context, user_turn, reply_turn, answer)
-        record = UsageRecord(*usage, model=self._options.model, user_id=request.user_id)
+        record = UsageRecord(usage.prompt_tokens, usage.completion_tokens, model=self._options.model,
+                             user_id=request.user_id, cached_tokens=usage.cached_tokens)
         lease.released = True  # by the commit, in its round trip (if that fails, the lock soon expires)
 
         async def commit() -> None:
@@ -197,7 +199,7 @@ class Conversation:
         seen = await self._store_then_deliver(commit, sink, delivery, request.turn_id)
         if seen is not None:
             await self._record_seen(request, [user_turn, reply_turn], replace(delivery, seen=seen))
-        self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
+        self._observer.tokens_used(record)
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
         return TurnResult(ending=answer.ending, text=answer.text, images_refused=answer.images_refused), stored
 
@@ -260,9 +262,10 @@ class Conversation:
         if not answer.prompt_tokens and not answer.completion_tokens:
             await self._ledger.release(reservation)
             return
-        record = UsageRecord(answer.prompt_tokens, answer.completion_tokens, self._options.model, request.user_id)
+        record = UsageRecord(answer.prompt_tokens, answer.completion_tokens, self._options.model, request.user_id,
+                             cached_tokens=answer.cached_tokens)
         await self._ledger.record(request.chat, [record], reservation)
-        self._observer.tokens_used(record.prompt_tokens, record.completion_tokens)
+        self._observer.tokens_used(record)
 
     async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, sink: ReplySink,
                       answer: Answer) -> Context:
@@ -320,12 +323,12 @@ class Conversation:
         tokens = self._counter.count(answer.text) + round_tokens(rounds, self._counter)
         return Turn("assistant", answer.text, tokens, tools=rounds)
 
-    def _usage(self, context: Context, user_turn: Turn, reply_turn: Turn, answer: Answer) -> tuple[int, int]:
+    def _usage(self, context: Context, user_turn: Turn, reply_turn: Turn, answer: Answer) -> Usage:
         if answer.reported or answer.rounds:  # several rounds: the loop counted (or estimated) each of them
-            return answer.prompt_tokens, answer.completion_tokens
+            return answer.usage
         system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
         images = self._vision.policy.tokens(user_turn.images)
-        return system_tokens + context.history_tokens + user_turn.tokens + images, reply_turn.tokens
+        return Usage(system_tokens + context.history_tokens + user_turn.tokens + images, reply_turn.tokens)
 
 
 def _failure_of(exc: ModelError) -> Failure:

@@ -57,6 +57,7 @@ class Usage:
 
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # of prompt_tokens, read from the provider's prompt cache (billed lower)
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ class ReplySink(Protocol):
 class TurnObserver(Protocol):
     """Counts what the domain did, for /metrics."""
 
-    def tokens_used(self, prompt: int, completion: int) -> None: ...
+    def tokens_used(self, record: UsageRecord) -> None: ...
     def summary_finished(self, result: str) -> None: ...
     def tool_called(self, tool: str, outcome: str, seconds: float) -> None: ...
 
@@ -190,7 +191,7 @@ class TurnObserver(Protocol):
 class NoObserver:
     """A TurnObserver that counts nothing (tests, tools)."""
 
-    def tokens_used(self, prompt: int, completion: int) -> None:
+    def tokens_used(self, record: UsageRecord) -> None:
         """Nothing to count."""
 
     def summary_finished(self, result: str) -> None:

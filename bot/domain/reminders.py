@@ -49,16 +49,18 @@ class Reminder:
     message_id: int | None
     text: str
     due: datetime
+    language: str | None = None  # the asker's, for the texts around it (none: the bot's default)
 
     @classmethod
-    def new(cls, chat: ChatKey, user_id: int, message_id: int | None, text: str, due: datetime) -> Reminder:
+    def new(cls, chat: ChatKey, user_id: int, message_id: int | None, text: str, due: datetime,
+            language: str | None = None) -> Reminder:
         """A reminder with a fresh id; raises WhenError for an empty or over-long text."""
         text = text.strip()
         if not text:
             raise WhenError("the reminder's text is empty")
         if len(text) > MAX_TEXT_CHARS:
             raise WhenError(f"the reminder's text is over {MAX_TEXT_CHARS} characters")
-        return cls(secrets.token_hex(5), chat, user_id, message_id, text, due)
+        return cls(secrets.token_hex(5), chat, user_id, message_id, text, due, language)
 
 
 class ReminderBook(Protocol):

@@ -69,7 +69,9 @@ class Summarizer:
         prompt_tokens = usage.prompt_tokens if usage else self._counter.count(INSTRUCTIONS) + sum(
             t.tokens for t in folded)
         completion_tokens = usage.completion_tokens if usage else summary.tokens
-        await self._ledger.record(chat, [UsageRecord(prompt_tokens, completion_tokens, self._model_name)])
+        cached = usage.cached_tokens if usage else 0
+        await self._ledger.record(chat, [UsageRecord(prompt_tokens, completion_tokens, self._model_name,
+                                                     cached_tokens=cached)])
         self._observer.summary_finished("stored" if done else "dropped")
         logger.info("summary of %d turns %s", len(folded), "stored" if done else "dropped (history changed)")
         return done

@@ -36,13 +36,14 @@ class Answer:
     ending: Ending = Ending.COMPLETE
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # of prompt_tokens, read from the provider's prompt cache
     reported: bool = True  # every round's usage came from the server (else some were estimated)
     rounds: list[ToolRound] = field(default_factory=list)
     images_refused: bool = False  # the model does not read images: the turn was answered from its text
 
     @property
     def usage(self) -> Usage:
-        return Usage(self.prompt_tokens, self.completion_tokens)
+        return Usage(self.prompt_tokens, self.completion_tokens, self.cached_tokens)
 
 
 class ToolLoop:
@@ -106,6 +107,7 @@ class ToolLoop:
                           self._counter.count(text + _calls_text(calls)))
         answer.prompt_tokens += usage.prompt_tokens
         answer.completion_tokens += usage.completion_tokens
+        answer.cached_tokens += usage.cached_tokens
 
     async def _call(self, calls: Sequence[ToolCall], context: ToolContext, sink: ReplySink, answer: Answer) -> None:
         running, refused = calls[:MAX_CALLS_PER_ROUND], calls[MAX_CALLS_PER_ROUND:]

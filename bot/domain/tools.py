@@ -143,6 +143,9 @@ class Toolbox:
     def __len__(self) -> int:
         return len(self._tools)
 
+    def __bool__(self) -> bool:
+        return True  # an empty toolbox is still the one MCP servers add their tools to when they come up
+
     def __contains__(self, name: object) -> bool:
         return name in self._tools
 

@@ -123,7 +123,11 @@ class OpenAIModel:
         response = await self._client.chat.completions.create(**chat_arguments(request))
         text = response.choices[0].message.content or "" if response.choices else ""
         usage = response.usage
-        return text, Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None
+        if usage is None:
+            return text, None
+        details = usage.prompt_tokens_details
+        cached = (details.cached_tokens or 0) if details else 0
+        return text, Usage(usage.prompt_tokens, usage.completion_tokens, min(cached, usage.prompt_tokens))
 
     async def _retrying(self, call: Callable[[], Awaitable[T]], images: bool = False) -> T:
         started = self._clock()

@@ -112,7 +112,7 @@ class OpenAIStream:
         prompt, completion = (usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)) if isinstance(
             usage, dict) else (None, None)
         if _is_count(prompt) and _is_count(completion):
-            self._usage = Usage(prompt, completion)
+            self._usage = Usage(prompt, completion, cached_tokens(usage, prompt))
         else:
             self._odd("usage without token counts")
 
@@ -125,6 +125,13 @@ class OpenAIStream:
 
 def _is_count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def cached_tokens(usage: dict[str, Any], prompt: int) -> int:
+    """``prompt_tokens_details.cached_tokens``: the prompt tokens the provider read from its cache (0 if absent)."""
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    return min(cached, prompt) if _is_count(cached) else 0
 
 
 class BadStream(Exception):

@@ -171,10 +171,11 @@ def _ms(seconds: float) -> int:
 def _encode(reminder: Reminder) -> str:
     return json.dumps({"id": reminder.id, "chat": reminder.chat.chat_id, "thread": reminder.chat.thread_id,
                        "user": reminder.user_id, "message": reminder.message_id, "text": reminder.text,
-                       "due": _ms(reminder.due.timestamp())}, ensure_ascii=False)
+                       "due": _ms(reminder.due.timestamp()), "language": reminder.language}, ensure_ascii=False)
 
 
 def _decode(payload: str) -> Reminder:
     data: dict[str, Any] = json.loads(payload)
     return Reminder(str(data["id"]), ChatKey(int(data["chat"]), data.get("thread")), int(data["user"]),
-                    data.get("message"), str(data["text"]), datetime.fromtimestamp(data["due"] / 1000, UTC))
+                    data.get("message"), str(data["text"]), datetime.fromtimestamp(data["due"] / 1000, UTC),
+                    data.get("language"))

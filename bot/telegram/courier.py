@@ -20,6 +20,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.metrics import Metrics
 from bot.store.reminders import Claim, RedisReminders
 from bot.telegram import texts
+from bot.telegram.i18n.language import speaking
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +98,10 @@ class ReminderCourier:
             return
         reply = ReplyParameters(reminder.message_id, allow_sending_without_reply=True) if reminder.message_id else None
         try:
-            await self._bot.send_message(reminder.chat.chat_id, texts.reminder(reminder.text),
-                                         message_thread_id=reminder.chat.thread_id, reply_parameters=reply)
+            with speaking(reminder.language) if reminder.language else contextlib.nullcontext():
+                text = texts.reminder(reminder.text)
+            await self._bot.send_message(reminder.chat.chat_id, text, message_thread_id=reminder.chat.thread_id,
+                                         reply_parameters=reply)
         except (Forbidden, BadRequest) as exc:  # Telegram will never take it: blocked, chat gone, …
             logger.warning("reminder %s dropped: Telegram refused it (%s)", reminder.id, type(exc).__name__)
             await self._finish(claim, "dropped")

@@ -41,9 +41,11 @@ CANCEL = ToolSpec(
 )
 
 
-def reminder_tools(book: ReminderBook, limit: int, now: Clock = lambda: datetime.now(UTC)) -> list[Tool]:
-    """The three tools over one reminder book, with REMINDERS_PER_CHAT as ``limit``."""
-    return [SetReminder(book, limit, now), ListReminders(book), CancelReminder(book)]
+def reminder_tools(book: ReminderBook, limit: int, now: Clock = lambda: datetime.now(UTC),
+                   language: Callable[[], str | None] = lambda: None) -> list[Tool]:
+    """The three tools over one reminder book, with REMINDERS_PER_CHAT as ``limit``; ``language`` tells the
+    asker's language (the reminder is sent in it)."""
+    return [SetReminder(book, limit, now, language), ListReminders(book), CancelReminder(book)]
 
 
 class _ReminderTool:
@@ -61,16 +63,17 @@ class SetReminder(_ReminderTool):
 
     spec = SET
 
-    def __init__(self, book: ReminderBook, limit: int, now: Clock) -> None:
+    def __init__(self, book: ReminderBook, limit: int, now: Clock, language: Callable[[], str | None]) -> None:
         super().__init__(book)
         self._limit = limit
         self._now = now
+        self._language = language
 
     async def run(self, arguments: JSONObject, context: ToolContext) -> str:
         when, text = _string(arguments, "when"), _string(arguments, "text")
         try:
             reminder = Reminder.new(context.chat, context.user_id, context.message_id, text,
-                                    parse_when(when, self._now()))
+                                    parse_when(when, self._now()), self._language())
         except WhenError as exc:
             raise ToolError(str(exc)) from None
         if not await self._book.add(reminder, self._limit):

@@ -16,7 +16,7 @@ from bot.domain.tokens import TokenCounter
 from bot.domain.toolloop import stored_rounds
 from bot.domain.tools import JSONObject, Progress, Toolbox, ToolCall, ToolContext, ToolError, ToolLimits, ToolSpec
 from bot.domain.transcript import ToolRound
-from bot.domain.usage import Budgets
+from bot.domain.usage import Budgets, UsageRecord
 from bot.errors import ModelUnavailable
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
@@ -64,7 +64,7 @@ class Lookup:
 class Observed:
     calls: list[tuple[str, str]] = field(default_factory=list)
 
-    def tokens_used(self, prompt: int, completion: int) -> None:
+    def tokens_used(self, record: UsageRecord) -> None:
         pass
 
     def summary_finished(self, result: str) -> None:

@@ -94,3 +94,8 @@ def test_a_spec_is_sent_as_an_openai_function() -> None:
     assert spec == {"type": "function", "function": {
         "name": "echo", "description": "Echoes its text.",
         "parameters": {"type": "object", "properties": {"text": {"type": "string"}}}}}
+
+
+def test_an_empty_toolbox_is_still_a_toolbox_to_hand_on() -> None:
+    empty = Toolbox()
+    assert (len(empty), bool(empty)) == (0, True)  # ``toolbox or Toolbox()`` keeps it: tools may come later

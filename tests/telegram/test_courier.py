@@ -87,3 +87,13 @@ async def test_a_send_that_fails_for_a_while_is_tried_again_once_its_lease_lapse
     assert [c.method for c in bot.calls] == ["send_message", "send_message"]
     assert [m.text for m in bot.messages] == ["⏰ Reminder: stretch"]
     assert await book.pending(TOPIC) == []
+
+
+async def test_a_reminder_is_sent_in_the_language_of_the_one_who_set_it(redis: Redis) -> None:
+    bot, book = FakeBot(time.monotonic), RedisReminders(redis, KEYS)
+    german = Reminder.new(TOPIC, 5, 41, "Blumen gießen", datetime.now(UTC) - timedelta(seconds=1), language="de")
+    await book.add(german, limit=20)
+    await book.add(due_now("stretch", ChatKey(9)), limit=20)  # no language kept: the bot's default
+    async with courier(redis, bot):
+        await until(lambda: len(bot.messages) == 2)
+    assert sorted(m.text for m in bot.messages) == ["⏰ Erinnerung: Blumen gießen", "⏰ Reminder: stretch"]

@@ -18,7 +18,7 @@ GROUP, OTHER_MEMBER = ToolContext(ChatKey(-100, 3), 5, 70), ToolContext(ChatKey(
 
 def toolbox(redis: Redis, limit: int = 20) -> tuple[Toolbox, RedisReminders]:
     book = RedisReminders(redis, Keys("t"), clock=NOW.timestamp)
-    return Toolbox(reminder_tools(book, limit, now=lambda: NOW)), book
+    return Toolbox(reminder_tools(book, limit, now=lambda: NOW, language=lambda: "uk")), book
 
 
 async def call(box: Toolbox, context: ToolContext, name: str, **arguments: str) -> tuple[str, Outcome]:
@@ -32,7 +32,8 @@ async def test_set_reminder_keeps_it_for_the_chat_replying_to_the_message_that_a
     assert outcome is Outcome.OK
     assert json.loads(content)["set"]["due"] == "2026-12-02T09:20:00+00:00"
     (kept,) = await book.pending(ChatKey(42))
-    assert (kept.chat, kept.user_id, kept.message_id, kept.text) == (ChatKey(42), 42, 7, "Call Ann")
+    assert (kept.chat, kept.user_id, kept.message_id, kept.text, kept.language) == (ChatKey(42), 42, 7, "Call Ann",
+                                                                                     "uk")
     assert kept.due == NOW + timedelta(minutes=20)
     assert box.progress(ToolCall("c1", "set_reminder", "{}")).kind == "reminder"
 
