@@ -44,8 +44,8 @@ class RetryPolicy:
         return max(jittered, retry_after or 0.0)
 
 
-class _BadRequest(ModelRejected):
-    """HTTP 400 (not about the context's length): a server that takes no tools answers a request with them so."""
+class _ToolsRefused(ModelRejected):
+    """A 400 naming tools or functions: what a server without function calling answers a request with tools."""
 
 
 class _Retryable(Exception):
@@ -81,7 +81,7 @@ class OpenAIModel:
         images = _has_images(request)
         try:
             return await self._retrying(lambda: self._open(request), images=images)
-        except _BadRequest:
+        except _ToolsRefused:
             if not request.tools:
                 raise
             await self._tool_support.refused(request.model)
@@ -183,8 +183,8 @@ def _status_error(exc: openai.APIStatusError) -> Exception:
         return ModelAccessDenied(f"HTTP {status}: {exc.code or type(exc).__name__}")
     if status == 400 and _is_context_length(exc):
         return ContextTooLong(f"HTTP {status}: context length exceeded")
-    if status == 400:
-        return _BadRequest(f"HTTP {status}: {exc.code or type(exc).__name__}")
+    if status == 400 and _is_tool_refusal(exc):
+        return _ToolsRefused(f"HTTP {status}: tools refused")
     return ModelRejected(f"HTTP {status}: {exc.code or type(exc).__name__}")
 
 
@@ -195,6 +195,15 @@ def _is_image_refusal(exc: openai.APIStatusError) -> bool:
         return False
     said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None))).lower()
     return any(word in said for word in ("image", "content", "multimodal", "vision"))
+
+
+def _is_tool_refusal(exc: openai.APIStatusError) -> bool:
+    """A 400 naming tools or functions (OpenAI: "tools is not supported in this model"; others: "Unrecognized
+    request argument supplied: tools", "does not support tools", "tool choice requires --enable-auto-tool-choice")."""
+    if getattr(exc, "param", None) == "messages":  # about the messages (a tool result without its call, say)
+        return False
+    said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None))).lower()
+    return "tool" in said or "function" in said
 
 
 def _is_context_length(exc: openai.APIStatusError) -> bool:

@@ -1,4 +1,4 @@
-"""Whether a model's server takes ``tools``: learnt from its first refusal (a 400 to a request with tools).
+"""Whether a model's server takes ``tools``: learnt from its first refusal (a 400 naming tools or functions).
 
 A small seam: this process remembers it per model; a store-backed one may share it between replicas.
 """
@@ -30,7 +30,7 @@ class RememberedToolSupport:
         return model not in self._refused
 
     async def refused(self, model: str) -> None:
-        """The server answered 400 to a request with tools."""
+        """The server refused a request's tools (a 400 naming them)."""
         if model not in self._refused:
             self._refused.add(model)
             logger.warning("the model server refused a request with tools for %s (HTTP 400); asking without "

@@ -104,12 +104,32 @@ async def test_a_server_that_rejects_tools_is_asked_again_without_them_and_warne
     assert len(warnings) == 1 and "without tools" in warnings[0].getMessage()
 
 
-async def test_another_400_is_not_mistaken_for_refused_tools(fake: FakeOpenAI) -> None:
-    fake.script(Error(400, "bad"), Error(400, "bad"), Reply("never"))
+@pytest.mark.parametrize("error", [
+    Error(400, "Invalid value for 'temperature'."),
+    Error(400, "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with "
+               "'tool_calls'.", param="messages"),
+])
+async def test_another_400_is_not_mistaken_for_refused_tools(fake: FakeOpenAI, error: Error) -> None:
+    fake.script(error, Reply("fine"))
     model = model_for(fake)
     with pytest.raises(ModelRejected):
-        await model.stream(ModelRequest(ASK.messages, "gpt-4o-mini", 0.5, 100))
+        await model.stream(ASK)
+    stream = await model.stream(ASK)  # tools are still offered: nothing was learnt
+    _ = [piece async for piece in stream]
     await model.aclose()
+    assert ["tools" in body for body in fake.chat_requests()] == [True, True]
+
+
+@pytest.mark.parametrize("message", ["Unrecognized request argument supplied: tools",
+                                     "registry.ollama.ai/library/gemma:2b does not support tools",
+                                     '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser'])
+async def test_compatible_servers_refusing_tools_are_recognised(fake: FakeOpenAI, message: str) -> None:
+    fake.script(Error(400, message))
+    model = model_for(fake)
+    stream = await model.stream(ASK)
+    _ = [piece async for piece in stream]
+    await model.aclose()
+    assert ["tools" in body for body in fake.chat_requests()] == [True, False]
 
 
 def test_fragments_without_an_index_are_told_apart_by_id() -> None:
