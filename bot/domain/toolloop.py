@@ -43,7 +43,7 @@ class Answer:
 
     @property
     def usage(self) -> Usage:
-        return Usage(self.prompt_tokens, self.completion_tokens, self.cached_tokens)
+        return Usage(self.prompt_tokens, self.completion_tokens, cached_tokens=self.cached_tokens)
 
 
 class ToolLoop:
