@@ -52,10 +52,12 @@ from bot.telegram.reader import Reader
 from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
 from bot.tools.clock import CurrentTime
+from bot.tools.fetch import FetchUrl
 from bot.tools.mcp.config import McpServerConfig
 from bot.tools.mcp.servers import McpServers
 from bot.tools.registry import ToolFactory, build_toolbox
 from bot.tools.reminders import reminder_tools
+from bot.tools.search import WebSearch
 
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
 INGRESS_CONCURRENCY = 1000
@@ -137,8 +139,15 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
 
 def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, ToolFactory]:
     """What each TOOLS name builds."""
-    return {"time": lambda: [CurrentTime()],
-            "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat, language=language.current)}
+    factories: dict[str, ToolFactory] = {
+        "time": lambda: [CurrentTime()],
+        "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat, language=language.current),
+        "fetch_url": lambda: [FetchUrl(allow_private=settings.tools_allow_private_networks)],
+    }
+    if settings.searxng_url:
+        searxng = settings.searxng_url
+        factories["web_search"] = lambda: [WebSearch(searxng)]
+    return factories
 
 
 def _painter(settings: Settings, model: DeferredModel, quota: DailyImages, ledger: UsageLedger) -> Painter | None:
