@@ -24,6 +24,7 @@ from bot.ingress.runtime import Runtime
 from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
 from bot.model.deferred import DeferredModel
+from bot.model.toolsupport import SharedToolSupport
 from bot.store.access import AccessLists
 from bot.store.albums import Albums
 from bot.store.capabilities import ModelCapabilities
@@ -73,8 +74,9 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     metrics = Metrics(prices, models=tuple(dict.fromkeys((settings.openai_model, settings.summary_model))))
     stats = StatsBook(redis, keys)
     counter = TokenCounter(settings.openai_model)
+    capabilities = ModelCapabilities(redis, keys)
     model = DeferredModel(settings.openai_api_key, settings.openai_base_url, settings.openai_timeout_seconds,
-                          metrics, preload=counter.load)
+                          metrics, preload=counter.load, tool_support=SharedToolSupport(capabilities))
     ledger = UsageLedger(redis, keys, Budgets(settings.daily_token_budget_per_user,
                                               settings.daily_token_budget_per_chat, settings.operator_ids),
                          stats=stats)
@@ -85,7 +87,6 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
     models = ModelCatalog(settings.models, settings.openai_model)
-    capabilities = ModelCapabilities(redis, keys)
     requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0,
                                observe=metrics.telegram_call),
                 AiohttpRequest(connection_pool_size=1, observe=metrics.telegram_call))

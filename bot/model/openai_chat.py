@@ -193,6 +193,8 @@ async def _translated(call: Callable[[], Awaitable[T]], images: bool = False) ->
 
 def _status_error(exc: openai.APIStatusError) -> Exception:
     status = exc.status_code
+    if status == 400 and _is_tool_refusal(exc):  # the adapter asks again without them (ToolSupport)
+        return _ToolsRefused(f"HTTP {status}: tools refused")
     parameter = _rejected_parameter(exc)
     if parameter is not None:
         return ParameterRejected(parameter)
@@ -204,8 +206,6 @@ def _status_error(exc: openai.APIStatusError) -> Exception:
         return ImageRefused(f"HTTP {status}: {exc.code or 'content policy'}")
     if status == 400 and _is_context_length(exc):
         return ContextTooLong(f"HTTP {status}: context length exceeded")
-    if status == 400 and _is_tool_refusal(exc):
-        return _ToolsRefused(f"HTTP {status}: tools refused")
     return ModelRejected(f"HTTP {status}: {exc.code or type(exc).__name__}")
 
 

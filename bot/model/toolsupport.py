@@ -35,3 +35,25 @@ class RememberedToolSupport:
             self._refused.add(model)
             logger.warning("the model server refused a request with tools for %s (HTTP 400); asking without "
                            "tools from now on (set TOOLS=none to silence this)", model)
+
+
+class ToolMemory(Protocol):
+    """Where replicas share what a model refuses (store/capabilities.py)."""
+
+    async def refuses_tools(self, model: str) -> bool: ...
+    async def refused_tools(self, model: str) -> None: ...
+
+
+class SharedToolSupport(RememberedToolSupport):
+    """RememberedToolSupport whose refusals are shared between replicas for a day, through the store."""
+
+    def __init__(self, memory: ToolMemory) -> None:
+        super().__init__()
+        self._memory = memory
+
+    async def accepts(self, model: str) -> bool:
+        return await super().accepts(model) and not await self._memory.refuses_tools(model)
+
+    async def refused(self, model: str) -> None:
+        await super().refused(model)
+        await self._memory.refused_tools(model)
