@@ -123,6 +123,25 @@ def test_reminders_lists_the_chats_reminders_and_cancel_removes_one(env: World) 
     assert [r.text for r in in_store(env, lambda book: book.pending(ChatKey(3200)))] == ["later"]
 
 
+def test_in_a_group_only_the_one_who_set_a_reminder_or_an_administrator_may_cancel_it(env: World) -> None:
+    group, setter, member, admin = -1003300, 71, 72, 73
+    env.telegram.set_administrators(group, admin)
+    reminder = asked(env, group, "stand-up", 3600, chat_type="supergroup", user_id=setter)
+    keep(env, Reminder(reminder.id, reminder.chat, setter, reminder.message_id, reminder.text, reminder.due))
+    with env.bot() as bot:
+        bot.post(env.telegram.make_update("/reminders", chat_id=group, chat_type="supergroup", user_id=member))
+        listing = env.telegram.wait_for(lambda: _listing(env, group), what="the /reminders list")
+        button = (listing.reply_markup or {})["inline_keyboard"][0][0]["callback_data"]
+        for count, presser in enumerate((member, admin), 1):
+            bot.post(env.telegram.make_callback(button, chat_id=group, user_id=presser, message_id=listing.message_id))
+            wait_for(functools.partial(_answered, env, count), what="the press answered")
+    refused, cancelled = env.telegram.calls_of("answerCallbackQuery")
+    assert (refused.params["text"], refused.params["show_alert"]) == (
+        "Only the person who set this reminder, or an admin, can cancel it.", True)
+    assert cancelled.params["text"] == "Reminder cancelled."
+    assert pending(env) == 0
+
+
 def test_a_cancel_racing_the_delivery_either_cancels_it_or_is_told_it_is_too_late(env: World) -> None:
     chats = list(range(3300, 3310))
     with env.bot() as bot:
@@ -153,6 +172,10 @@ def test_a_cancel_racing_the_delivery_either_cancels_it_or_is_told_it_is_too_lat
             assert answers[chat] in ("That reminder was already sent or cancelled.",
                                      "Too late — that reminder is being sent right now.")
             assert delivered(env, chat) == [f"⏰ Reminder: race {chat}"]
+
+
+def _answered(w: World, count: int) -> bool:
+    return len(w.telegram.calls_of("answerCallbackQuery")) == count
 
 
 def _listing(w: World, chat: int) -> Any:
