@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-FROM python:3.12-slim AS base
+# The Python CI tests with (.python-version; tests/test_deploy.py keeps the two equal).
+FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -8,9 +9,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TIKTOKEN_CACHE_DIR=/opt/tiktoken
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# The exact versions of requirements.lock first (a layer rebuilt only when the lock changes), then the bot itself
+# without resolving anything again; pip check proves the two agree.
+COPY requirements.lock ./
+RUN pip install --no-deps -r requirements.lock
+COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
-RUN pip install . \
+# docker build --build-arg COMMIT=$(git rev-parse --short=12 HEAD): bot_build_info and --version show it.
+ARG COMMIT=unknown
+RUN echo "$COMMIT" > bot/COMMIT \
+ && pip install --no-deps . \
+ && pip check \
  # Bake tiktoken's encodings into the image, so containers start without reaching the internet.
  && python -c "import tiktoken; [tiktoken.get_encoding(n) for n in ('o200k_base', 'cl100k_base')]" \
  && chmod -R a+rX /opt/tiktoken \

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
+TOKENS = ("TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY")
+EXIT_CONFIG = 2
 
 
 def ensure_venv(extras: str) -> None:
@@ -45,9 +48,40 @@ def ensure_redis_server() -> None:
           "(install it, e.g. 'sudo apt-get install redis-server' or 'brew install redis')", file=sys.stderr)
 
 
+def missing_tokens() -> list[str]:
+    """The two tokens the bot cannot start without, unless the environment or .env sets them (checked before
+    anything is installed, so a fresh checkout says what to do first)."""
+    found = dict(os.environ)
+    dotenv = ROOT / ".env"
+    if dotenv.is_file():
+        for line in dotenv.read_text().splitlines():
+            name, _, value = line.strip().partition("=")
+            if name and not name.startswith("#"):
+                found.setdefault(name.strip().removeprefix("export ").strip(), value.strip().strip("\"'"))
+    return [name for name in TOKENS if not found.get(name)]
+
+
+def supervise(command: list[str]) -> int:
+    """Run ``command``, passing SIGTERM and SIGINT on to it, and return its exit code (128 + N for signal N).
+
+    The child gets a process group of its own, so a Ctrl-C in the terminal reaches it once (from here), not
+    twice (a second signal makes the bot stop at once instead of draining)."""
+    group = 0 if os.name == "posix" else None
+    child = subprocess.Popen(command, cwd=ROOT, process_group=group)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda number, frame: child.send_signal(number))
+    code = child.wait()
+    return 128 - code if code < 0 else code
+
+
 def run() -> int:
+    missing = missing_tokens()
+    if missing:
+        print(f"{' and '.join(missing)} not set. Start with: cp .env.example .env — then put your bot token "
+              "(from @BotFather) and your model server's API key in .env.", file=sys.stderr)
+        return EXIT_CONFIG
     ensure_venv("")
-    return subprocess.call([str(PYTHON), "-m", "bot", *sys.argv[2:]], cwd=ROOT)
+    return supervise([str(PYTHON), "-m", "bot", *sys.argv[2:]])
 
 
 def test() -> int:

@@ -15,7 +15,8 @@ The victim is started again on its port at once. Printed per round and in total:
 (not shown in full, or not in history exactly once), answered twice (a second message with the whole answer),
 stale partial messages left behind (the one case nothing can take over: a replica killed while its first
 sendMessage was in flight never learnt that message's id), model requests for an answer already stored, and the
-longest time from the kill until a chat's answer went on (a replica took it over), and until it was complete.
+longest time from the kill (or from its question, for a chat that asked after it) until a chat's answer went on
+(a replica took it over), and until it was complete.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from redis import Redis
 
 from bot.domain.chat import ChatKey
@@ -62,6 +64,8 @@ class Round:
     updates: dict[int, int] = field(default_factory=dict)
     repeated: list[int] = field(default_factory=list)
     killed_at: float | None = None
+    posted: dict[int, float] = field(default_factory=dict)
+    resets: int = 0  # webhook posts that failed (the replica was down): posted to the other, as Telegram would
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def behaviour(self, body: dict[str, Any]) -> Behaviour:
@@ -103,6 +107,7 @@ class Figures:
     repeated: int = 0
     worst: float = 0.0
     resumed: float = 0.0  # the longest a chat showed no change after the kill
+    resets: int = 0
 
     def add(self, other: Figures) -> None:
         self.lost += other.lost
@@ -111,6 +116,7 @@ class Figures:
         self.repeated += other.repeated
         self.worst = max(self.worst, other.worst)
         self.resumed = max(self.resumed, other.resumed)
+        self.resets += other.resets
 
 
 def play(w: World, replicas: list[BotProcess], chats: list[int], victim: int, moment: str) -> Figures:
@@ -121,7 +127,8 @@ def play(w: World, replicas: list[BotProcess], chats: list[int], victim: int, mo
     for index, chat in enumerate(chats):
         update = w.telegram.make_update(f"question {chat}", chat_id=chat)
         run.updates[chat] = update["update_id"]
-        replicas[index % 2].post(update)
+        run.resets += _post(replicas, index, update)
+        run.posted[chat] = time.monotonic()
     if moment == MOMENTS[0]:
         time.sleep(random.uniform(0.2, 5.0))
         run.kill()
@@ -137,7 +144,7 @@ def play(w: World, replicas: list[BotProcess], chats: list[int], victim: int, mo
 
 
 def _figures(w: World, run: Round, killed_at: float) -> Figures:
-    figures = Figures(repeated=len(run.repeated))
+    figures = Figures(repeated=len(run.repeated), resets=run.resets)
     for chat in run.chats:
         messages = w.telegram.messages(chat, include_deleted=True)
         whole = [m for m in messages if m.text == answer_of(chat) and m.reply_markup is None and not m.deleted]
@@ -145,11 +152,26 @@ def _figures(w: World, run: Round, killed_at: float) -> Figures:
         figures.lost += not whole or history != [("user", f"question {chat}"), ("assistant", answer_of(chat))]
         figures.twice += len(whole) > 1
         figures.stale += sum(1 for m in messages if m.reply_markup is not None and not m.deleted)
+        since = max(killed_at, run.posted[chat])  # a chat may have asked only after the kill
         if whole:
-            figures.worst = max(figures.worst, whole[0].history[-1][0] - killed_at)
-        changes = [at for m in messages for at, _ in m.history if at > killed_at]
-        figures.resumed = max(figures.resumed, min(changes, default=killed_at) - killed_at)
+            figures.worst = max(figures.worst, whole[0].history[-1][0] - since)
+        changes = [at for m in messages for at, _ in m.history if at > since]
+        figures.resumed = max(figures.resumed, min(changes, default=since) - since)
     return figures
+
+
+def _post(replicas: list[BotProcess], index: int, update: dict[str, Any]) -> int:
+    """Post an update as Telegram behind a load balancer would: a replica that is down (or resets the connection)
+    gets it again on a new connection to the other one. Returns how many posts failed so."""
+    try:
+        assert replicas[index % 2].post(update).status_code == 200
+    except httpx.TransportError:
+        other = replicas[(index + 1) % 2]
+        other.http.close()
+        other.http = httpx.Client(base_url=f"http://127.0.0.1:{other.port}", timeout=10)
+        assert other.post(update).status_code == 200
+        return 1
+    return 0
 
 
 def _final(w: World, chat: int) -> bool:
@@ -209,7 +231,8 @@ def main() -> None:
 def _line(f: Figures) -> str:
     return (f"lost {f.lost}, answered twice {f.twice}, stale partial messages {f.stale}, model requests repeated "
             f"for a stored answer {f.repeated}; after the kill, the longest a chat waited for its answer to go on "
-            f"{f.resumed:.1f} s, to be complete {f.worst:.1f} s")
+            f"{f.resumed:.1f} s, to be complete {f.worst:.1f} s; webhook posts refused (sent to the other "
+            f"replica) {f.resets}")
 
 
 if __name__ == "__main__":

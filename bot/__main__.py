@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from bot.config import Settings, load_settings, read_environment
+from bot.config import Settings, load_settings, read_environment, webhook_problem
 from bot.domain.personas import PersonaCatalog, PersonaFileError
 from bot.errors import ConfigError
 from bot.logs import configure_logging
@@ -22,8 +23,13 @@ COMMANDS = ("run", "set-webhook", "delete-webhook")
 def main(argv: list[str]) -> int:
     """Run the bot (or a deploy command); configuration problems end it with exit code 2 and one line."""
     command = argv[0] if argv else "run"
+    if command == "--version" and len(argv) == 1:
+        from bot.version import commit, version
+
+        print(f"telegram-llm-bot {version()} ({commit()})")
+        return 0
     if command not in COMMANDS or len(argv) > 1:
-        print(f"usage: python -m bot [{' | '.join(COMMANDS)}]", file=sys.stderr)
+        print(f"usage: python -m bot [{' | '.join(COMMANDS)} | --version]", file=sys.stderr)
         return EXIT_CONFIG
     try:
         settings = load_settings(read_environment())
@@ -38,7 +44,16 @@ def main(argv: list[str]) -> int:
     if command == "set-webhook" and not settings.webhook_url:
         return _config_error("WEBHOOK_URL: is required for set-webhook (the public HTTPS URL of the webhook)")
     configure_logging(settings.log_level, settings.log_format, _secrets(settings, mcp_servers))
+    _warn_of_the_webhook(settings)
     return _start(command, settings, personas, mcp_servers)
+
+
+def _warn_of_the_webhook(settings: Settings) -> None:
+    """A WEBHOOK_URL only a non-default Bot API server (TELEGRAM_API_URL) may accept: accepted, with a warning."""
+    problem = webhook_problem(settings)
+    if problem:
+        logging.getLogger("bot").warning(
+            "WEBHOOK_URL: %s; accepted because TELEGRAM_API_URL is not api.telegram.org", problem)
 
 
 def _start(command: str, settings: Settings, personas: PersonaCatalog,

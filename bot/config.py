@@ -42,6 +42,9 @@ _SHORT_DESCRIPTION = re.compile(r"^.{1,120}$", re.DOTALL)
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _HTTP = ("http", "https")
+TELEGRAM_API = "https://api.telegram.org"
+# The ports the Bot API posts webhooks to (https only): https://core.telegram.org/bots/api#setwebhook
+WEBHOOK_PORTS = (443, 80, 88, 8443)
 # The built-in tools TOOLS may name ("time" is current_time; "reminders" set/list/cancel).
 TOOL_NAMES = ("time", "reminders", "web_search", "fetch_url")
 
@@ -103,7 +106,7 @@ class Settings:
     openai_base_url: str | None = setting(
         "OPENAI_BASE_URL", Url(_HTTP), None, "OpenAI-compatible server root", described_default="OpenAI")
     telegram_api_url: str = setting(
-        "TELEGRAM_API_URL", Url(_HTTP), "https://api.telegram.org", "Bot API server root")
+        "TELEGRAM_API_URL", Url(_HTTP), TELEGRAM_API, "Bot API server root")
     redis_url: str | None = setting(
         "REDIS_URL", RedisUrl(SCHEMES), None, "URL of the Redis shared by the replicas",
         described_default="in-process store (not for production)", secret=True)
@@ -157,8 +160,8 @@ class Settings:
         "TELEGRAM_MESSAGES_PER_SECOND", Integer(1, 1000), 30, "messages per second to Telegram, for all replicas")
     log_format: str = setting(
         "LOG_FORMAT", Choice(("text", "json")), "text", "text, or json for one JSON object per line")
-    model_prices: tuple[tuple[str, float, float], ...] = setting(
-        "MODEL_PRICES", PriceJSON(), (), "USD per 1M tokens over the built-in price table",
+    model_prices: tuple[tuple[str, float, float, float | None], ...] = setting(
+        "MODEL_PRICES", PriceJSON(), (), "USD per 1M tokens (input, output, cached input) over the built-in table",
         described_default="built-in")
     daily_token_budget_per_user: int = setting(
         "DAILY_TOKEN_BUDGET_PER_USER", Integer(0), 0, "tokens a user may use a day (0 = unlimited)")
@@ -250,4 +253,23 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     values: dict[str, Any] = {}
     for attribute, variable in variables(Settings):
         values[attribute] = variable.read(env, values)
-    return Settings(**values)
+    settings = Settings(**values)
+    problem = webhook_problem(settings)
+    if problem and settings.telegram_api_url == TELEGRAM_API:
+        raise ConfigError("WEBHOOK_URL", problem)
+    return settings
+
+
+def webhook_problem(settings: Settings) -> str | None:
+    """Why api.telegram.org would refuse WEBHOOK_URL (not https, or a port it does not post to); None if it would
+    not. A local Bot API server or a test server may accept more, so only the default API makes it an error."""
+    if not settings.webhook_url:
+        return None
+    parts = urlsplit(settings.webhook_url)
+    try:
+        port = parts.port or 443
+    except ValueError:
+        port = -1
+    if parts.scheme != "https" or port not in WEBHOOK_PORTS:
+        return "expected an https:// URL on port 443, 80, 88 or 8443 (the only ones Telegram posts webhooks to)"
+    return None

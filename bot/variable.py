@@ -24,7 +24,7 @@ T_co = TypeVar("T_co", covariant=True)
 _DECLARATION = "variable"
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
-Prices = tuple[tuple[str, float, float], ...]
+Prices = tuple[tuple[str, float, float, float | None], ...]  # model, input, output, cached input
 
 
 class Kind(ABC, Generic[T_co]):
@@ -144,22 +144,30 @@ class Ids(Kind[frozenset[int]]):
 
 
 class PriceJSON(Kind[Prices]):
-    """{"model": {"input": USD per 1M tokens, "output": USD per 1M tokens}, …}"""
+    """{"model": {"input": USD per 1M tokens, "output": …, "cached_input": … (optional)}, …}"""
 
     quotes_value: ClassVar[bool] = False
 
     def expected(self) -> str:
-        return 'JSON like {"gpt-4o-mini": {"input": 0.15, "output": 0.6}} (USD per 1M tokens)'
+        return ('JSON like {"gpt-4o-mini": {"input": 0.15, "output": 0.6, "cached_input": 0.075}} '
+                '(USD per 1M tokens; cached_input optional)')
 
     def parse(self, value: str) -> Prices:
         try:
             data = json.loads(value)
-            return tuple((str(model), float(p["input"]), float(p["output"])) for model, p in data.items())
+            return tuple((str(model), float(p["input"]), float(p["output"]), _cached(p)) for model, p in data.items())
         except (TypeError, KeyError, AttributeError) as exc:
             raise ValueError(value) from exc
 
     def format(self, value: Any) -> str:
-        return json.dumps({model: {"input": i, "output": o} for model, i, o in value}) if value else ""
+        if not value:
+            return ""
+        return json.dumps({model: {"input": i, "output": o, **({"cached_input": c} if c is not None else {})}
+                           for model, i, o, c in value})
+
+
+def _cached(price: Mapping[str, Any]) -> float | None:
+    return None if price.get("cached_input") is None else float(price["cached_input"])
 
 
 @dataclass(frozen=True)

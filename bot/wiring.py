@@ -22,6 +22,7 @@ from bot.ingress.runtime import Runtime
 from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
 from bot.model.deferred import DeferredModel
+from bot.store.access import AccessLists
 from bot.store.albums import Albums
 from bot.store.connection import connect
 from bot.store.gate import Gatekeeper
@@ -31,6 +32,7 @@ from bot.store.lock import ChatLock
 from bot.store.notices import Notices
 from bot.store.reminders import RedisReminders
 from bot.store.replies import Replies
+from bot.store.stats import StatsBook
 from bot.store.usage import USAGE_TTL_SECONDS, UsageLedger
 from bot.telegram.application import GroupAdministrators, build_application, register
 from bot.telegram.courier import ReminderCourier
@@ -45,10 +47,12 @@ from bot.telegram.reader import Reader
 from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
 from bot.tools.clock import CurrentTime
+from bot.tools.fetch import FetchUrl
 from bot.tools.mcp.config import McpServerConfig
 from bot.tools.mcp.servers import McpServers
 from bot.tools.registry import ToolFactory, build_toolbox
 from bot.tools.reminders import reminder_tools
+from bot.tools.search import WebSearch
 
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
 INGRESS_CONCURRENCY = 1000
@@ -60,20 +64,24 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     """Build clients, domain and the PTB Application; nothing is connected yet."""
     redis = connect(settings.redis_url)
     keys = Keys(f"tg:{settings.bot_id}")
-    metrics = Metrics()
+    prices = PriceTable(settings.model_prices)
+    metrics = Metrics(prices, models=tuple(dict.fromkeys((settings.openai_model, settings.summary_model))))
+    stats = StatsBook(redis, keys)
     counter = TokenCounter(settings.openai_model)
     model = DeferredModel(settings.openai_api_key, settings.openai_base_url, settings.openai_timeout_seconds,
                           metrics, preload=counter.load)
     ledger = UsageLedger(redis, keys, Budgets(settings.daily_token_budget_per_user,
-                                              settings.daily_token_budget_per_chat, settings.operator_ids))
+                                              settings.daily_token_budget_per_chat, settings.operator_ids),
+                         stats=stats)
     history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
     reminders = RedisReminders(redis, keys)
     toolbox = build_toolbox(settings.tools, _tool_factories(settings, reminders))
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
-    requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0),
-                AiohttpRequest(connection_pool_size=1))
+    requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0,
+                               observe=metrics.telegram_call),
+                AiohttpRequest(connection_pool_size=1, observe=metrics.telegram_call))
     limiter = RedisRateLimiter(redis, keys, per_second=settings.telegram_messages_per_second,
                                max_in_flight=TELEGRAM_CONNECTIONS)
     application = build_application(settings.telegram_bot_token, settings.telegram_api_url, requests, limiter)
@@ -98,7 +106,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         replies=replies, allowlist=Allowlist(settings.allowed_user_ids, settings.allowed_chat_ids),
         gatekeeper=Gatekeeper(redis, keys, GroupAdministrators(application.bot)),
         group_settings_administrators_only=settings.group_settings_administrators_only, ledger=ledger,
-        prices=PriceTable(settings.model_prices),
+        prices=prices, access=AccessLists(redis, keys), stats=stats,
         retention=Retention(settings.history_ttl_seconds, settings.settings_ttl_seconds, USAGE_TTL_SECONDS),
         messages_per_minute=settings.user_messages_per_minute, operators=settings.operator_ids, metrics=metrics,
         media=MediaRules(listener, settings.voice_max_seconds, counter, settings.document_max_tokens),
@@ -119,8 +127,15 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
 
 def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, ToolFactory]:
     """What each TOOLS name builds."""
-    return {"time": lambda: [CurrentTime()],
-            "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat, language=language.current)}
+    factories: dict[str, ToolFactory] = {
+        "time": lambda: [CurrentTime()],
+        "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat, language=language.current),
+        "fetch_url": lambda: [FetchUrl(allow_private=settings.tools_allow_private_networks)],
+    }
+    if settings.searxng_url:
+        searxng = settings.searxng_url
+        factories["web_search"] = lambda: [WebSearch(searxng)]
+    return factories
 
 
 def _reply_options(settings: Settings) -> ReplyOptions:

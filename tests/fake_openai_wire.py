@@ -120,12 +120,26 @@ def completion(body: dict[str, Any], completion_id: str, text: str, finish_reaso
 
 
 def usage(body: dict[str, Any], text: str, prompt_tokens: int | None = None,
-          completion_tokens: int | None = None) -> dict[str, int]:
-    """About four characters a token, OpenAI's rule of thumb, unless the counts are given."""
+          completion_tokens: int | None = None, cached_tokens: int | None = None) -> dict[str, Any]:
+    """About four characters a token, OpenAI's rule of thumb, unless the counts are given; with ``cached_tokens``,
+    the prompt tokens OpenAI read from its prompt cache (``prompt_tokens_details``)."""
     chars = sum(len(text_of(m.get("content"))) for m in body.get("messages", []) if isinstance(m, dict))
     prompt = prompt_tokens if prompt_tokens is not None else math.ceil(chars / 4)
     answer = completion_tokens if completion_tokens is not None else math.ceil(len(text) / 4)
-    return {"prompt_tokens": prompt, "completion_tokens": answer, "total_tokens": prompt + answer}
+    counts: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": answer, "total_tokens": prompt + answer}
+    if cached_tokens is not None:
+        counts["prompt_tokens_details"] = {"cached_tokens": cached_tokens, "audio_tokens": 0}
+    return counts
+
+
+def call_fragments(index: int, call_id: str, name: str, arguments: dict[str, Any],
+                   size: int) -> list[dict[str, Any]]:
+    """The ``delta.tool_calls`` entries of one call as OpenAI streams them: id, type and name with empty
+    arguments first, then the arguments' JSON text in pieces, each naming only the call's index."""
+    text = json.dumps(arguments)
+    first = {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+    pieces = [text[i:i + size] for i in range(0, len(text), max(size, 1))]
+    return [first, *({"index": index, "function": {"arguments": piece}} for piece in pieces)]
 
 
 def text_of(content: Any) -> str:

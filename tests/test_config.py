@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import derive_webhook_secret, load_settings, read_environment
+from bot.config import derive_webhook_secret, load_settings, read_environment, webhook_problem
 from bot.errors import ConfigError
 
 BASE = {"TELEGRAM_BOT_TOKEN": "123456:ABC-def_9", "OPENAI_API_KEY": "sk-test"}
@@ -88,7 +88,8 @@ def test_allowlists_tolerate_spaces_and_empty_means_everyone() -> None:
     ("WEBHOOK_URL", "https://[::1/hook", "WEBHOOK_URL: expected a http:// or https:// URL"),
     ("WEBHOOK_SECRET", "has space", "WEBHOOK_SECRET: expected 1-256 characters of A-Z a-z 0-9 _ -"),
     ("MODEL_PRICES", '{"m": 1}',
-     'MODEL_PRICES: expected JSON like {"gpt-4o-mini": {"input": 0.15, "output": 0.6}} (USD per 1M tokens)'),
+     'MODEL_PRICES: expected JSON like {"gpt-4o-mini": {"input": 0.15, "output": 0.6, "cached_input": 0.075}} '
+     '(USD per 1M tokens; cached_input optional)'),
 ])
 def test_the_error_line_says_what_is_expected_and_quotes_only_harmless_values(name: str, value: str, line: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -145,8 +146,9 @@ def test_redis_url_may_name_sentinels_and_a_malformed_one_is_named_without_its_p
 
 
 def test_model_prices_are_read_from_json() -> None:
-    settings = load_settings({**BASE, "MODEL_PRICES": '{"m": {"input": 1, "output": 2.5}}'})
-    assert settings.model_prices == (("m", 1.0, 2.5),)
+    prices = '{"m": {"input": 1, "output": 2.5}, "c": {"input": 1, "output": 2, "cached_input": 0.25}}'
+    settings = load_settings({**BASE, "MODEL_PRICES": prices})
+    assert settings.model_prices == (("m", 1.0, 2.5, None), ("c", 1.0, 2.0, 0.25))
 
 
 def test_settings_are_frozen_and_know_the_bot_id() -> None:
@@ -181,6 +183,26 @@ def test_a_bad_tools_setting_is_one_line(env: dict[str, str], says: str) -> None
     with pytest.raises(ConfigError) as caught:
         load_settings({**BASE, **env})
     assert str(caught.value).startswith(says)
+
+
+@pytest.mark.parametrize("url", ["http://bot.example.com/hook", "https://bot.example.com:8080/hook",
+                                 "https://bot.example.com:444/hook"])
+def test_a_webhook_telegram_would_not_post_to_is_a_config_error_with_the_default_api(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, "WEBHOOK_URL": url})
+    assert caught.value.variable == "WEBHOOK_URL" and "443, 80, 88 or 8443" in caught.value.expected
+
+
+@pytest.mark.parametrize("url", ["https://bot.example.com/hook", "https://bot.example.com:8443/hook",
+                                 "https://bot.example.com:88/hook", "https://bot.example.com:80/hook"])
+def test_https_webhooks_on_telegrams_ports_are_accepted(url: str) -> None:
+    assert load_settings({**BASE, "WEBHOOK_URL": url}).webhook_url == url
+
+
+def test_another_bot_api_server_may_take_any_webhook_url() -> None:
+    env = {**BASE, "WEBHOOK_URL": "http://bot.internal:8080/hook", "TELEGRAM_API_URL": "http://127.0.0.1:8081"}
+    settings = load_settings(env)
+    assert settings.webhook_url == "http://bot.internal:8080/hook" and webhook_problem(settings) is not None
 
 
 def test_the_default_language_is_one_with_a_catalog_and_profile_texts_fit_telegram_s_limits() -> None:

@@ -167,6 +167,21 @@ def test_compose_stop_grace_outlasts_the_drain() -> None:
     assert seconds(bot["stop_grace_period"]) > grace
 
 
+def test_compose_searxng_is_optional_serves_json_and_stays_off_the_host() -> None:
+    services = compose()["services"]
+    searxng = services["searxng"]
+    assert searxng["profiles"] == ["search"]  # plain `up` starts the bot without it
+    assert "searxng" not in (services["bot"].get("depends_on") or {})
+    assert "ports" not in searxng
+    (mount,) = searxng["volumes"]
+    source, target = mount.split(":")[:2]
+    assert target == "/etc/searxng/settings.yml"
+    settings = documents(DEPLOY / source)[0]
+    assert "json" in settings["search"]["formats"] and settings["use_default_settings"] is True
+    assert "SEARXNG_URL=http://searxng:8080" in (DEPLOY / "README.md").read_text()
+    assert settings_from({"SEARXNG_URL": "http://searxng:8080"}).tools[-2:] == ("web_search", "fetch_url")
+
+
 def test_compose_redis_persists_with_aof_and_never_evicts() -> None:
     redis = compose()["services"]["redis"]
     command = " ".join(redis["command"]) if isinstance(redis["command"], list) else redis["command"]
@@ -207,8 +222,17 @@ def test_caddy_terminates_tls_and_balances_over_healthy_replicas() -> None:
     caddyfile = (DEPLOY / "Caddyfile").read_text()
     assert compose()["services"]["caddy"]["image"] == "caddy:2"
     assert "{$BOT_DOMAIN}" in caddyfile
-    for line in ("reverse_proxy bot:8080", "lb_policy round_robin", "health_uri /healthz"):
+    for line in ("lb_policy round_robin", "health_uri /healthz"):
         assert re.search(rf"^\s*{re.escape(line)}\b", caddyfile, re.MULTILINE), line
+
+
+def test_caddy_health_checks_each_replica_on_its_own() -> None:
+    """One upstream per replica, by its Compose container name: a draining replica must not mark the others down."""
+    caddyfile, project = (DEPLOY / "Caddyfile").read_text(), compose()["name"]
+    proxy = re.search(r"^\s*reverse_proxy ([^{]+)\{", caddyfile, re.MULTILINE)
+    assert proxy is not None
+    replicas = compose()["services"]["bot"]["deploy"]["replicas"]
+    assert proxy[1].split() == [f"{project}-bot-{n}:8080" for n in range(1, replicas + 1)]
 
 
 # --- Kubernetes ----------------------------------------------------------------------------------
@@ -283,11 +307,34 @@ def test_kustomization_lists_the_manifests_but_not_the_secret_example() -> None:
     assert expected <= set(resources)
 
 
-def test_set_webhook_job_runs_the_subcommand_on_the_deployed_image() -> None:
+def test_set_webhook_job_runs_the_subcommand_on_the_deployed_image_set_in_one_place() -> None:
     job = pod_spec(k8s_object("Job", "set-webhook"))["containers"][0]
     kustomization = documents(K8S / "kustomization.yaml")[0]
     image = next(i for i in kustomization["images"] if BOT_IMAGE in i["name"])
     deployment = pod_spec(k8s_object("Deployment"))["containers"][0]
-    assert deployment["image"].rsplit(":", 1)[0] == image["name"], "kustomize must rewrite the Deployment's image"
-    assert job["image"] == f"{image.get('newName', image['name'])}:{image['newTag']}"
+    for container in (deployment, job):  # both rewritten by kustomize's images: the one place the image is set
+        assert container["image"].rsplit(":", 1)[0] == image["name"]
+    assert "job-set-webhook.yaml" in kustomization["resources"]
     assert job["command"][-1] == "set-webhook"
+
+
+def test_prometheus_finds_the_pods_by_servicemonitor_or_annotations() -> None:
+    monitor = k8s_object("ServiceMonitor")
+    service = k8s_object("Service", "telegram-llm-bot")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]} and endpoint["path"] == "/metrics"
+    pod = k8s_object("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    for scrape in (pod, service["metadata"]["annotations"]):
+        assert scrape["prometheus.io/scrape"] == "true" and scrape["prometheus.io/path"] == "/metrics"
+        assert scrape["prometheus.io/port"] == str(settings_from(configmap_data()).port)
+
+
+def test_the_image_runs_the_python_ci_tests_with_and_installs_the_lock() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    python = (ROOT / ".python-version").read_text().strip()
+    assert re.search(rf"^FROM python:{re.escape(python)}-slim\b", dockerfile, re.MULTILINE)
+    assert ".python-version" in (ROOT / ".ci" / "run").read_text()
+    assert "pip install --no-deps -r requirements.lock" in dockerfile
+    assert re.search(r"^HEALTHCHECK .*\n.*/healthz", dockerfile, re.MULTILINE)  # served in both modes
+

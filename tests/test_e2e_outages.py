@@ -23,7 +23,7 @@ from tests.http_fake import wait_for
 from tests.redis_server import RestartableRedis, restartable_redis
 
 FILLER = " ".join(["lorem"] * 30)
-REDIS_OUTAGE_SECONDS = 4.0
+REDIS_OUTAGE_SECONDS = 2.5
 # PTB's read timeout is 5 s: the outage outlasts an attempt that hangs, and the one after it.
 BOT_API_OUTAGE_SECONDS = 7.0
 
@@ -78,11 +78,13 @@ def test_redis_shut_down_mid_answer_and_restarted_shows_each_answer_once(
 
 
 def test_the_final_text_outlasts_a_bot_api_outage(env: World) -> None:
-    env.model.default = streaming(1.0)
+    released = threading.Event()
+    env.model.default = streaming(1.0, released)
     with env.bot() as bot:
         bot.post(env.telegram.make_update("question 5100", chat_id=5100))
         wait_for(lambda: _streaming(env, 5100), what="the answer streaming")
         env.telegram.go_down()
+        released.set()  # the answer ends during the outage
         wait_for(lambda: env.model.finished_streams(), what="the answer generated")
         time.sleep(BOT_API_OUTAGE_SECONDS)  # the outage itself
         assert _streaming(env, 5100)
@@ -96,13 +98,15 @@ def test_the_final_text_outlasts_a_bot_api_outage(env: World) -> None:
 
 
 def test_a_replica_restarted_during_a_bot_api_outage_delivers_the_stored_answer(env: World) -> None:
-    env.model.default = streaming(1.0)
+    released = threading.Event()
+    env.model.default = streaming(1.0, released)
     settings = {"INGRESS_CLAIM_IDLE_SECONDS": "1"}
     update = env.telegram.make_update("question 5200", chat_id=5200)
     with env.bot(**settings) as victim:
         victim.post(update)
         wait_for(lambda: env.recorded_messages(update["update_id"]), what="the answer's message recorded")
         env.telegram.go_down()
+        released.set()
         wait_for(lambda: env.store.exists(KEYS.done(update["update_id"])), what="the answer stored")
         victim.stop(signal.SIGKILL)  # its final edit was still waiting for Telegram
     env.telegram.come_back()  # (a replica starting while Telegram is unreachable exits 1: getMe fails)
@@ -116,11 +120,13 @@ def test_a_replica_restarted_during_a_bot_api_outage_delivers_the_stored_answer(
 
 
 def test_a_429_storm_mid_answer_is_waited_out_as_telegram_asks(env: World) -> None:
-    env.model.default = streaming(1.0)
+    released = threading.Event()
+    env.model.default = streaming(1.0, released)
     with env.bot() as bot:
         bot.post(env.telegram.make_update("question 5300", chat_id=5300))
         wait_for(lambda: _streaming(env, 5300), what="the answer streaming")
-        env.telegram.flood_storm(6.0, retry_after=2)
+        env.telegram.flood_storm(3.0, retry_after=1)
+        released.set()
         wait_for(lambda: _final(env, 5300), timeout=30, what="the final text")
         log = bot.log()
     refused = env.telegram.flood_answers(5300)

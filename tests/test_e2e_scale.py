@@ -168,8 +168,10 @@ def test_metrics_and_json_logs(env: World) -> None:
         metrics = bot.http.get("/metrics").text
         log = bot.log()
     for name in ("bot_updates_received_total 2.0", "bot_updates_duplicate_total 1.0", "bot_first_text_seconds",
-                 "bot_turn_seconds", "bot_tokens_total{direction=\"in\"}", "bot_streams_in_flight 0.0",
-                 "bot_ingress_lag_seconds", "bot_ingress_pending"):
+                 "bot_turn_seconds", "bot_tokens_total{direction=\"in\",model=\"gpt-4o-mini\"}",
+                 "bot_streams_in_flight 0.0", "bot_ingress_lag_seconds", "bot_ingress_pending",
+                 'bot_telegram_api_calls_total{method="sendMessage",outcome="ok"} 1.0', "bot_build_info{commit=",
+                 "process_resident_memory_bytes", 'bot_cost_usd_total{model="gpt-4o-mini"}'):
         assert name in metrics
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     turn = next(line for line in lines if line["message"].startswith("turn finished"))

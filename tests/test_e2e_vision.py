@@ -41,7 +41,9 @@ def test_a_photo_reaches_the_model_as_its_largest_size_within_2048_px_in_a_data_
         bot.post(env.telegram.make_update(None, chat_id=CHAT, photo=photo, caption="What colour is this?"))
         wait_for(lambda: answered(env, CHAT), what="the answer")
         (request,) = env.model.chat_requests()
+        log = bot.log()
     assert env.telegram.texts(CHAT) == ["Echo: What colour is this?"]
+    assert TOKEN not in log and "/file/bot" not in log
     assert image_parts(request) == [{"url": data_url(large, "image/jpeg"), "detail": "auto"}]
     assert text_parts(request) == ["What colour is this?"]
     assert TOKEN not in json.dumps(env.model.requests)
@@ -90,11 +92,11 @@ def test_a_broken_image_and_a_too_large_file_get_clear_notes(env: World) -> None
 def test_an_album_split_over_two_replicas_is_one_turn(env: World) -> None:
     red, blue = picture(40, 30, color=(255, 0, 0)), picture(40, 30, color=(0, 0, 255))
     first, second = env.telegram.add_photo((40, 30, red)), env.telegram.add_photo((40, 30, blue))
-    with env.bots(2, ALBUM_WINDOW_SECONDS="3") as (one, other):  # room for a stalled test between the posts
+    with env.bots(2, ALBUM_WINDOW_SECONDS="2") as (one, other):  # room for a stalled test between the posts
         one.post(env.telegram.make_update(None, chat_id=CHAT, photo=first, caption="Which is warmer?",
                                           media_group_id="album-1"))
         other.post(env.telegram.make_update(None, chat_id=CHAT, photo=second, media_group_id="album-1"))
-        wait_for(lambda: answered(env, CHAT), what="the answer")
+        wait_for(lambda: answered(env, CHAT), timeout=30, what="the answer")
         wait_for(lambda: env.unacknowledged() == 0, what="both parts handled")
     (request,) = env.model.chat_requests()
     assert [part["url"] for part in image_parts(request)] == [data_url(red, "image/jpeg"), data_url(blue, "image/jpeg")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -69,3 +70,19 @@ def test_the_redis_password_never_reaches_the_log(url: str) -> None:
     assert password is not None
     line = RedactingFilter(_secrets(settings)).redact(f"REDIS_URL={url}, password {unquote(password)}")
     assert unquote(password) not in line and password not in line and "***" in line
+
+
+def test_version_prints_pyprojects_version_without_any_configuration() -> None:
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    version = tomllib.loads(pyproject.read_text())["project"]["version"]
+    done = run_bot_once({}, "--version")
+    assert done.returncode == 0 and done.stdout.startswith(f"telegram-llm-bot {version} (")
+
+
+def test_a_webhook_url_telegram_would_refuse_is_exit_code_2_unless_another_bot_api_server_takes_it() -> None:
+    done = run_bot_once({**VALID, "WEBHOOK_URL": "https://bot.example.com:8080/hook"})
+    assert done.returncode == 2 and done.stderr.startswith("configuration error: WEBHOOK_URL: expected an https://")
+    done = run_bot_once({**VALID, "WEBHOOK_URL": "http://bot.internal:8080/hook",
+                         "TELEGRAM_API_URL": "http://127.0.0.1:9"})
+    assert done.returncode == 1  # started (then could not reach that server), after one warning
+    assert [line for line in done.stderr.splitlines() if "WEBHOOK_URL" in line and "WARNING" in line] != []

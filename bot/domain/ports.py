@@ -8,23 +8,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.domain.chat import ChatKey
 from bot.domain.image import ImagePart, StoredImage
 from bot.domain.outcome import Delivery, Ending, Failure
+from bot.domain.tools import Progress, ToolCall, ToolSpec
 from bot.domain.transcript import Summary, Transcript, Turn
 from bot.domain.usage import Reservation, UsageRecord
 
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One message of a request, in the model's terms; a user message may carry images after its text."""
+    """One message of a request, in the model's terms: a user message may carry images after its text, an
+    assistant message the tool calls it asked for, and a ``role: "tool"`` message answers one of them
+    (``tool_call_id``)."""
 
     role: str
     content: str
     images: tuple[ImagePart, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,15 @@ class ModelRequest:
     model: str
     temperature: float
     max_tokens: int
+    tools: tuple[ToolSpec, ...] = ()  # functions the model may call; none: a plain answer
+    tool_choice: str | None = None  # "none": answer now, without calling the tools offered
+
+    def without_tools(self) -> ModelRequest:
+        """The request for a server that takes no tools: no functions, and the history's tool exchanges left
+        out (the answers that came of them stay)."""
+        plain = tuple(replace(m, tool_calls=()) for m in self.messages
+                      if m.role != "tool" and (m.content or not m.tool_calls))
+        return replace(self, messages=plain, tools=(), tool_choice=None)
 
 
 @dataclass(frozen=True)
@@ -43,14 +57,17 @@ class Usage:
 
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # of prompt_tokens, read from the provider's prompt cache (billed lower)
 
 
 @dataclass(frozen=True)
 class Completion:
-    """How a stream ended: the finish reason ("stop", "length"…) and the reported usage, if any."""
+    """How a stream ended: the finish reason ("stop", "length", "tool_calls"…), the reported usage, if any, and
+    the tools the model asked to call (their arguments assembled from the stream's fragments)."""
 
     finish_reason: str | None
     usage: Usage | None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 class ReplyStream(Protocol):
@@ -156,6 +173,7 @@ class ReplySink(Protocol):
     """Where an answer goes while it is written: the Telegram side implements it."""
 
     async def show(self, text: str) -> None: ...
+    async def progress(self, text: str, steps: Sequence[Progress]) -> None: ...
     async def finish(self, text: str, ending: Ending) -> str | None:
         """Deliver the whole answer; None once the user sees it, or (delivery given up) what the user sees of it."""
         ...
@@ -165,15 +183,19 @@ class ReplySink(Protocol):
 class TurnObserver(Protocol):
     """Counts what the domain did, for /metrics."""
 
-    def tokens_used(self, prompt: int, completion: int) -> None: ...
+    def tokens_used(self, record: UsageRecord) -> None: ...
     def summary_finished(self, result: str) -> None: ...
+    def tool_called(self, tool: str, outcome: str, seconds: float) -> None: ...
 
 
 class NoObserver:
     """A TurnObserver that counts nothing (tests, tools)."""
 
-    def tokens_used(self, prompt: int, completion: int) -> None:
+    def tokens_used(self, record: UsageRecord) -> None:
         """Nothing to count."""
 
     def summary_finished(self, result: str) -> None:
+        """Nothing to count."""
+
+    def tool_called(self, tool: str, outcome: str, seconds: float) -> None:
         """Nothing to count."""

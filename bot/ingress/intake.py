@@ -74,6 +74,7 @@ class Intake:
         try:
             entry = await self._submit(keys, args)
         except (RedisError, OSError) as exc:
+            self._metrics.redis_errors.labels("ingress").inc()
             raise StoreUnavailable(type(exc).__name__) from exc
         self._metrics.updates_received.inc()
         if not entry:

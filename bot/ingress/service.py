@@ -25,8 +25,9 @@ from bot.ingress.runtime import Runtime
 from bot.ingress.shape import check_update
 from bot.ingress.web import create_web_app
 from bot.ingress.webhook import WebhookRegistration
+from bot.store.address import describe
 from bot.telegram.i18n import language
-from bot.telegram.menus import Profile, sync_commands
+from bot.telegram.menus import Profile, sync_commands, sync_operator_menus
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class Service:
         async with runtime.application:
             await (self._registration.delete() if polling else self._registration.ensure())
             await sync_commands(self._bot, _profile(runtime.settings))
+            await sync_operator_menus(self._bot, runtime.settings.operator_ids, runtime.settings.default_language)
             await runtime.application.start()
             tasks = [asyncio.create_task(runtime.stream.run(self.process)),
                      asyncio.create_task(runtime.metrics.watch_loop()),
@@ -183,12 +185,14 @@ class Service:
         await _cancel([self._courier])
 
     def _log_mode(self, polling: bool) -> None:
+        """The one start-up line: who, in which mode, with which model and store."""
         settings = self._runtime.settings
-        if polling:
-            logger.info("polling mode (WEBHOOK_URL is unset): for local development; /healthz and /metrics on "
-                        "%s:%d", settings.host, settings.port)
-        else:
-            logger.info("webhook mode: listening on %s:%d%s", settings.host, settings.port, settings.webhook_path)
+        mode = ("polling mode (WEBHOOK_URL is unset: for local development)" if polling
+                else f"webhook mode at {settings.webhook_path}")
+        privacy = "off" if self._bot.bot.can_read_all_group_messages else "on (groups: mentions and replies)"
+        logger.info("started @%s in %s; HTTP on %s:%d; model %s; store %s; group privacy mode %s",
+                    self._bot.username, mode, settings.host, settings.port, settings.openai_model,
+                    describe(settings.redis_url), privacy)
 
 
 async def set_webhook(runtime: Runtime) -> None:

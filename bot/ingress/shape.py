@@ -48,7 +48,8 @@ def _message(**more: Kind) -> _Object:
     return _Object({
         "message_id": int, "message_thread_id": int, "date": _DATE, "edit_date": _DATE, "chat": _CHAT, "from": _USER,
         "sender_chat": _CHAT, "is_topic_message": bool, "text": str, "caption": str, "entities": _Array(_ENTITY),
-        "caption_entities": _Array(_ENTITY), "quote": _QUOTE, "forum_topic_created": _Object({}), **more,
+        "caption_entities": _Array(_ENTITY), "quote": _QUOTE, "forum_topic_created": _Object({}),
+        "new_chat_members": _Array(_USER), **more,
     }, required=frozenset({"message_id", "date", "chat"}))
 
 

@@ -117,6 +117,7 @@ class UpdateStream:
                 await self._read_new(process)
             except (RedisError, OSError) as exc:
                 logger.warning("update stream unavailable (%s); retrying", type(exc).__name__)
+                self._metrics.redis_errors.labels("stream").inc()
                 await self._sleep(RETRY_SECONDS)
 
     async def _finish_running(self, grace: float) -> None:
@@ -179,6 +180,7 @@ class UpdateStream:
                 wait = await self._claim_abandoned(process, free)
             except (RedisError, OSError) as exc:
                 logger.warning("could not look for abandoned updates (%s); retrying", type(exc).__name__)
+                self._metrics.redis_errors.labels("stream").inc()
                 wait = RETRY_SECONDS
             await self._sleep(wait)
 
@@ -242,6 +244,7 @@ class UpdateStream:
                 await self._lines.wait_turn(line, entry_id)
         except (RedisError, OSError) as exc:  # left pending: this or another replica claims it again later
             logger.warning("update stream unavailable (%s); update left for a retry", type(exc).__name__)
+            self._metrics.redis_errors.labels("stream").inc()
             return
         try:  # a taken-over turn whose answer was generated is delivered from the store, not asked again
             await process(data, reclaimed)
@@ -251,6 +254,7 @@ class UpdateStream:
             await self._acknowledge(entry_id, int(data["update_id"]), line)
         except (RedisError, OSError) as exc:  # still pending: claimed again later, and its answer delivered again
             logger.warning("could not acknowledge an update (%s); it will be claimed again", type(exc).__name__)
+            self._metrics.redis_errors.labels("stream").inc()
 
     def _decoded(self, fields: dict[str, str]) -> tuple[dict[str, Any], str | None]:
         """An entry's update (an object with an integer update_id) and its chat's line."""

@@ -9,15 +9,17 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx2
 import openai
 
-from bot.domain.ports import ChatMessage, Heard, ModelRequest, Recording, Usage
+from bot.domain.ports import Heard, ModelRequest, Recording, Usage
 from bot.errors import ContextTooLong, ImagesRejected, ModelAccessDenied, ModelError, ModelRejected, ModelUnavailable
 from bot.metrics import Metrics
+from bot.model.request import chat_arguments
 from bot.model.stream import BadStream, OpenAIStream, server_sent_events
+from bot.model.toolsupport import RememberedToolSupport, ToolSupport
 from bot.model.transcription import transcribe
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,10 @@ class RetryPolicy:
         return max(jittered, retry_after or 0.0)
 
 
+class _BadRequest(ModelRejected):
+    """HTTP 400 (not about the context's length): a server that takes no tools answers a request with them so."""
+
+
 class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
@@ -53,8 +59,10 @@ class OpenAIModel:
 
     def __init__(self, client: openai.AsyncOpenAI, policy: RetryPolicy | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 clock: Callable[[], float] = time.monotonic, metrics: Metrics | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, metrics: Metrics | None = None,
+                 tool_support: ToolSupport | None = None) -> None:
         self._client = client
+        self._tool_support = tool_support or RememberedToolSupport()
         self._metrics = metrics or Metrics()
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
@@ -66,8 +74,19 @@ class OpenAIModel:
         await self._client.close()
 
     async def stream(self, request: ModelRequest) -> OpenAIStream:
-        """Open a stream, retrying transient failures until its first text arrives."""
-        return await self._retrying(lambda: self._open(request), images=_has_images(request))
+        """Open a stream, retrying transient failures until its first text arrives; a server that refuses
+        tools is asked again without them (and from then on)."""
+        if request.tools and not await self._tool_support.accepts(request.model):
+            request = request.without_tools()
+        images = _has_images(request)
+        try:
+            return await self._retrying(lambda: self._open(request), images=images)
+        except _BadRequest:
+            if not request.tools:
+                raise
+            await self._tool_support.refused(request.model)
+        plain = request.without_tools()
+        return await self._retrying(lambda: self._open(plain), images=images)
 
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
         """A whole answer at once (used for summaries)."""
@@ -87,7 +106,7 @@ class OpenAIModel:
 
     async def _open(self, request: ModelRequest) -> OpenAIStream:
         response_context = self._client.chat.completions.with_streaming_response.create(
-            **_arguments(request), stream=True, stream_options={"include_usage": True},
+            **chat_arguments(request), stream=True, stream_options={"include_usage": True},
         )
         exits = contextlib.AsyncExitStack()
         response = await exits.enter_async_context(response_context)
@@ -101,10 +120,14 @@ class OpenAIModel:
         return stream
 
     async def _complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
-        response = await self._client.chat.completions.create(**_arguments(request))
+        response = await self._client.chat.completions.create(**chat_arguments(request))
         text = response.choices[0].message.content or "" if response.choices else ""
         usage = response.usage
-        return text, Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None
+        if usage is None:
+            return text, None
+        details = usage.prompt_tokens_details
+        cached = (details.cached_tokens or 0) if details else 0
+        return text, Usage(usage.prompt_tokens, usage.completion_tokens, min(cached, usage.prompt_tokens))
 
     async def _retrying(self, call: Callable[[], Awaitable[T]], images: bool = False) -> T:
         started = self._clock()
@@ -136,24 +159,6 @@ class OpenAIModel:
                      "access to the model; every answer fails until then", exc)
 
 
-def _arguments(request: ModelRequest) -> dict[str, Any]:
-    return {
-        "model": request.model,
-        "messages": [{"role": m.role, "content": _content(m)} for m in request.messages],
-        "temperature": request.temperature,
-        "max_tokens": request.max_tokens,
-    }
-
-
-def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
-    """A message's text, or its content parts: the text (when there is any), then each image."""
-    if not message.images:
-        return message.content
-    text = [{"type": "text", "text": message.content}] if message.content else []
-    return text + [{"type": "image_url", "image_url": {"url": image.url, "detail": image.detail.value}}
-                   for image in message.images]
-
-
 def _has_images(request: ModelRequest) -> bool:
     return any(message.images for message in request.messages)
 
@@ -178,6 +183,8 @@ def _status_error(exc: openai.APIStatusError) -> Exception:
         return ModelAccessDenied(f"HTTP {status}: {exc.code or type(exc).__name__}")
     if status == 400 and _is_context_length(exc):
         return ContextTooLong(f"HTTP {status}: context length exceeded")
+    if status == 400:
+        return _BadRequest(f"HTTP {status}: {exc.code or type(exc).__name__}")
     return ModelRejected(f"HTTP {status}: {exc.code or type(exc).__name__}")
 
 

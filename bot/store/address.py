@@ -55,6 +55,20 @@ def secrets_in(url: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(form for secret in written for form in (secret, unquote(secret)) if form))
 
 
+def describe(url: str | None) -> str:
+    """The store for a log line, without credentials: "redis://host:6379/0", "Sentinel service …", "in-process"."""
+    if not url:
+        return "in-process (REDIS_URL unset)"
+    if is_sentinel(url):
+        address = SentinelAddress.parse(url)
+        return f"Sentinel service {address.service!r} (db {address.db}) via {len(address.sentinels)} sentinel(s)"
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
 def _credentials(userinfo: str) -> tuple[str | None, str | None]:
     if not userinfo:
         return None, None

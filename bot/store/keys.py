@@ -2,7 +2,8 @@
 
 Keys in braces are Redis Cluster hash tags: all keys of one chat share a slot (so one script or MULTI may touch
 them together), and the update stream shares one with its seen-markers and chat lines. Every key has a TTL
-except the update stream, which is trimmed by length. docs/ARCHITECTURE.md's key table is this file as a table.
+except the update stream, which is trimmed by length, and the operators' ban and allow lists, which hold until
+an operator changes them. docs/ARCHITECTURE.md's key table is this file as a table.
 """
 
 from __future__ import annotations
@@ -100,6 +101,28 @@ class Keys:
     def chat_usage(self, chat_id: int, period: str) -> str:
         """Hash of a chat's tokens by model, per day and month."""
         return f"{self.prefix}:usage:chat:{{{chat_id}}}:{period}"
+
+    def stats(self, period: str) -> str:
+        """Hash of the bot's counts per day and month for /stats: turns by outcome, tokens by model, errors."""
+        return f"{self.prefix}:stats:{period}"
+
+    def stats_users(self, period: str) -> str:
+        """HyperLogLog of the users answered in a day or month (/stats)."""
+        return f"{self.prefix}:stats:users:{period}"
+
+    def stats_chats(self, period: str) -> str:
+        """HyperLogLog of the chats answered in a day or month (/stats)."""
+        return f"{self.prefix}:stats:chats:{period}"
+
+    @property
+    def banned(self) -> str:
+        """Set of the user ids operators banned (/ban, /unban); no TTL."""
+        return f"{self.prefix}:banned"
+
+    @property
+    def allowed(self) -> str:
+        """Set of the user ids operators allowed on top of ALLOWED_USER_IDS (/allow, /disallow); no TTL."""
+        return f"{self.prefix}:allowed"
 
     def group_rate(self, chat_id: object, minute: int) -> str:
         """Bot API messages to one group in one minute (Telegram's 20 a minute)."""

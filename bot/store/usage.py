@@ -18,9 +18,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.domain.chat import ChatKey
-from bot.domain.usage import Budgets, ModelTokens, Reservation, Spending, UsageRecord, next_midnight
+from bot.domain.usage import BudgetLeft, Budgets, ModelTokens, Reservation, Spending, UsageRecord, next_midnight
 from bot.store.keys import Keys
 from bot.store.script import Arg, LuaScript
+from bot.store.stats import StatsBook
 
 USAGE_TTL_SECONDS = 40 * 86400
 # Longer than any turn's model call takes (timeouts and retries included); short enough that a dead replica's
@@ -58,12 +59,13 @@ class UsageLedger:
     """Usage counters and budgets in Redis."""
 
     def __init__(self, redis: Redis, keys: Keys, budgets: Budgets,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), stats: StatsBook | None = None) -> None:
         self.redis = redis
         self._keys = keys
         self._budgets = budgets
         self._clock = clock
         self._reserve = LuaScript(redis, _RESERVE)
+        self._stats = stats or StatsBook(redis, keys, clock)
 
     def queue(self, pipe: Any, chat: ChatKey, records: Sequence[UsageRecord],
               reservation: Reservation | None = None) -> None:
@@ -74,9 +76,12 @@ class UsageLedger:
                 for key in self._usage_keys(chat, record.user_id, period):
                     pipe.hincrby(key, f"{record.model}:prompt", record.prompt_tokens)
                     pipe.hincrby(key, f"{record.model}:completion", record.completion_tokens)
+                    if record.cached_tokens:
+                        pipe.hincrby(key, f"{record.model}:cached", record.cached_tokens)
                     if record.seconds:
                         pipe.hincrby(key, f"{record.model}:seconds", record.seconds)
                     pipe.expire(key, USAGE_TTL_SECONDS)
+        self._stats.queue_tokens(pipe, records)
         self._queue_budget(pipe, chat, records, reservation)
 
     async def record(self, chat: ChatKey, records: Sequence[UsageRecord],
@@ -134,6 +139,17 @@ class UsageLedger:
         today, month = await pipe.execute()
         return Spending(_by_model(today), _by_model(month))
 
+    async def budgets(self, user_id: int, chat: ChatKey | None = None) -> list[BudgetLeft]:
+        """The daily budgets that hold this user (and, given, this chat): each limit and the tokens spent today."""
+        limits = self._limits(user_id, chat)
+        if not limits:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for _, key, _ in limits:
+            pipe.hget(key, _SPENT)
+        spent = await pipe.execute()
+        return [BudgetLeft(kind, budget, int(used or 0)) for (kind, _, budget), used in zip(limits, spent, strict=True)]
+
     def resets_at(self) -> datetime:
         """When the daily budgets start afresh: the next UTC midnight."""
         return next_midnight(self._clock())
@@ -154,12 +170,12 @@ class UsageLedger:
             for key in reservation.keys:
                 pipe.hdel(key, _TURN + reservation.turn)
 
-    def _limits(self, user_id: int | None, chat: ChatKey) -> list[tuple[str, str, int]]:
+    def _limits(self, user_id: int | None, chat: ChatKey | None) -> list[tuple[str, str, int]]:
         day = self._clock().strftime("%Y%m%d")
         limits = []
         if self._budgets.per_user and user_id is not None and user_id not in self._budgets.exempt_users:
             limits.append(("user", self._keys.user_budget(user_id, day), self._budgets.per_user))
-        if self._budgets.per_chat and user_id not in self._budgets.exempt_users:
+        if self._budgets.per_chat and chat is not None and user_id not in self._budgets.exempt_users:
             limits.append(("chat", self._keys.chat_budget(chat.chat_id, day), self._budgets.per_chat))
         return limits
 
@@ -173,13 +189,11 @@ class UsageLedger:
         return keys
 
 
-_KINDS = ("prompt", "completion", "seconds")
-
-
 def _by_model(fields: dict[str, str]) -> tuple[ModelTokens, ...]:
-    totals: dict[str, list[int]] = {}
+    totals: dict[str, dict[str, int]] = {}
     for name, value in fields.items():
         model, _, kind = name.rpartition(":")
-        counts = totals.setdefault(model, [0, 0, 0])
-        counts[_KINDS.index(kind) if kind in _KINDS else 1] += int(value)
-    return tuple(ModelTokens(model, p, c, s) for model, (p, c, s) in sorted(totals.items()))
+        counts = totals.setdefault(model, {})
+        counts[kind] = counts.get(kind, 0) + int(value)
+    return tuple(ModelTokens(model, t.get("prompt", 0), t.get("completion", 0), seconds=t.get("seconds", 0),
+                             cached=t.get("cached", 0)) for model, t in sorted(totals.items()))

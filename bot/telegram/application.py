@@ -16,7 +16,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.domain.attachment import Kind
-from bot.telegram import commands, documents, handlers, reminders, unreadable, voice
+from bot.telegram import commands, documents, handlers, operators, reminders, unreadable, voice
 from bot.telegram.handlers import BotApplication, BotContext, Services
 from bot.telegram.media import carried
 from bot.telegram.ratelimit import RedisRateLimiter
@@ -62,6 +62,13 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(CommandHandler("usage", commands.usage, filters=fresh))
     application.add_handler(CommandHandler("privacy", commands.privacy, filters=fresh))
     application.add_handler(CommandHandler("reminders", reminders.reminders, filters=fresh))
+    if services.operators:  # for anyone else these commands do not exist
+        by_operator = fresh & private & filters.User(user_id=services.operators)
+        for name, callback in (("stats", operators.stats), ("ban", operators.ban), ("unban", operators.unban),
+                               ("allow", operators.allow), ("disallow", operators.disallow)):
+            application.add_handler(CommandHandler(name, callback, filters=by_operator))
+    application.add_handler(MessageHandler(fresh & groups & filters.StatusUpdate.NEW_CHAT_MEMBERS,
+                                           handlers.joined_group))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
     application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
     application.add_handler(CallbackQueryHandler(reminders.cancel_button, pattern=reminders.PATTERN))

@@ -17,7 +17,7 @@ from bot.domain.personas import (
     encode_choice,
     parse_persona_command,
 )
-from bot.domain.usage import PriceTable, Spending
+from bot.domain.usage import BudgetLeft, PriceTable, Spending
 from bot.telegram import texts
 from bot.telegram.handlers import PERSONA_PREFIX, BotContext, Services, may_change_settings, quote
 
@@ -128,10 +128,13 @@ async def usage(update: Update, context: BotContext) -> None:
     if message is None or user is None:
         return
     services = context.services
-    parts = [_spending_text(texts.YOUR_USAGE, await services.ledger.spending(user_id=user.id), services.prices)]
-    if message.chat.type != "private":
+    group = message.chat.type != "private"
+    budgets = {b.kind: b for b in await services.ledger.budgets(user.id, ChatKey.of(message) if group else None)}
+    parts = [_spending_text(texts.YOUR_USAGE, await services.ledger.spending(user_id=user.id), services.prices,
+                            budgets.get("user"))]
+    if group:
         chat = await services.ledger.spending(chat=ChatKey.of(message))
-        parts.append(_spending_text(texts.CHAT_USAGE, chat, services.prices))
+        parts.append(_spending_text(texts.CHAT_USAGE, chat, services.prices, budgets.get("chat")))
     await message.reply_text("\n\n".join(parts), do_quote=quote(update))
 
 
@@ -145,10 +148,12 @@ async def privacy(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(text, do_quote=quote(update))
 
 
-def _spending_text(title: str, spending: Spending, prices: PriceTable) -> str:
+def _spending_text(title: str, spending: Spending, prices: PriceTable, budget: BudgetLeft | None) -> str:
     lines = [title + ":"]
     for label, period in zip(texts.USAGE_PERIODS, (spending.today, spending.month), strict=True):
         tokens_in, tokens_out = sum(m.prompt for m in period), sum(m.completion for m in period)
         seconds = sum(m.seconds for m in period)
         lines.append(texts.usage_line(label, tokens_in, tokens_out, prices.cost(period), seconds))
+    if budget is not None:
+        lines.append(texts.budget_line(budget.budget, budget.left))
     return "\n".join(lines)

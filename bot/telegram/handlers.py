@@ -23,10 +23,12 @@ from bot.domain.ports import History
 from bot.domain.reminders import ReminderBook
 from bot.domain.usage import PriceTable
 from bot.metrics import Metrics
+from bot.store.access import AccessLists
 from bot.store.albums import Albums
 from bot.store.gate import Gatekeeper
 from bot.store.notices import Notices
 from bot.store.replies import Owner, Replies
+from bot.store.stats import StatsBook
 from bot.store.usage import UsageLedger
 from bot.telegram import texts
 from bot.telegram.album import album_messages, caption_text
@@ -64,6 +66,8 @@ class Services:
     messages_per_minute: int
     operators: frozenset[int]  # ADMIN_USER_IDS: the bot's operators (not a group's administrators)
     metrics: Metrics
+    access: AccessLists
+    stats: StatsBook
     reminders: ReminderBook
     default_language: str = "en"  # for users whose Telegram language has no catalog
     clock: Callable[[], float] = time.monotonic  # a turn's time, and its sink's (tests pass virtual time)
@@ -111,7 +115,7 @@ async def gate(update: Update, context: BotContext) -> None:
     chat, user = update.effective_chat, update.effective_user
     if _from_a_bot(update):
         raise ApplicationHandlerStop
-    if context.services.allowlist.permits(user.id if user else None, chat.id if chat else None):
+    if await _permitted(context.services, user.id if user else None, chat.id if chat else None):
         return
     if update.callback_query is not None:
         await update.callback_query.answer(texts.NOT_ALLOWED, show_alert=True)
@@ -119,6 +123,18 @@ async def gate(update: Update, context: BotContext) -> None:
           and await context.services.gatekeeper.first_refusal(user.id)):
         await context.bot.send_message(chat.id, texts.NOT_ALLOWED)
     raise ApplicationHandlerStop
+
+
+async def _permitted(services: Services, user_id: int | None, chat_id: int | None) -> bool:
+    """Operators always; others when listed (or allowed at run time) and not banned, asked of Redis each time so
+    every replica follows an operator's /ban or /allow from the next update on."""
+    if user_id is not None and user_id in services.operators:
+        return True
+    listed = services.allowlist.permits(user_id, chat_id)
+    if user_id is None:
+        return listed
+    standing = await services.access.standing(user_id, allowed_too=not listed)
+    return not standing.banned and (listed or standing.allowed)
 
 
 def _from_a_bot(update: Update) -> bool:
@@ -140,7 +156,7 @@ async def private_message(update: Update, context: BotContext) -> None:
     reading = await read(context, message, caption_text(messages), attachments)
     if reading is not None:
         await answer(context, Target(ChatKey.of(message)), user.id, reading.text, speaker=None,
-                     update_id=update.update_id, images=reading.images)
+                     update_id=update.update_id, images=reading.images, message_id=message.message_id)
 
 
 async def read(context: BotContext, message: Message, text: str,
@@ -170,7 +186,7 @@ async def group_message(update: Update, context: BotContext) -> None:
         return
     target = Target(ChatKey.of(message), is_group=True, reply_to=message.message_id)
     await answer(context, target, user.id, reading.text, speaker=display_name(user), update_id=update.update_id,
-                 images=reading.images)
+                 images=reading.images, message_id=message.message_id)
 
 
 @dataclass(frozen=True)
@@ -186,7 +202,7 @@ Prepare = Callable[[TelegramReplySink], Awaitable[str | Failure | Declined]]
 
 
 async def answer(context: BotContext, target: Target, user_id: int, text: str | Prepare, *, speaker: str | None,
-                 update_id: int, images: tuple[SeenImage, ...] = ()) -> None:
+                 update_id: int, images: tuple[SeenImage, ...] = (), message_id: int | None = None) -> None:
     """Run one turn into a streaming Telegram reply (unless the user is sending too fast)."""
     services = context.services
     resumed = services.replies.resumed(update_id)  # counted against the rate when it first came
@@ -202,7 +218,7 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str | 
             prepared = text if isinstance(text, str) else await _prepared(services, text, sink, resumed, update_id)
             if isinstance(prepared, str):
                 request = TurnRequest(target.chat, user_id, prepared, speaker, stop=stop, turn_id=str(update_id),
-                                      resumed=resumed, images=images)
+                                      resumed=resumed, images=images, message_id=message_id)
                 result = await services.conversation.reply(request, sink)
                 outcome = result.outcome
             else:
@@ -211,6 +227,7 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str | 
         services.metrics.streams_in_flight.dec()
         services.replies.close(update_id)
     _observe(services, outcome, started, sink.first_visible_at, update_id, target.chat)
+    await services.stats.turn(user_id, target.chat_id, outcome)
     if result is not None:
         await _tell_images_refused(context, target, result)
 
@@ -235,7 +252,8 @@ async def _decline(sink: TelegramReplySink, why: Failure | Declined) -> str:
 async def _tell_images_refused(context: BotContext, target: Target, result: TurnResult) -> None:
     """The model would not read the turn's images: say so, once a day per chat."""
     notices = context.services.notices
-    if not result.images_refused or (notices is not None and not await notices.first_today(target.chat, "images")):
+    if not result.images_refused or (notices is not None and  # per chat: a forum's topics are told once
+                                     not await notices.first_today(ChatKey(target.chat_id), "images")):
         return
     await context.bot.send_message(target.chat_id, texts.MODEL_READS_NO_IMAGES, message_thread_id=target.thread_id,
                                    reply_parameters=_reply_to(target))
@@ -337,10 +355,21 @@ async def may_change_settings(update: Update, context: BotContext) -> bool:
     return False
 
 
+async def joined_group(update: Update, context: BotContext) -> None:
+    """Added to a group while privacy mode is on (getMe's can_read_all_group_messages): say how to reach the bot."""
+    message, me = update.effective_message, context.bot.bot
+    if message is None or me.can_read_all_group_messages:
+        return
+    if any(member.id == me.id for member in message.new_chat_members):
+        await context.bot.send_message(message.chat.id, texts.privacy_mode_hint(me.username or me.first_name),
+                                       message_thread_id=ChatKey.of(message).thread_id)
+
+
 async def on_error(update: object, context: BotContext) -> None:
     """Log what failed with its (redacted) traceback, and tell the user briefly, without any details."""
     error = context.error
     logger.error("update failed: %s", type(error).__name__, exc_info=error)
+    await context.services.stats.error()
     if isinstance(update, Update) and update.effective_chat and update.effective_message:
         try:
             await context.bot.send_message(update.effective_chat.id, texts.SORRY,

@@ -1,6 +1,6 @@
 """Images users send, made ready for the model: downloaded by file id, decoded and measured with Pillow, and
 sent as a base64 ``data:`` URL — a JPEG, PNG, WebP or still GIF as it came, anything else (a GIF's or an animated
-WebP's first frame, an image over 2048 px) drawn again as PNG or JPEG.
+WebP's first frame, an image over 2048 px or 4 MB) drawn again as PNG or JPEG.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from bot.errors import FileNotFound, ImageUnreadable
 from bot.telegram.files import TelegramFiles
 
 MAX_SIDE = 2048
+# Larger files are drawn again as JPEG (or PNG): a request carries each image in base64, a third larger.
+MAX_AS_IT_IS_BYTES = 4 * 1024 * 1024
 _AS_THEY_ARE = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 _JPEG_QUALITY = 90
 
@@ -71,7 +73,8 @@ def prepare(data: bytes) -> Prepared:
 
 def _as_it_is(data: bytes, image: Image.Image) -> Prepared | None:
     mime = _AS_THEY_ARE.get(image.format or "")
-    if mime is None or getattr(image, "is_animated", False) or max(image.size) > MAX_SIDE:
+    if (mime is None or getattr(image, "is_animated", False) or max(image.size) > MAX_SIDE
+            or len(data) > MAX_AS_IT_IS_BYTES):
         return None
     return Prepared(data, mime, *image.size)
 

@@ -6,9 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from telegram import Bot, BotCommand, BotCommandScope, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+)
 from telegram.error import TelegramError
 
 from bot.telegram import texts
@@ -85,3 +93,16 @@ async def _sync_menu(bot: Bot, scope: BotCommandScope, menu: Menu, code: str | N
     current = await bot.get_my_commands(scope=scope, language_code=code)
     if [(c.command, c.description) for c in current] != list(menu):
         await bot.set_my_commands([BotCommand(*entry) for entry in menu], scope=scope, language_code=code)
+
+
+async def sync_operator_menus(bot: Bot, operators: Iterable[int], language: str = ENGLISH) -> None:
+    """Each operator's private chat gets the private menu and the operators' commands, in the default language (a
+    ``chat`` scope, so no one else sees them; it wins over the per-language menus there), skipping those already
+    current. An operator who never started the bot has no chat yet: a warning, and it is set at the next start."""
+    with speaking(language):
+        menu = (*texts.PRIVATE_MENU, *texts.OPERATOR_MENU)
+    for operator in sorted(operators):
+        try:
+            await _sync_menu(bot, BotCommandScopeChat(operator), menu, None)
+        except TelegramError as exc:
+            logger.warning("could not register an operator's command menu: %s", exc)

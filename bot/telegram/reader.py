@@ -4,6 +4,7 @@ text, its images, and notes the user is told first. Every attachment a handler p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,24 +49,23 @@ class Reader:
 
     async def _look(self, pictures: Sequence[Attachment],
                     text: str) -> tuple[list[SeenImage], list[str], list[str]]:
-        """The images the model will see; stand-ins for those it will not (their captions, unless that is the
-        text anyway), and why, for the user."""
-        seen: list[SeenImage] = []
-        labels: list[str] = []
-        notes: list[str] = []
-        for picture in pictures:
-            caption = None if picture.caption == text else picture.caption
-            if self._images is None:
-                labels.append(unseen(caption))
-                notes.append(texts.VISION_OFF)
-                continue
-            try:
-                seen.append(await self._images.seen(picture))
-            except (FileError, ImageUnreadable) as exc:
-                logger.info("an image could not be read: %s", type(exc).__name__)
-                labels.append(unseen(caption))
-                notes.append(_why(exc))
-        return seen, labels, notes
+        """The images the model will see (an album's downloaded at once); stand-ins for those it will not
+        (their captions, unless that is the text anyway), and why, for the user."""
+        looked = await asyncio.gather(*(self._one(picture) for picture in pictures))
+        seen = [image for image in looked if isinstance(image, SeenImage)]
+        labels = [unseen(None if p.caption == text else p.caption)
+                  for p, image in zip(pictures, looked, strict=True) if not isinstance(image, SeenImage)]
+        return seen, labels, [note for note in looked if isinstance(note, str)]
+
+    async def _one(self, picture: Attachment) -> SeenImage | str:
+        """The image, or the note saying why it cannot be seen."""
+        if self._images is None:
+            return texts.VISION_OFF
+        try:
+            return await self._images.seen(picture)
+        except (FileError, ImageUnreadable) as exc:
+            logger.info("an image could not be read: %s", type(exc).__name__)
+            return _why(exc)
 
 
 def _why(exc: FileError | ImageUnreadable) -> str:

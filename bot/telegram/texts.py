@@ -104,6 +104,13 @@ def document_share_read(percent: int) -> str:
 
 
 ADMINISTRATORS_ONLY = "Only the group's administrators can change my settings here."
+def privacy_mode_hint(username: str) -> str:
+    """Posted once when the bot joins a group while Telegram's privacy mode keeps other messages from it."""
+    return (f"Hi! To talk to me here, mention me (@{username}) or reply to one of my messages — Telegram's privacy "
+            "mode shows me only those and commands. To let me read every message, a group admin can make me an "
+            "administrator, or my owner can turn privacy mode off with @BotFather's /setprivacy (then re-add me).")
+
+
 SLOW_DOWN = "You're sending messages faster than I can answer — please slow down a little."
 
 STOP_BUTTON = "⏹ Stop"
@@ -133,6 +140,16 @@ FAILURES = {
     Failure.FILE_TOO_LARGE: "That file is larger than 20 MB, the most a bot may download from Telegram, so I can't "
                             "read it.",
     Failure.FILE_UNAVAILABLE: "Sorry, I couldn't download that file from Telegram. Please try sending it again.",
+}
+
+# A line per tool call, shown in the answer's message while the model's tools run ({subject}: the query, the
+# site, the tool's title).
+PROGRESS = {
+    "search": "🔎 Searching the web: “{subject}”",
+    "read": "📄 Reading {subject}…",
+    "time": "🕒 Checking the time…",
+    "reminder": "⏰ Working on your reminders…",
+    "tool": "🛠 Using {subject}…",
 }
 
 # The command menus: (command, description).
@@ -170,6 +187,11 @@ CHAT_USAGE = "This chat"
 def failure(kind: Failure, until: str) -> str:
     """Why there is no answer (``until``: " (in 3 h 5 min)", for the budget texts)."""
     return FAILURES[kind].replace("{until}", until)
+
+
+def progress(kind: str, subject: str) -> str:
+    """The line shown while one tool call runs (an unknown kind reads as a generic tool)."""
+    return PROGRESS.get(kind, PROGRESS["tool"]).replace("{subject}", subject)
 
 
 def until(hours: int, minutes: int) -> str:
@@ -212,9 +234,22 @@ def persona_list(entries: list[tuple[str, str]]) -> str:
 
 
 def usage_line(label: str, tokens_in: int, tokens_out: int, cost: float | None, seconds: int = 0) -> str:
-    price = f" · ≈ ${cost:.4f}" if cost is not None else ""
     audio = f" · {audio_length(seconds)} of audio transcribed" if seconds else ""
-    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{audio}{price}"
+    return f"{label}: {tokens_in:,} tokens in · {tokens_out:,} out{audio}{price(cost)}"
+
+
+def price(cost: float | None) -> str:
+    """A cost as billed, after a usage line: none when a model has no price; below a cent as "< $0.01"."""
+    if cost is None:
+        return ""
+    if 0 < cost < 0.01:
+        return " · < $0.01"
+    return f" · ≈ ${cost:,.2f}"
+
+
+def budget_line(tokens: int, left: int) -> str:
+    """A daily token budget and what is left of it today."""
+    return f"Daily budget: {tokens:,} tokens · {left:,} left today (resets at 00:00 UTC)"
 
 
 def audio_length(seconds: int) -> str:
@@ -226,6 +261,102 @@ def audio_length(seconds: int) -> str:
 
 
 USAGE_PERIODS = ("Today", "This month")
+
+# Operators' commands (ADMIN_USER_IDS), shown in their menus only, after PRIVATE_MENU.
+OPERATOR_MENU = (
+    ("stats", "Users, turns, tokens and cost (operators)"),
+    ("ban", "Ban a user: /ban <user_id> (operators)"),
+    ("unban", "Lift a ban: /unban <user_id> (operators)"),
+    ("allow", "Allow a user: /allow <user_id> (operators)"),
+    ("disallow", "Take an allowance back (operators)"),
+)
+STATS_PERIODS = ("Today (UTC)", "This month")
+# /stats' names of turn outcomes (TurnResult.outcome: an Ending's value, or "failed:" and a Failure's).
+OUTCOME_NAMES: dict[Ending | Failure | str, str] = {
+    Ending.COMPLETE: "answered",
+    Ending.LENGTH: "cut at the length limit",
+    Ending.INTERRUPTED: "interrupted replies",
+    Ending.STOPPED: "stopped by the user",
+    Failure.UNAVAILABLE: "model unavailable",
+    Failure.REJECTED: "rejected by the model",
+    Failure.MISCONFIGURED: "model misconfigured",
+    Failure.EMPTY: "empty answers",
+    Failure.FLAGGED: "flagged by moderation",
+    Failure.MODERATION_UNAVAILABLE: "moderation unavailable",
+    Failure.USER_BUDGET: "user budget spent",
+    Failure.CHAT_BUDGET: "chat budget spent",
+    Failure.NOT_HEARD: "transcription failed",
+    Failure.NOTHING_HEARD: "no words heard",
+    Failure.FILE_TOO_LARGE: "files too large",
+    Failure.FILE_UNAVAILABLE: "files not downloaded",
+    "declined": "attachments declined",
+}
+
+
+def outcome_name(outcome: str) -> str:
+    """A turn outcome as /stats names it (one unknown to this table as it is stored)."""
+    kind: Ending | Failure | str = outcome
+    if outcome in {e.value for e in Ending}:
+        kind = Ending(outcome)
+    elif outcome.startswith("failed:") and outcome.removeprefix("failed:") in {f.value for f in Failure}:
+        kind = Failure(outcome.removeprefix("failed:"))
+    return OUTCOME_NAMES.get(kind, outcome)
+NO_TURNS = "Turns: none"
+NO_TOKENS = "Tokens: none"
+
+
+def stats_head(label: str, users: int, chats: int) -> str:
+    return f"{label}: {users:,} users · {chats:,} chats"
+
+
+def stats_turns(total: int, parts: list[tuple[str, int]]) -> str:
+    return f"Turns: {total:,} — " + ", ".join(f"{name} {count:,}" for name, count in parts)
+
+
+def stats_refusals(budget_refusals: int, model_errors: int, update_errors: int) -> str:
+    return (f"Budget refusals: {budget_refusals:,} · errors: {model_errors + update_errors:,} "
+            f"(model {model_errors:,}, handling {update_errors:,})")
+
+
+def stats_model(model: str, tokens_in: int, cached: int, tokens_out: int, cost: float | None) -> str:
+    cached_part = f" ({cached:,} cached)" if cached else ""
+    return f"• {model}: {tokens_in:,} in{cached_part} · {tokens_out:,} out{price(cost)}"
+
+
+def stats_lists(banned: int, allowed: int) -> str:
+    return f"Banned users: {banned:,} · allowed at run time: {allowed:,}"
+
+
+def operator_usage(command: str) -> str:
+    """An operator's command without a valid user id."""
+    return f"Send /{command} <user_id>, e.g. /{command} 123456789 (the numeric Telegram id)."
+
+
+def banned(user_id: int, changed: bool) -> str:
+    return f"User {user_id} is banned." if changed else f"User {user_id} was already banned."
+
+
+def unbanned(user_id: int, changed: bool) -> str:
+    return f"User {user_id} is no longer banned." if changed else f"User {user_id} was not banned."
+
+
+def allowed(user_id: int, changed: bool) -> str:
+    return f"User {user_id} may use the bot now." if changed else f"User {user_id} was already allowed."
+
+
+def disallowed(user_id: int, changed: bool, listed: bool) -> str:
+    if not changed:
+        return f"User {user_id} had not been allowed with /allow."
+    still = " (still on ALLOWED_USER_IDS, so they keep access)" if listed else ""
+    return f"User {user_id} is no longer allowed{still}."
+
+
+def operator_exempt(user_id: int) -> str:
+    return f"User {user_id} is an operator (ADMIN_USER_IDS), who cannot be banned or shut out."
+
+
+ALLOWLIST_OPEN = ("Everyone may use the bot already (ALLOWED_USER_IDS and ALLOWED_CHAT_IDS are empty), so /allow "
+                  "changes nothing. /ban shuts out one user.")
 
 
 def privacy(history: str, settings: str, usage: str) -> str:

@@ -7,16 +7,38 @@ what it spends. PTB still does everything else (timeouts, error mapping to teleg
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import Any
+
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from telegram.request import HTTPXRequest
 
+# (Bot API method, "ok" | "flood_wait" | "error", seconds): one call, for bot_telegram_api_calls and its latency.
+CallObserver = Callable[[str, str, float], None]
+
 
 class AiohttpRequest(HTTPXRequest):
     """An HTTPXRequest whose connections are aiohttp's, a fresh pool each time PTB (re)builds its client."""
 
-    __slots__ = ()
+    __slots__ = ("_observe",)
+
+    def __init__(self, *args: Any, observe: CallObserver | None = None, **kwargs: Any) -> None:
+        self._observe = observe
+        super().__init__(*args, **kwargs)
+
+    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if self._observe is None:
+            return await super().do_request(url, method, *args, **kwargs)
+        started, outcome = time.perf_counter(), "error"
+        try:
+            status, body = await super().do_request(url, method, *args, **kwargs)
+            outcome = "ok" if status == 200 else "flood_wait" if status == 429 else "error"
+            return status, body
+        finally:  # the method is the URL's last part; the token is in the part before it
+            self._observe(url.rsplit("/", 1)[-1], outcome, time.perf_counter() - started)
 
     def _build_client(self) -> httpx.AsyncClient:
         kwargs = self._client_kwargs | {"transport": _Transport(limits=self._client_kwargs["limits"])}

@@ -14,9 +14,10 @@ from bot.domain.chat import ChatKey
 from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry, TurnRequest
 from bot.domain.outcome import Delivery, Ending
 from bot.domain.personas import PersonaCatalog
+from bot.domain.ports import Usage
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
-from bot.domain.usage import Budgets
+from bot.domain.usage import Budgets, ModelTokens
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
@@ -37,6 +38,18 @@ class FlakyHistory(RedisHistory):
             self.down -= 1
             raise RedisConnectionError("Connection refused")
         await super()._commit(*args)
+
+
+class LostReply(RedisHistory):
+    """The real store, whose first commit is applied but its reply lost (the connection broke on the way back)."""
+
+    lost = 1
+
+    async def _commit(self, *args: Any) -> None:
+        await super()._commit(*args)
+        if self.lost:
+            self.lost -= 1
+            raise RedisConnectionError("Connection reset by peer")
 
 
 class FinishRecordsOrder(RecordingSink):
@@ -155,3 +168,21 @@ async def test_an_answer_the_user_never_saw_is_not_in_history(redis: Redis) -> N
     conv, history = build(redis, FakeModel(Script(["Never shown."])))
     await conv.reply(TurnRequest(CHAT, 7, "question", turn_id="16"), GivesUp(""))
     assert (await history.load(CHAT)).turns == ()
+
+
+async def test_a_commit_applied_whose_reply_was_lost_is_not_applied_again(redis: Redis) -> None:
+    clock = VirtualClock()
+    ledger = UsageLedger(redis, KEYS, Budgets())
+    history = LostReply(redis, KEYS, ledger, 3600, 3600)
+    counter = TokenCounter("gpt-4o-mini")
+    model = FakeModel(Script(["Counted ", "once."], usage=Usage(prompt_tokens=30, completion_tokens=3)))
+    conv = Conversation(
+        history=history, ledger=ledger, model=model, lock=ChatLock(redis, KEYS, poll_seconds=0.01), counter=counter,
+        summarizer=Summarizer(history, ledger, model, counter, model_name="s", budget=4000, max_tokens=100),
+        personas=PersonaCatalog.load(), options=ReplyOptions("gpt-test", 0.7, 256, 4000),
+        store_retry=StoreRetry(60.0, sleep=clock.sleep, clock=clock))
+    running = asyncio.create_task(conv.reply(TurnRequest(CHAT, 7, "question", turn_id="17"), RecordingSink()))
+    while not running.done():
+        await clock.advance(0.5)
+    assert roles((await history.load(CHAT)).turns) == [("user", "question"), ("assistant", "Counted once.")]
+    assert (await ledger.spending(user_id=7)).today == (ModelTokens("gpt-test", 30, 3),)  # counted once

@@ -62,12 +62,26 @@ async def test_usage_is_counted_per_user_and_chat_per_day_and_month(redis: Redis
 
 
 async def test_the_cost_follows_the_price_table() -> None:
-    prices = PriceTable([("my-model", 1.0, 2.0)])
+    prices = PriceTable([("my-model", 1.0, 2.0, None)])
     usage = [ModelTokens("gpt-4o-mini", 1_000_000, 500_000), ModelTokens("my-model", 2_000, 1_000)]
     assert prices.cost(usage) == pytest.approx(0.15 + 0.30 + 0.002 + 0.002)
     assert prices.cost([ModelTokens("gpt-4o-mini-2024-07-18", 1_000_000, 0)]) == pytest.approx(0.15)
     assert prices.cost([ModelTokens("llama3", 10, 10)]) is None
-    assert PriceTable([("gpt-4o-mini", 1.0, 1.0)]).cost([ModelTokens("gpt-4o-mini", 10**6, 0)]) == 1.0
+    assert PriceTable([("gpt-4o-mini", 1.0, 1.0, None)]).cost([ModelTokens("gpt-4o-mini", 10**6, 0)]) == 1.0
+
+
+async def test_cached_input_is_billed_at_its_own_price() -> None:
+    built_in = PriceTable()
+    assert built_in.cost([ModelTokens("gpt-4o-mini", 1_000_000, 0, cached=800_000)]) == pytest.approx(
+        0.2 * 0.15 + 0.8 * 0.075)
+    assert PriceTable([("m", 1.0, 2.0, 0.25)]).cost([ModelTokens("m", 1_000_000, 0, cached=1_000_000)]) == 0.25
+    assert PriceTable([("m", 1.0, 2.0, None)]).cost([ModelTokens("m", 1_000_000, 0, cached=1_000_000)]) == 1.0
+
+
+async def test_cached_tokens_are_counted_per_model(redis: Redis) -> None:
+    book = ledger(redis, Budgets(), Clock(DAY))
+    await book.record(ChatKey(-100), [UsageRecord(900, 100, "gpt-4o-mini", 7, cached_tokens=600)])
+    assert (await book.spending(user_id=7)).today == (ModelTokens("gpt-4o-mini", 900, 100, cached=600),)
 
 
 async def test_a_spent_budget_refuses_until_the_utc_day_ends(redis: Redis) -> None:

@@ -25,12 +25,14 @@ from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
 from bot.domain.usage import Budgets, PriceTable
 from bot.metrics import Metrics
+from bot.store.access import AccessLists
 from bot.store.gate import Gatekeeper
 from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
 from bot.store.reminders import RedisReminders
 from bot.store.replies import Replies
+from bot.store.stats import StatsBook
 from bot.store.usage import UsageLedger
 from bot.telegram import handlers
 from bot.telegram.application import register
@@ -93,7 +95,8 @@ def services(redis: Redis, model: ChatModel, clock: VirtualClock, *, history_red
         cadence=Cadence(1.0, 3.0, "edit", 600.0), replies=Replies(redis, KEYS), allowlist=Allowlist(),
         gatekeeper=Gatekeeper(redis, KEYS, _no_administrators), group_settings_administrators_only=False, ledger=ledger,
         prices=PriceTable(), retention=Retention(3600, 3600, 3600), messages_per_minute=0, operators=frozenset(),
-        metrics=Metrics(), reminders=RedisReminders(redis, KEYS), clock=clock, sleep=clock.sleep,
+        metrics=Metrics(), access=AccessLists(redis, KEYS), stats=StatsBook(redis, KEYS),
+        reminders=RedisReminders(redis, KEYS), clock=clock, sleep=clock.sleep,
     )
 
 

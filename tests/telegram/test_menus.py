@@ -7,8 +7,13 @@ from typing import Any, cast
 from telegram import Bot, BotCommand, BotCommandScope, BotDescription, BotShortDescription
 from telegram.error import NetworkError
 
+from bot.telegram import texts
 from bot.telegram.i18n.language import SUPPORTED
-from bot.telegram.menus import Profile, sync_commands
+from bot.telegram.menus import Profile, sync_commands, sync_operator_menus
+from bot.telegram.transport import AiohttpRequest
+from tests.fake_telegram import FakeTelegram
+
+TOKEN = "123456:TEST-token"
 
 
 class _Profiles:
@@ -92,3 +97,18 @@ async def test_one_language_failing_leaves_the_others_set(caplog: Any) -> None:
     await sync_commands(_bot(profiles), Profile())
     assert ("commands", "uk") in profiles.sets and not any(code == "ru" for _, code in profiles.sets)
     assert "could not register the command menu or profile (language 'ru')" in caplog.text
+
+
+async def test_each_operator_gets_the_operator_menu_once_and_no_one_else_does() -> None:
+    calls: list[tuple[str, str]] = []
+    with FakeTelegram(token=TOKEN) as tg:
+        request = AiohttpRequest(observe=lambda method, outcome, seconds: calls.append((method, outcome)))
+        async with Bot(TOKEN, base_url=f"{tg.url}/bot", request=request) as bot:
+            await sync_operator_menus(bot, {7, 8})
+            await sync_operator_menus(bot, {7, 8})  # a restart: nothing changed, nothing set
+        menu = [c["command"] for c in tg.commands({"type": "chat", "chat_id": 7})]
+        assert menu == [name for name, _ in (*texts.PRIVATE_MENU, *texts.OPERATOR_MENU)]
+        assert [c["command"] for c in tg.commands({"type": "chat", "chat_id": 8})] == menu
+        assert tg.commands({"type": "all_private_chats"}) == [] and tg.commands() == []
+        assert len(tg.calls_of("setMyCommands")) == 2
+    assert ("setMyCommands", "ok") in calls and calls.count(("getMyCommands", "ok")) == 4  # observed per method

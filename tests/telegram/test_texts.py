@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 from bot.domain.outcome import Ending, Failure
+from bot.metrics import OUTCOMES
 from bot.telegram import texts
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
@@ -47,3 +48,11 @@ def test_every_failure_and_unusual_ending_has_a_text() -> None:
     assert set(texts.NOTES) == set(Ending) - {Ending.COMPLETE}
     assert "{until}" not in texts.failure(Failure.USER_BUDGET, texts.until(3, 5))
     assert texts.failure(Failure.USER_BUDGET, texts.until(3, 5)).endswith("(in 3 h 5 min).")
+
+
+def test_every_turn_outcome_has_a_name_in_stats_and_small_costs_read_as_under_a_cent() -> None:
+    assert set(texts.OUTCOME_NAMES) == {*Ending, *Failure, "declined"}
+    assert [o for o in OUTCOMES if texts.outcome_name(o) == o] == []
+    assert texts.outcome_name("failed:user_budget") == "user budget spent" and texts.outcome_name("new") == "new"
+    assert [texts.price(c) for c in (None, 0.0, 0.004, 0.01, 1234.5)] == [
+        "", " · ≈ $0.00", " · < $0.01", " · ≈ $0.01", " · ≈ $1,234.50"]
