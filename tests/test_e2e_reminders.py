@@ -16,6 +16,7 @@ from bot.domain.chat import ChatKey
 from bot.domain.reminders import Reminder
 from bot.store.reminders import Claim, RedisReminders
 from tests.e2e import KEYS, World
+from tests.fake_openai import Behaviour, Call, Reply, ToolCalls
 from tests.http_fake import wait_for
 
 T = TypeVar("T")
@@ -188,3 +189,25 @@ async def _all(book: RedisReminders, chats: list[int]) -> list[Reminder]:
 
 def _counter(metrics: str, name: str) -> float:
     return sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith(name))
+
+
+def reminding_model(body: dict[str, Any]) -> Behaviour:
+    """A model that sets a reminder when asked ("remind me in 2 seconds to stretch"), then confirms it."""
+    messages = body["messages"]
+    if messages[-1]["role"] == "tool":
+        return Reply("Reminder set: " + messages[-1]["content"])
+    asked = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+    when, _, what = asked.removeprefix("remind me ").partition(" to ")
+    return ToolCalls((Call("set_reminder", {"when": when, "text": what}),))
+
+
+def test_a_reminder_the_model_sets_is_sent_when_due_replying_to_the_message_that_asked(env: World) -> None:
+    env.model.default = reminding_model
+    with env.bot() as bot:
+        ask = env.telegram.make_update("remind me in 2 seconds to stretch", chat_id=3400)
+        bot.post(ask)
+        wait_for(lambda: delivered(env, 3400), timeout=30, what="the reminder")
+        wait_for(lambda: pending(env) == 0, what="the reminder deleted")
+    confirmation, reminder = env.telegram.messages(3400)
+    assert confirmation.text.startswith("Reminder set: {") and "stretch" in confirmation.text
+    assert (reminder.text, reminder.reply_to) == ("⏰ Reminder: stretch", ask["message"]["message_id"])
