@@ -111,7 +111,7 @@ def once_stored_but_not_delivered(chaos: Chaos, victim: BotProcess) -> Callable[
 
     def kill_once_stored(chat: int) -> None:
         wait_for(lambda: chaos.stored(chat), what="the answer stored")
-        if any(m.reply_markup for m in chaos.world.telegram.messages(chat)):
+        if any(not m.final for m in chaos.world.telegram.messages(chat)):
             chaos.kill(victim)
     return ended
 
@@ -138,13 +138,13 @@ def test_a_replica_killed_at_a_bad_moment_loses_repeats_and_regenerates_nothing(
     assert chaos.repeated == []  # no answer generated twice
     for chat in CHATS:  # one message each, showing the whole answer without its Stop button; stored once
         messages = env.telegram.messages(chat, include_deleted=True)
-        assert [(m.text, m.reply_markup) for m in messages] == [(answer_of(chat), None)]
+        assert [(m.text, m.final) for m in messages] == [(answer_of(chat), True)]
         assert _history(env, chat) == [("user", f"question {chat}"), ("assistant", answer_of(chat))]
     assert "Traceback" not in logs and "never retrieved" not in logs
 
 
 def _final(w: World, chat: int) -> bool:
-    return any(m.reply_markup is None for m in w.telegram.messages(chat))
+    return any(m.final for m in w.telegram.messages(chat))
 
 
 def _history(w: World, chat: int) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ OPERATOR_SCOPE = {"type": "chat", "chat_id": OPERATOR}
 def last_final(w: World, chat: int, count: int, timeout: float = 10) -> str:
     """The chat's ``count``-th final message (no Stop button), once there is one."""
     def finals() -> list[str]:
-        return [m.text for m in w.telegram.messages(chat) if m.reply_markup is None]
+        return [m.text for m in w.telegram.messages(chat) if m.final]
     wait_for(lambda: len(finals()) >= count, timeout=timeout, what=f"message {count} in chat {chat}")
     return finals()[count - 1]
 
