@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -32,3 +33,20 @@ def _report(task: asyncio.Task[Any]) -> None:
         return
     error = task.exception()
     logger.warning("a task failed before it was stopped: %s", type(error).__name__, exc_info=error)
+
+
+async def unless_set(work: Coroutine[Any, Any, None], event: asyncio.Event) -> bool:
+    """Run ``work`` until it ends or ``event`` is set (then it is cancelled); whether the event ended it. Neither
+    task outlives the call, also when the caller itself is cancelled."""
+    worker = asyncio.create_task(work)
+    watcher = asyncio.create_task(event.wait())
+    try:
+        await asyncio.wait({worker, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await stop(watcher)
+        interrupted = not worker.done()
+        if interrupted:
+            await stop(worker)
+    if not interrupted:
+        worker.result()
+    return interrupted

@@ -73,6 +73,10 @@ class Metrics:
         self.redis_errors = Counter("bot_redis_errors", "Failed Redis calls: ingress (updates in), stream (read, ack)",
                                     ["where"], registry=registry)
         self.summaries = Counter("bot_summaries", "Summaries by result", ["result"], registry=registry)
+        self.tool_calls = Counter("bot_tool_calls", "Tool calls by tool and outcome (ok, error, timeout, unknown)",
+                                  ["tool", "outcome"], registry=registry)
+        self.tool_latency = Histogram("bot_tool_seconds", "Duration of a tool call", ["tool"], buckets=_LATENCY,
+                                      registry=registry)
         self.streams_in_flight = Gauge("bot_streams_in_flight", "Answers being streamed now", registry=registry)
         self.ingress_lag = Histogram("bot_ingress_lag_seconds", "Time an update waited in the stream",
                                      buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60),
@@ -150,6 +154,11 @@ class Metrics:
     def summary_finished(self, result: str) -> None:
         """A summary stored, dropped or failed (TurnObserver)."""
         self.summaries.labels(result).inc()
+
+    def tool_called(self, tool: str, outcome: str, seconds: float) -> None:
+        """One tool call ended (TurnObserver)."""
+        self.tool_calls.labels(tool, outcome).inc()
+        self.tool_latency.labels(tool).observe(seconds)
 
     def render(self) -> bytes:
         """The text exposition format."""

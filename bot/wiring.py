@@ -24,6 +24,7 @@ from bot.ingress.runtime import Runtime
 from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
 from bot.model.deferred import DeferredModel
+from bot.model.toolsupport import SharedToolSupport
 from bot.store.access import AccessLists
 from bot.store.albums import Albums
 from bot.store.capabilities import ModelCapabilities
@@ -52,10 +53,12 @@ from bot.telegram.reader import Reader
 from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
 from bot.tools.clock import CurrentTime
+from bot.tools.fetch import FetchUrl
 from bot.tools.mcp.config import McpServerConfig
 from bot.tools.mcp.servers import McpServers
 from bot.tools.registry import ToolFactory, build_toolbox
 from bot.tools.reminders import reminder_tools
+from bot.tools.search import WebSearch
 
 # Updates one replica handles at once; most of a turn is waiting on the model, so this can be large.
 INGRESS_CONCURRENCY = 1000
@@ -71,8 +74,9 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     metrics = Metrics(prices, models=tuple(dict.fromkeys((settings.openai_model, settings.summary_model))))
     stats = StatsBook(redis, keys)
     counter = TokenCounter(settings.openai_model)
+    capabilities = ModelCapabilities(redis, keys)
     model = DeferredModel(settings.openai_api_key, settings.openai_base_url, settings.openai_timeout_seconds,
-                          metrics, preload=counter.load)
+                          metrics, preload=counter.load, tool_support=SharedToolSupport(capabilities))
     ledger = UsageLedger(redis, keys, Budgets(settings.daily_token_budget_per_user,
                                               settings.daily_token_budget_per_chat, settings.operator_ids),
                          stats=stats)
@@ -83,7 +87,6 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
     models = ModelCatalog(settings.models, settings.openai_model)
-    capabilities = ModelCapabilities(redis, keys)
     requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0,
                                observe=metrics.telegram_call),
                 AiohttpRequest(connection_pool_size=1, observe=metrics.telegram_call))
@@ -137,8 +140,15 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
 
 def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, ToolFactory]:
     """What each TOOLS name builds."""
-    return {"time": lambda: [CurrentTime()],
-            "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat, language=language.current)}
+    factories: dict[str, ToolFactory] = {
+        "time": lambda: [CurrentTime()],
+        "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat, language=language.current),
+        "fetch_url": lambda: [FetchUrl(allow_private=settings.tools_allow_private_networks)],
+    }
+    if settings.searxng_url:
+        searxng = settings.searxng_url
+        factories["web_search"] = lambda: [WebSearch(searxng)]
+    return factories
 
 
 def _painter(settings: Settings, model: DeferredModel, quota: DailyImages, ledger: UsageLedger) -> Painter | None:

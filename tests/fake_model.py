@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from bot.domain.outcome import Ending, Failure
 from bot.domain.ports import Completion, ModelRequest, Usage
+from bot.domain.tools import Progress, ToolCall
 from bot.errors import StreamBroken
 
 
@@ -21,6 +22,7 @@ class Script:
     error: Exception | None = None
     break_after: int | None = None
     delay: float = 0.0
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 class FakeStream:
@@ -35,7 +37,7 @@ class FakeStream:
                 raise StreamBroken("scripted break")
             await asyncio.sleep(self._script.delay)
             yield chunk
-        self.completion = Completion(self._script.finish_reason, self._script.usage)
+        self.completion = Completion(self._script.finish_reason, self._script.usage, self._script.tool_calls)
 
     async def aclose(self) -> None:
         self.closed = True
@@ -84,12 +86,16 @@ class RecordingSink:
     finished: tuple[str, Ending] | None = None
     failed: Failure | None = None
     thought: bool = False  # told that a reasoning model thinks
+    progressed: list[tuple[str, list[Progress]]] = field(default_factory=list)
 
     async def show(self, text: str) -> None:
         self.shown.append(text)
 
     async def thinking(self) -> None:
         self.thought = True
+
+    async def progress(self, text: str, steps: Sequence[Progress]) -> None:
+        self.progressed.append((text, list(steps)))
 
     async def finish(self, text: str, ending: Ending) -> str | None:
         self.finished = (text, ending)

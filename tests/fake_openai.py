@@ -95,7 +95,26 @@ class Page:
     media_type: str = "text/html"
 
 
-Behaviour = Reply | Error | Break | Hang | Page
+@dataclass(frozen=True)
+class Call:
+    """One function call the model asks for; its arguments go out in pieces of ``chunk_size`` characters."""
+
+    name: str
+    arguments: dict[str, Any]
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class ToolCalls:
+    """A round that asks for tools as OpenAI streams it: optional text first, then each call (its id and name,
+    then its JSON arguments split over chunks), finish_reason "tool_calls" and usage."""
+
+    calls: tuple[Call, ...]
+    text: str = ""
+    chunk_size: int = 7
+
+
+Behaviour = Reply | Error | Break | Hang | Page | ToolCalls
 Fail = Error  # the older name
 Default = Behaviour | Callable[[dict[str, Any]], Behaviour]
 # A 1x1 PNG: what images.generate answers with.
@@ -114,6 +133,7 @@ class FakeOpenAI:
         self.moderation_status = 200
         self.slow_to_moderate: dict[str, float] = {}  # a word, and how many seconds checking a text with it takes
         self.refused_image_words: set[str] = set()  # prompts with one of these: 400 moderation_blocked, as OpenAI
+        self.rejects_tools = False  # answer a request with ``tools`` 400, like a server without function calling
         self.refuse_images = False  # answer requests with image parts as OpenAI does for a model without vision
         # Per model, what its server refuses with a 400 as OpenAI words it: "images", "tools", "temperature",
         # "max_tokens" (a reasoning model refuses the last two).
@@ -195,9 +215,10 @@ class FakeOpenAI:
     # --- serving -------------------------------------------------------------------------------------------
     async def _completions(self, request: Request) -> Response:
         body = await self._received(request, "chat/completions")
-        problem = self._refusal(request, body) or _invalid_completion(body, self.models) or (
-            _IMAGES_REFUSED if self.refuse_images and image_parts(body) else None) or _refused_by_model(
-            body, self.model_refuses.get(str(body.get("model")), set()))
+        problem = (self._refusal(request, body) or _invalid_completion(body, self.models)
+                   or _invalid_tool_messages(body) or self._tools_refused(body)
+                   or (_IMAGES_REFUSED if self.refuse_images and image_parts(body) else None)
+                   or _refused_by_model(body, self.model_refuses.get(str(body.get("model")), set())))
         if problem:
             return self._fail(problem)
         behaviour, wait = self._next_behaviour(body), 0.0
@@ -281,6 +302,12 @@ class FakeOpenAI:
                               "payload, but what was sent was not valid JSON.")
         return None
 
+    def _tools_refused(self, body: dict[str, Any]) -> Error | None:
+        if self.rejects_tools and "tools" in body:
+            return Error(400, "tools is not supported in this model. For a list of supported models, refer to "
+                              "https://platform.openai.com/docs/guides/function-calling.", param="tools")
+        return None
+
     def _next_behaviour(self, body: dict[str, Any]) -> Behaviour:
         with self._lock:
             scripted = self._script.pop(0) if self._script else None
@@ -290,9 +317,13 @@ class FakeOpenAI:
         behaviour = self.default(body) if callable(self.default) else self.default
         return _echo(body) if isinstance(behaviour, Hang) else behaviour
 
-    async def _events(self, body: dict[str, Any], behaviour: Reply | Break) -> AsyncIterator[bytes]:
+    async def _events(self, body: dict[str, Any], behaviour: Reply | Break | ToolCalls) -> AsyncIterator[bytes]:
         chunk = wire.chunk_maker(body, f"chatcmpl-fake{next(self._ids)}")
         yield wire.sse(chunk({"role": "assistant", "content": ""}, None))
+        if isinstance(behaviour, ToolCalls):
+            for event in self._call_events(body, chunk, behaviour):
+                yield event
+            return
         for index, piece in enumerate(_pieces(behaviour)):
             if isinstance(behaviour, Break) and index >= behaviour.after_chunks:
                 raise wire.Cut
@@ -317,7 +348,22 @@ class FakeOpenAI:
         if self.on_finished is not None:
             self.on_finished(body)
 
-    async def _whole(self, body: dict[str, Any], behaviour: Reply | Break) -> AsyncIterator[bytes]:
+    def _call_events(self, body: dict[str, Any], chunk: wire.Chunk, behaviour: ToolCalls) -> list[bytes]:
+        events = [wire.sse(chunk({"content": behaviour.text}, None))] if behaviour.text else []
+        for index, call in enumerate(behaviour.calls):
+            call_id = call.id or f"call_fake{next(self._ids)}"
+            events.extend(wire.sse(chunk({"tool_calls": [fragment]}, None))
+                          for fragment in wire.call_fragments(index, call_id, call.name, call.arguments,
+                                                              behaviour.chunk_size))
+        events.append(wire.sse(chunk({}, "tool_calls")))
+        if wire.wants_usage(body):
+            text = behaviour.text + "".join(c.name + str(c.arguments) for c in behaviour.calls)
+            events.append(wire.sse({**chunk({}, None), "choices": [], "usage": wire.usage(body, text)}))
+        return [*events, wire.DONE]
+
+    async def _whole(self, body: dict[str, Any], behaviour: Reply | Break | ToolCalls) -> AsyncIterator[bytes]:
+        if isinstance(behaviour, ToolCalls):
+            behaviour = Reply(behaviour.text)
         await self._pause(behaviour.delay * len(_pieces(behaviour)))
         reply = behaviour if isinstance(behaviour, Reply) else Reply(behaviour.text)
         answer = wire.encoded(wire.completion(body, f"chatcmpl-fake{next(self._ids)}", reply.text,
@@ -393,6 +439,26 @@ def _invalid_completion(body: dict[str, Any], models: Sequence[str] | None) -> E
     if not isinstance(body["messages"], list) or not body["messages"]:
         return Error(400, "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an "
                           "empty array instead.", code="empty_array", param="messages")
+    return None
+
+
+def _invalid_tool_messages(body: dict[str, Any]) -> Error | None:
+    """OpenAI's 400 for tool messages that do not answer the calls right before them, or calls left unanswered."""
+    pending: list[str] = []
+    for message in body.get("messages", []):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role == "tool":
+            if message.get("tool_call_id") not in pending:
+                return Error(400, "Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+                                  "message with 'tool_calls'.", param="messages")
+            pending.remove(message["tool_call_id"])
+            continue
+        if pending:
+            return Error(400, "An assistant message with 'tool_calls' must be followed by tool messages responding "
+                              "to each 'tool_call_id'. The following tool_call_ids did not have response messages: "
+                              + ", ".join(pending), param="messages")
+        if role == "assistant":
+            pending = [call.get("id") for call in message.get("tool_calls") or []]
     return None
 
 

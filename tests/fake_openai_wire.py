@@ -132,6 +132,16 @@ def usage(body: dict[str, Any], text: str, prompt_tokens: int | None = None,
     return counts
 
 
+def call_fragments(index: int, call_id: str, name: str, arguments: dict[str, Any],
+                   size: int) -> list[dict[str, Any]]:
+    """The ``delta.tool_calls`` entries of one call as OpenAI streams them: id, type and name with empty
+    arguments first, then the arguments' JSON text in pieces, each naming only the call's index."""
+    text = json.dumps(arguments)
+    first = {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+    pieces = [text[i:i + size] for i in range(0, len(text), max(size, 1))]
+    return [first, *({"index": index, "function": {"arguments": piece}} for piece in pieces)]
+
+
 def text_of(content: Any) -> str:
     """A message's text, whether content is a string or a list of parts."""
     if isinstance(content, list):

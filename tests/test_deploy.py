@@ -167,6 +167,21 @@ def test_compose_stop_grace_outlasts_the_drain() -> None:
     assert seconds(bot["stop_grace_period"]) > grace
 
 
+def test_compose_searxng_is_optional_serves_json_and_stays_off_the_host() -> None:
+    services = compose()["services"]
+    searxng = services["searxng"]
+    assert searxng["profiles"] == ["search"]  # plain `up` starts the bot without it
+    assert "searxng" not in (services["bot"].get("depends_on") or {})
+    assert "ports" not in searxng
+    (mount,) = searxng["volumes"]
+    source, target = mount.split(":")[:2]
+    assert target == "/etc/searxng/settings.yml"
+    settings = documents(DEPLOY / source)[0]
+    assert "json" in settings["search"]["formats"] and settings["use_default_settings"] is True
+    assert "SEARXNG_URL=http://searxng:8080" in (DEPLOY / "README.md").read_text()
+    assert settings_from({"SEARXNG_URL": "http://searxng:8080"}).tools[-2:] == ("web_search", "fetch_url")
+
+
 def test_compose_redis_persists_with_aof_and_never_evicts() -> None:
     redis = compose()["services"]["redis"]
     command = " ".join(redis["command"]) if isinstance(redis["command"], list) else redis["command"]

@@ -116,13 +116,13 @@ def test_a_replica_killed_right_after_a_stream_ended_loses_repeats_and_regenerat
     assert chaos.repeated == []  # no answer generated twice
     for chat in CHATS:  # one message each, showing the whole answer without its Stop button; stored once
         messages = env.telegram.messages(chat, include_deleted=True)
-        assert [(m.text, m.reply_markup) for m in messages] == [(answer_of(chat), None)]
+        assert [(m.text, m.final) for m in messages] == [(answer_of(chat), True)]
         assert _history(env, chat) == [("user", f"question {chat}"), ("assistant", answer_of(chat))]
     assert "Traceback" not in logs and "never retrieved" not in logs
 
 
 def _final(w: World, chat: int) -> bool:
-    return any(m.reply_markup is None for m in w.telegram.messages(chat))
+    return any(m.final for m in w.telegram.messages(chat))
 
 
 def _history(w: World, chat: int) -> list[tuple[str, str]]:

@@ -70,7 +70,7 @@ def test_redis_shut_down_mid_answer_and_restarted_shows_each_answer_once(
         log = bot.log()
     for chat in chats:  # the answer once, in one message, no apology; stored once
         messages = w.telegram.messages(chat, include_deleted=True)
-        assert [(m.text, m.reply_markup) for m in messages] == [(answer_to(f"question {chat}"), None)]
+        assert [(m.text, m.final) for m in messages] == [(answer_to(f"question {chat}"), True)]
         assert _history(w, chat) == [("user", f"question {chat}"), ("assistant", answer_to(f"question {chat}"))]
     assert texts.SORRY not in log
     assert "Traceback" not in log and "never retrieved" not in log
@@ -93,7 +93,7 @@ def test_the_final_text_outlasts_a_bot_api_outage(env: World) -> None:
         wait_for(lambda: env.unacknowledged() == 0, what="the update acknowledged")
         log = bot.log()
     messages = env.telegram.messages(5100, include_deleted=True)
-    assert [(m.text, m.reply_markup) for m in messages] == [(answer_to("question 5100"), None)]
+    assert [(m.text, m.final) for m in messages] == [(answer_to("question 5100"), True)]
     assert "Traceback" not in log
 
 
@@ -115,7 +115,7 @@ def test_a_replica_restarted_during_a_bot_api_outage_delivers_the_stored_answer(
         wait_for(lambda: env.unacknowledged() == 0, what="the update acknowledged")
         assert "already generated" in restarted.log()
     messages = env.telegram.messages(5200, include_deleted=True)
-    assert [(m.text, m.reply_markup) for m in messages] == [(answer_to("question 5200"), None)]
+    assert [(m.text, m.final) for m in messages] == [(answer_to("question 5200"), True)]
     assert len(env.model.chat_requests()) == 1
 
 
@@ -135,16 +135,16 @@ def test_a_429_storm_mid_answer_is_waited_out_as_telegram_asks(env: World) -> No
     for at, wait in refused:  # nothing sent to the chat before the wait Telegram asked for was over
         assert not [c for c in calls if at < c < at + wait - 0.05]
     messages = env.telegram.messages(5300, include_deleted=True)
-    assert [(m.text, m.reply_markup) for m in messages] == [(answer_to("question 5300"), None)]
+    assert [(m.text, m.final) for m in messages] == [(answer_to("question 5300"), True)]
     assert "Traceback" not in log
 
 
 def _streaming(w: World, chat: int) -> bool:
-    return any(m.reply_markup for m in w.telegram.messages(chat))
+    return any(not m.final for m in w.telegram.messages(chat))
 
 
 def _final(w: World, chat: int) -> bool:
-    return any(m.reply_markup is None for m in w.telegram.messages(chat))
+    return any(m.final for m in w.telegram.messages(chat))
 
 
 def _history(w: World, chat: int) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from bot.domain.chat import ChatKey
 from bot.domain.reminders import Reminder
 from bot.store.reminders import Claim, RedisReminders
 from tests.e2e import KEYS, World
+from tests.fake_openai import Behaviour, Call, Reply, ToolCalls
 from tests.http_fake import wait_for
 
 T = TypeVar("T")
@@ -123,6 +124,25 @@ def test_reminders_lists_the_chats_reminders_and_cancel_removes_one(env: World) 
     assert [r.text for r in in_store(env, lambda book: book.pending(ChatKey(3200)))] == ["later"]
 
 
+def test_in_a_group_only_the_one_who_set_a_reminder_or_an_administrator_may_cancel_it(env: World) -> None:
+    group, setter, member, admin = -1003300, 71, 72, 73
+    env.telegram.set_administrators(group, admin)
+    reminder = asked(env, group, "stand-up", 3600, chat_type="supergroup", user_id=setter)
+    keep(env, Reminder(reminder.id, reminder.chat, setter, reminder.message_id, reminder.text, reminder.due))
+    with env.bot() as bot:
+        bot.post(env.telegram.make_update("/reminders", chat_id=group, chat_type="supergroup", user_id=member))
+        listing = env.telegram.wait_for(lambda: _listing(env, group), what="the /reminders list")
+        button = (listing.reply_markup or {})["inline_keyboard"][0][0]["callback_data"]
+        for count, presser in enumerate((member, admin), 1):
+            bot.post(env.telegram.make_callback(button, chat_id=group, user_id=presser, message_id=listing.message_id))
+            wait_for(functools.partial(_answered, env, count), what="the press answered")
+    refused, cancelled = env.telegram.calls_of("answerCallbackQuery")
+    assert (refused.params["text"], refused.params["show_alert"]) == (
+        "Only the person who set this reminder, or an admin, can cancel it.", True)
+    assert cancelled.params["text"] == "Reminder cancelled."
+    assert pending(env) == 0
+
+
 def test_a_cancel_racing_the_delivery_either_cancels_it_or_is_told_it_is_too_late(env: World) -> None:
     chats = list(range(3300, 3310))
     with env.bot() as bot:
@@ -155,6 +175,10 @@ def test_a_cancel_racing_the_delivery_either_cancels_it_or_is_told_it_is_too_lat
             assert delivered(env, chat) == [f"⏰ Reminder: race {chat}"]
 
 
+def _answered(w: World, count: int) -> bool:
+    return len(w.telegram.calls_of("answerCallbackQuery")) == count
+
+
 def _listing(w: World, chat: int) -> Any:
     return next((m for m in w.telegram.messages(chat) if m.text.startswith("Reminders in this chat")), None)
 
@@ -165,3 +189,25 @@ async def _all(book: RedisReminders, chats: list[int]) -> list[Reminder]:
 
 def _counter(metrics: str, name: str) -> float:
     return sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith(name))
+
+
+def reminding_model(body: dict[str, Any]) -> Behaviour:
+    """A model that sets a reminder when asked ("remind me in 2 seconds to stretch"), then confirms it."""
+    messages = body["messages"]
+    if messages[-1]["role"] == "tool":
+        return Reply("Reminder set: " + messages[-1]["content"])
+    asked = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+    when, _, what = asked.removeprefix("remind me ").partition(" to ")
+    return ToolCalls((Call("set_reminder", {"when": when, "text": what}),))
+
+
+def test_a_reminder_the_model_sets_is_sent_when_due_replying_to_the_message_that_asked(env: World) -> None:
+    env.model.default = reminding_model
+    with env.bot() as bot:
+        ask = env.telegram.make_update("remind me in 2 seconds to stretch", chat_id=3400)
+        bot.post(ask)
+        wait_for(lambda: delivered(env, 3400), timeout=30, what="the reminder")
+        wait_for(lambda: pending(env) == 0, what="the reminder deleted")
+    confirmation, reminder = env.telegram.messages(3400)
+    assert confirmation.text.startswith("Reminder set: {") and "stretch" in confirmation.text
+    assert (reminder.text, reminder.reply_to) == ("⏰ Reminder: stretch", ask["message"]["message_id"])

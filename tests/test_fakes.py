@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import openai
@@ -24,7 +25,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Conflict, InvalidToken, RetryAfter
 
-from tests.fake_openai import Break, Error, FakeOpenAI, Hang, Reply
+from tests.fake_openai import Break, Call, Error, FakeOpenAI, Hang, Reply, ToolCalls
 from tests.fake_telegram import FakeTelegram
 from tests.http_fake import wait_for
 
@@ -216,6 +217,37 @@ async def test_a_stream_reassembles_exactly_with_finish_reason_and_usage(fo: Fak
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (10, 8)
     assert fo.chat_requests()[0]["stream_options"] == {"include_usage": True}
+
+
+async def test_tool_calls_stream_as_the_sdk_reads_them(fo: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fo.script(ToolCalls((Call("web_search", {"query": "a b"}, id="call_1"), Call("current_time", {})),
+                        text="Looking.", chunk_size=4))
+    stream = await client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "x"}], stream=True, stream_options={"include_usage": True},
+        tools=[{"type": "function", "function": {"name": "web_search", "parameters": {"type": "object"}}}])
+    chunks = [chunk async for chunk in stream]
+    fragments = [f for c in chunks if c.choices for f in c.choices[0].delta.tool_calls or []]
+    firsts = [(f.index, f.id, f.function.name if f.function else None) for f in fragments if f.id]
+    assert firsts[0] == (0, "call_1", "web_search") and firsts[1][0::2] == (1, "current_time")
+    assert str(firsts[1][1]).startswith("call_") and len(firsts) == 2
+    arguments = ["".join(f.function.arguments or "" for f in fragments if f.index == i and f.function) for i in (0, 1)]
+    assert arguments == ['{"query": "a b"}', "{}"]
+    assert len([f for f in fragments if f.index == 0]) > 2  # the arguments come in several pieces
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Looking."
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
+    assert chunks[-1].usage is not None
+
+
+@pytest.mark.parametrize("messages", [
+    [{"role": "user", "content": "x"}, {"role": "tool", "tool_call_id": "nope", "content": "r"}],
+    [{"role": "user", "content": "x"}, {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+     {"role": "user", "content": "unanswered call"}],
+])
+async def test_tool_messages_that_do_not_answer_their_calls_are_refused_like_openai(
+        fo: FakeOpenAI, client: openai.AsyncOpenAI, messages: list[Any]) -> None:
+    with pytest.raises(openai.BadRequestError, match="tool"):
+        await client.chat.completions.create(model="m", messages=messages)
 
 
 async def test_the_wire_format_is_openai_sse(fo: FakeOpenAI) -> None:

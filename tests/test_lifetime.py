@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from bot.lifetime import stop
+from bot.lifetime import stop, unless_set
 
 
 async def test_a_running_task_is_cancelled_and_waited_for() -> None:
@@ -52,3 +52,17 @@ async def test_a_task_that_had_failed_is_reported_once(caplog: pytest.LogCapture
     await stop(task)
     assert [r.getMessage() for r in caplog.records] == ["a task failed before it was stopped: RuntimeError"]
     await stop(None)
+
+
+async def test_unless_set_runs_work_to_its_end_or_cancels_it_when_the_event_is_set() -> None:
+    finished: list[str] = []
+
+    async def work(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        finished.append("done")
+
+    assert await unless_set(work(0), asyncio.Event()) is False
+    event = asyncio.Event()
+    asyncio.get_running_loop().call_soon(event.set)
+    assert await unless_set(work(30), event) is True
+    assert finished == ["done"]

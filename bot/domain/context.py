@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.domain.image import Detail, ImagePart, StoredImage, image_tokens
 from bot.domain.ports import ChatMessage
 from bot.domain.tokens import TokenCounter
-from bot.domain.transcript import Summary, Transcript, Turn
+from bot.domain.transcript import Summary, ToolRound, Transcript, Turn
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,13 @@ def build_context(system_prompt: str, transcript: Transcript, user_message: Chat
     messages = [ChatMessage("system", system_prompt)]
     if summary is not None:
         messages.append(ChatMessage("system", SUMMARY_INTRO + summary.text))
-    first = len(messages)
-    messages.extend(as_message(t) for t in turns)
+    positions: dict[str, int] = {}  # each turn's own message (after the tool exchange it may lead with)
+    for turn in turns:
+        messages.extend(as_messages(turn))
+        positions[turn.id] = len(messages) - 1
     messages.append(user_message)
     used = sum(cost(t) for t in turns) + (summary.tokens if summary else 0)
-    resend = tuple(Resend(first + n, t, again[t.id]) for n, t in enumerate(turns) if t.id in again)
+    resend = tuple(Resend(positions[t.id], t, again[t.id]) for t in turns if t.id in again)
     return Context(tuple(messages), used, len(turns), resend)
 
 
@@ -113,6 +115,19 @@ def as_message(turn: Turn, parts: Sequence[ImagePart] = ()) -> ChatMessage:
     if turn.role == "user" and turn.name:
         text = f"{turn.name}: {text}"
     return ChatMessage(turn.role, text, tuple(parts))
+
+
+def as_messages(turn: Turn) -> list[ChatMessage]:
+    """A stored turn as the model saw it: an answer that used tools is led by its rounds of calls and results."""
+    leading = [message for step in turn.tools for message in round_messages(step)]
+    return [*leading, as_message(turn)]
+
+
+def round_messages(step: ToolRound, text: str = "") -> list[ChatMessage]:
+    """One round of tool calls as the model's messages: the assistant's calls, then one result per call."""
+    results = [ChatMessage("tool", result, tool_call_id=call.id) for call, result in zip(step.calls, step.results,
+                                                                                        strict=True)]
+    return [ChatMessage("assistant", text, tool_calls=step.calls), *results]
 
 
 def turns_to_fold(transcript: Transcript, budget: int) -> list[Turn]:

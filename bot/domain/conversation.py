@@ -27,15 +27,15 @@ from bot.domain.ports import (
     Moderator,
     NoObserver,
     ReplySink,
-    ReplyStream,
     TurnObserver,
     Usage,
 )
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
-from bot.domain.tools import Toolbox, ToolLimits
+from bot.domain.toolloop import Answer, ToolLoop, round_tokens, stored_rounds
+from bot.domain.tools import Toolbox, ToolContext, ToolLimits
 from bot.domain.transcript import Transcript, Turn
-from bot.domain.usage import UsageRecord, reply_estimate
+from bot.domain.usage import Reservation, UsageRecord, reply_estimate
 from bot.domain.vision import Vision
 from bot.errors import (
     ContextTooLong,
@@ -44,7 +44,6 @@ from bot.errors import (
     ModelError,
     ModelRejected,
     StoreUnavailable,
-    StreamBroken,
 )
 
 logger = logging.getLogger(__name__)
@@ -60,6 +59,7 @@ class TurnRequest:
     speaker: str | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     turn_id: str | None = None  # marks the turn done in the store (the Telegram update that asked)
+    message_id: int | None = None  # the message that asked (a reminder set in this turn replies to it)
     resumed: bool = False  # another replica started this turn and died: its answer may be generated already
     redo: bool = False  # answer the chat's last question again, replacing it and its answer ("" keeps its text)
     images: tuple[SeenImage, ...] = ()  # downloaded and checked by the Telegram side
@@ -101,14 +101,6 @@ class StoreRetry:
     max_delay: float = 5.0
 
 
-@dataclass
-class _Answer:
-    text: str = ""
-    ending: Ending = Ending.COMPLETE
-    usage: Usage | None = None
-    images_refused: bool = False
-
-
 class Conversation:
     """Answers messages: one turn at a time per chat, history in, answer out, turn stored."""
 
@@ -124,11 +116,10 @@ class Conversation:
         self._toolbox = toolbox or Toolbox()
         self._tool_limits = tool_limits or ToolLimits()
         self._vision = vision or Vision()
-        self._store_retry = store_retry or StoreRetry(give_up_seconds=0.0)  # none: no retries
         self._observer = observer or NoObserver()
+        self._store_retry = store_retry or StoreRetry(give_up_seconds=0.0)  # none: no retries
         self._ledger = ledger
         self._moderator = moderator
-        self._model = model
         self._lock = lock
         self._counter = counter
         self._summarizer = summarizer
@@ -193,28 +184,29 @@ class Conversation:
             failure = Failure.USER_BUDGET if reservation.refused == "user" else Failure.CHAT_BUDGET
             await sink.fail(failure)
             return TurnResult(failure=failure), transcript.history_tokens
+        answer = Answer()
         try:
-            context, answer = await self._answer(request, transcript, user_turn, sink, model)
+            context = await self._answer(request, transcript, user_turn, sink, answer, model)
         except ModelError as exc:
-            await self._ledger.release(reservation)
+            await self._settle_unstored(request, answer, reservation, model)
             failure = _failure_of(exc)
             logger.warning("model call failed for a turn: %s", exc, exc_info=logger.isEnabledFor(logging.DEBUG))
             await sink.fail(failure)
             return TurnResult(failure=failure), transcript.history_tokens
         if not answer.text.strip() and answer.ending is not Ending.STOPPED:
-            await self._ledger.release(reservation)
+            await self._settle_unstored(request, answer, reservation, model)
             await sink.fail(Failure.EMPTY)
             return TurnResult(failure=Failure.EMPTY), transcript.history_tokens
         if not answer.text.strip():  # stopped before the first words: nothing to store
-            await self._ledger.release(reservation)
+            await self._settle_unstored(request, answer, reservation, model)
             await sink.finish(answer.text, answer.ending)
             return TurnResult(ending=answer.ending), transcript.history_tokens
-        reply_turn = Turn("assistant", answer.text, self._counter.count(answer.text))
-        usage = self._usage(context, user_turn, reply_turn, answer.usage)
+        reply_turn = self._reply_turn(answer)
+        usage = self._usage(context, user_turn, reply_turn, answer)
         record = UsageRecord(usage.prompt_tokens, usage.completion_tokens, model=model,
                              user_id=request.user_id, cached_tokens=usage.cached_tokens,
                              reasoning_tokens=usage.reasoning_tokens)
-        await self._learner.used(model, answer.usage)
+        await self._learner.used(model, usage)
         lease.released = True  # by the commit, in its round trip (if that fails, the lock soon expires)
 
         async def commit() -> None:
@@ -284,37 +276,65 @@ class Conversation:
         return system + history + user_turn.tokens + images + reply_estimate(transcript.turns,
                                                                               self._options.max_tokens)
 
-    async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn,
-                      sink: ReplySink, model: str) -> tuple[Context, _Answer]:
+    async def _settle_unstored(self, request: TurnRequest, answer: Answer, reservation: Reservation,
+                               model: str) -> None:
+        """A turn that stores nothing drops its reservation; tokens of tool rounds it ran still count."""
+        if not answer.prompt_tokens and not answer.completion_tokens:
+            await self._ledger.release(reservation)
+            return
+        record = UsageRecord(answer.prompt_tokens, answer.completion_tokens, model, request.user_id,
+                             cached_tokens=answer.cached_tokens, reasoning_tokens=answer.reasoning_tokens)
+        await self._ledger.record(request.chat, [record], reservation)
+        self._observer.tokens_used(record)
+
+    async def _answer(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, sink: ReplySink,
+                      answer: Answer, model: str) -> Context:
+        """Fill ``answer`` (kept as far as it got when a round fails); the context it was last asked with."""
         persona = self._personas.resolve(transcript.persona)
         images = bool(request.images) or any(t.images for t in transcript.turns)
         refused = images and await self._vision.support.refuses_images(model)
-        try:
-            context, stream = await self._open(request, transcript, user_turn, persona, images and not refused, model,
-                                               sink)
-        except ImagesRejected:
-            logger.info("the model refused the images; answering from the text alone")
-            await self._vision.support.refused_images(model)
-            refused = True
-            context, stream = await self._open(request, transcript, user_turn, persona, False, model, sink)
-        answer = await self._relay(stream, sink, request.stop)
-        answer.images_refused = refused and bool(request.images)  # worth a note only when this turn had images
-        return context, answer
+        tools = ToolContext(request.chat, request.user_id, request.message_id, request.turn_id)
+        asked: list[Context] = []
 
-    async def _open(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, persona: Persona,
-                    images: bool, model: str, sink: ReplySink) -> tuple[Context, ReplyStream]:
-        """The request's context (with images, or their stand-ins) and the model's stream."""
+        async def rounds() -> None:
+            nonlocal refused
+            try:
+                await self._rounds(request, transcript, user_turn, persona, images and not refused, tools, sink,
+                                   answer, asked, model)
+            except ImagesRejected:
+                if answer.rounds or answer.text:
+                    raise
+                logger.info("the model refused the images; answering from the text alone")
+                await self._vision.support.refused_images(model)
+                refused = True
+                await self._rounds(request, transcript, user_turn, persona, False, tools, sink, answer, asked, model)
+
+        if await lifetime.unless_set(rounds(), request.stop):
+            answer.ending = Ending.STOPPED
+        answer.images_refused = refused and bool(request.images)  # worth a note only when this turn had images
+        return asked[-1] if asked else Context((), 0, 0)  # none: stopped before asking, nothing to count
+
+    async def _rounds(self, request: TurnRequest, transcript: Transcript, user_turn: Turn, persona: Persona,
+                      images: bool, tools: ToolContext, sink: ReplySink, answer: Answer,
+                      asked: list[Context], model: str) -> None:
+        """The tool loop on the request's context (with images, or their stand-ins); a context too long for the
+        model is tried once more with half the earlier turns. Each context asked with goes into ``asked``."""
         budget, parts = self._options.context_max_tokens, request.images if images else None
-        context = await self._vision.context(persona.prompt, transcript, user_turn, parts, budget)
+        asked.append(await self._vision.context(persona.prompt, transcript, user_turn, parts, budget))
         try:
-            return context, await self._learner.stream(self._request(context, persona.temperature, model),
-                                                       sink.thinking)
+            await self._loop(sink).run(self._request(asked[-1], persona.temperature, model), tools, sink, answer)
         except ContextTooLong:
+            if answer.rounds or answer.text:
+                raise
             logger.info("context too long for the model; retrying with half the earlier turns")
-            context = await self._vision.context(persona.prompt, transcript, user_turn, parts, budget // 2,
-                                                 context.turns_used // 2)
-            return context, await self._learner.stream(self._request(context, persona.temperature, model),
-                                                       sink.thinking)
+            asked.append(await self._vision.context(persona.prompt, transcript, user_turn, parts, budget // 2,
+                                                    asked[-1].turns_used // 2))
+            await self._loop(sink).run(self._request(asked[-1], persona.temperature, model), tools, sink, answer)
+
+    def _loop(self, sink: ReplySink) -> ToolLoop:
+        """One answer's rounds, each stream shaped by what the model was learnt to refuse."""
+        return ToolLoop(self._learner.asking(sink.thinking), self._toolbox, self._tool_limits, self._counter,
+                        self._observer)
 
     def _request(self, context: Context, temperature: float | None, model: str) -> ModelRequest:
         return ModelRequest(
@@ -323,43 +343,14 @@ class Conversation:
             max_tokens=self._options.max_tokens,
         )
 
-    async def _relay(self, stream: ReplyStream, sink: ReplySink, stop: asyncio.Event) -> _Answer:
-        """Pass the stream to the sink until it ends, breaks, or the user presses Stop."""
-        answer = _Answer()
-        consumer = asyncio.create_task(self._consume(stream, sink, answer))
-        stopper = asyncio.create_task(stop.wait())
-        try:
-            await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:  # also when the turn itself is cancelled: neither task outlives it
-            await lifetime.stop(stopper)
-            stopped = not consumer.done()
-            if stopped:
-                await lifetime.stop(consumer)
-                await stream.aclose()
-        if stopped:
-            answer.ending = Ending.STOPPED
-            return answer
-        consumer.result()
-        return answer
+    def _reply_turn(self, answer: Answer) -> Turn:
+        rounds = stored_rounds(answer.rounds, self._options.context_max_tokens, self._counter)
+        tokens = self._counter.count(answer.text) + round_tokens(rounds, self._counter)
+        return Turn("assistant", answer.text, tokens, tools=rounds)
 
-    async def _consume(self, stream: ReplyStream, sink: ReplySink, answer: _Answer) -> None:
-        try:
-            async for delta in stream:
-                answer.text += delta
-                await sink.show(answer.text)
-        except StreamBroken as exc:
-            logger.warning("reply interrupted: %s", exc)
-            answer.ending = Ending.INTERRUPTED
-            await stream.aclose()
-            return
-        completion = stream.completion
-        answer.usage = completion.usage if completion else None
-        if completion and completion.finish_reason == "length":
-            answer.ending = Ending.LENGTH
-
-    def _usage(self, context: Context, user_turn: Turn, reply_turn: Turn, reported: Usage | None) -> Usage:
-        if reported is not None:
-            return reported
+    def _usage(self, context: Context, user_turn: Turn, reply_turn: Turn, answer: Answer) -> Usage:
+        if answer.reported or answer.rounds:  # several rounds: the loop counted (or estimated) each of them
+            return answer.usage
         system_tokens = sum(self._counter.count(m.content) for m in context.messages if m.role == "system")
         images = self._vision.policy.tokens(user_turn.images)
         return Usage(system_tokens + context.history_tokens + user_turn.tokens + images, reply_turn.tokens)

@@ -34,6 +34,10 @@ class Learner:
             except ParameterRejected as exc:
                 limits = await self._learnt(request.model, exc, limits)
 
+    def asking(self, thinking: Callable[[], Awaitable[None]]) -> ChatModel:
+        """This learner as a ChatModel (for the tool loop); ``thinking`` as for ``stream``."""
+        return _Asking(self, self._model, thinking)
+
     async def used(self, model: str, usage: Usage | None) -> None:
         """A model that spent reasoning tokens is a reasoning model: its next answers show that it thinks."""
         if usage is not None and usage.reasoning_tokens and self._limits is not None:
@@ -46,3 +50,18 @@ class Learner:
         logger.info("the model refuses %r; asking again without it (remembered for a day)", exc.parameter)
         await self._limits.learn(model, limit)
         return limits | {limit}
+
+
+class _Asking:
+    """A ChatModel whose streams go through a Learner."""
+
+    def __init__(self, learner: Learner, model: ChatModel, thinking: Callable[[], Awaitable[None]]) -> None:
+        self._learner = learner
+        self._model = model
+        self._thinking = thinking
+
+    async def stream(self, request: ModelRequest) -> ReplyStream:
+        return await self._learner.stream(request, self._thinking)
+
+    async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
+        return await self._model.complete(request)

@@ -8,24 +8,29 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.domain.capability import Limit
 from bot.domain.chat import ChatKey
 from bot.domain.image import ImagePart, StoredImage
 from bot.domain.outcome import Delivery, Ending, Failure
+from bot.domain.tools import Progress, ToolCall, ToolSpec
 from bot.domain.transcript import Summary, Transcript, Turn
 from bot.domain.usage import Reservation, UsageRecord
 
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One message of a request, in the model's terms; a user message may carry images after its text."""
+    """One message of a request, in the model's terms: a user message may carry images after its text, an
+    assistant message the tool calls it asked for, and a ``role: "tool"`` message answers one of them
+    (``tool_call_id``)."""
 
     role: str
     content: str
     images: tuple[ImagePart, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,15 @@ class ModelRequest:
     temperature: float
     max_tokens: int
     limits: frozenset[Limit] = frozenset()  # what the model was learnt to refuse: left out, or sent another way
+    tools: tuple[ToolSpec, ...] = ()  # functions the model may call; none: a plain answer
+    tool_choice: str | None = None  # "none": answer now, without calling the tools offered
+
+    def without_tools(self) -> ModelRequest:
+        """The request for a server that takes no tools: no functions, and the history's tool exchanges left
+        out (the answers that came of them stay)."""
+        plain = tuple(replace(m, tool_calls=()) for m in self.messages
+                      if m.role != "tool" and (m.content or not m.tool_calls))
+        return replace(self, messages=plain, tools=(), tool_choice=None)
 
 
 @dataclass(frozen=True)
@@ -51,10 +65,12 @@ class Usage:
 
 @dataclass(frozen=True)
 class Completion:
-    """How a stream ended: the finish reason ("stop", "length"…) and the reported usage, if any."""
+    """How a stream ended: the finish reason ("stop", "length", "tool_calls"…), the reported usage, if any, and
+    the tools the model asked to call (their arguments assembled from the stream's fragments)."""
 
     finish_reason: str | None
     usage: Usage | None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 class ReplyStream(Protocol):
@@ -184,6 +200,7 @@ class ReplySink(Protocol):
 
     async def show(self, text: str) -> None: ...
     async def thinking(self) -> None: ...
+    async def progress(self, text: str, steps: Sequence[Progress]) -> None: ...
     async def finish(self, text: str, ending: Ending) -> str | None:
         """Deliver the whole answer; None once the user sees it, or (delivery given up) what the user sees of it."""
         ...
@@ -195,6 +212,7 @@ class TurnObserver(Protocol):
 
     def tokens_used(self, record: UsageRecord) -> None: ...
     def summary_finished(self, result: str) -> None: ...
+    def tool_called(self, tool: str, outcome: str, seconds: float) -> None: ...
 
 
 class NoObserver:
@@ -204,4 +222,7 @@ class NoObserver:
         """Nothing to count."""
 
     def summary_finished(self, result: str) -> None:
+        """Nothing to count."""
+
+    def tool_called(self, tool: str, outcome: str, seconds: float) -> None:
         """Nothing to count."""

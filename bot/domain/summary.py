@@ -89,7 +89,7 @@ class Summarizer:
 
     def _request(self, transcript: Transcript, folded: list[Turn]) -> ModelRequest:
         previous = transcript.summary.text if transcript.summary else "(none)"
-        lines = "\n".join(f"{_speaker(t)}: {t.plain}" for t in folded)
+        lines = "\n".join(f"{_speaker(t)}{_tools_used(t)}: {t.plain}" for t in folded)
         content = f"Previous summary:\n{previous}\n\nNew messages:\n{lines}"
         return ModelRequest(
             messages=(ChatMessage("system", INSTRUCTIONS), ChatMessage("user", content)),
@@ -103,6 +103,12 @@ class Summarizer:
             return summary
         ratio = limit / summary.tokens
         return summary_of(summary.text[: int(len(summary.text) * ratio * 0.9)].rstrip() + "…", self._counter)
+
+
+def _tools_used(turn: Turn) -> str:
+    """What an answer called before it was written (the results themselves are folded into the answer)."""
+    calls = [f"{call.name}({call.arguments[:100]})" for step in turn.tools for call in step.calls]
+    return f" (after calling {', '.join(calls)})" if calls else ""
 
 
 def _speaker(turn: Turn) -> str:

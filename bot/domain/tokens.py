@@ -47,6 +47,16 @@ class TokenCounter:
         return self._encoding.decode_bytes(encoded[:tokens]).decode("utf-8", errors="ignore")
 
 
+    def truncate(self, text: str, max_tokens: int) -> str:
+        """The longest start of ``text`` whose count stays within ``max_tokens`` (the text itself when it does)."""
+        if self.count(text) <= max_tokens:
+            return text
+        room = max(0, max_tokens - MESSAGE_OVERHEAD)
+        if self._encoding is None:
+            return text[: room * 4]
+        return self._encoding.decode(self._encoding.encode(text, disallowed_special=())[:room])
+
+
 def _load_encoding(model: str) -> tiktoken.Encoding | None:
     try:
         return tiktoken.encoding_for_model(model)

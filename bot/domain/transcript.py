@@ -8,8 +8,25 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from bot.domain.image import StoredImage, stand_in
+from bot.domain.tools import ToolCall
 
 Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ToolRound:
+    """One round of tool calls inside an answer: the calls the model asked for and what each returned to it."""
+
+    calls: tuple[ToolCall, ...]
+    results: tuple[str, ...]  # one per call, in the same order
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"calls": [asdict(call) for call in self.calls], "results": list(self.results)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ToolRound:
+        calls = tuple(ToolCall(str(c["id"]), str(c["name"]), str(c.get("arguments") or "{}")) for c in data["calls"])
+        return cls(calls, tuple(str(r) for r in data["results"]))
 
 
 @dataclass(frozen=True)
@@ -17,7 +34,9 @@ class Turn:
     """One stored message of a conversation, with its token count measured once when it was stored.
 
     A user turn may carry images (references, never bytes); ``tokens`` counts its text as ``plain`` has it, the
-    images' own cost is counted where they are sent again (domain/context.py).
+    images' own cost is counted where they are sent again (domain/context.py). An answer that used tools keeps
+    its rounds of calls and results beside its text (``tools``, counted in its tokens); code that knows nothing
+    of tools reads such a turn as the plain answer it also is.
     """
 
     role: Role
@@ -26,6 +45,7 @@ class Turn:
     name: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     images: tuple[StoredImage, ...] = ()
+    tools: tuple[ToolRound, ...] = ()
 
     @property
     def plain(self) -> str:
@@ -33,10 +53,12 @@ class Turn:
         return stand_in(self.images, self.content) if self.images else self.content
 
     def to_json(self) -> str:
-        data = asdict(self)
-        data["images"] = [image.to_dict() for image in self.images]
-        if not data["images"]:
-            del data["images"]
+        data: dict[str, Any] = {"role": self.role, "content": self.content, "tokens": self.tokens,
+                                "name": self.name, "id": self.id}
+        if self.images:
+            data["images"] = [image.to_dict() for image in self.images]
+        if self.tools:
+            data["tools"] = [step.to_dict() for step in self.tools]
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -44,7 +66,8 @@ class Turn:
         data: dict[str, Any] = json.loads(raw)
         images = tuple(StoredImage.from_dict(image) for image in data.get("images") or ())
         return cls(role=data["role"], content=data["content"], tokens=int(data["tokens"]),
-                   name=data.get("name"), id=data["id"], images=images)
+                   name=data.get("name"), id=data["id"], images=images,
+                   tools=tuple(ToolRound.from_dict(step) for step in data.get("tools") or ()))
 
 
 @dataclass(frozen=True)

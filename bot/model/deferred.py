@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.domain.ports import Heard, ModelRequest, Recording, ReplyStream, Usage
 from bot.metrics import Metrics
+from bot.model.toolsupport import ToolSupport
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,9 @@ class DeferredModel:
     on first use)."""
 
     def __init__(self, api_key: str, base_url: str | None, timeout_seconds: float, metrics: Metrics, *,
-                 preload: Callable[[], object] = lambda: None) -> None:
+                 preload: Callable[[], object] = lambda: None, tool_support: ToolSupport | None = None) -> None:
         self._client_options = (api_key, base_url, timeout_seconds)
+        self._tool_support = tool_support
         self._metrics = metrics
         self._preload = preload
         self._ready: asyncio.Task[Model] | None = None
@@ -88,7 +90,8 @@ class DeferredModel:
             raise
         from bot.model.openai_chat import OpenAIModel, build_client  # imported by now: a lookup in sys.modules
 
-        model = OpenAIModel(build_client(*self._client_options), metrics=self._metrics)
+        model = OpenAIModel(build_client(*self._client_options), metrics=self._metrics,
+                            tool_support=self._tool_support)
         # What the import built lives as long as the process: out of the collector's full passes with the rest
         # of start-up (see ingress/service.py's _freeze_heap).
         gc.freeze()

@@ -10,13 +10,12 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx2
 import openai
 
-from bot.domain.capability import Limit
-from bot.domain.ports import ChatMessage, Heard, ModelRequest, Recording, Usage
+from bot.domain.ports import Heard, ModelRequest, Recording, Usage
 from bot.errors import (
     ContextTooLong,
     ImageRefused,
@@ -29,7 +28,9 @@ from bot.errors import (
 )
 from bot.metrics import Metrics
 from bot.model.images import NoImage, generate
+from bot.model.request import chat_arguments
 from bot.model.stream import BadStream, OpenAIStream, server_sent_events
+from bot.model.toolsupport import RememberedToolSupport, ToolSupport
 from bot.model.transcription import transcribe
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,10 @@ class RetryPolicy:
         return max(jittered, retry_after or 0.0)
 
 
+class _ToolsRefused(ModelRejected):
+    """A 400 naming tools or functions: what a server without function calling answers a request with tools."""
+
+
 class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
@@ -65,8 +70,10 @@ class OpenAIModel:
 
     def __init__(self, client: openai.AsyncOpenAI, policy: RetryPolicy | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 clock: Callable[[], float] = time.monotonic, metrics: Metrics | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, metrics: Metrics | None = None,
+                 tool_support: ToolSupport | None = None) -> None:
         self._client = client
+        self._tool_support = tool_support or RememberedToolSupport()
         self._metrics = metrics or Metrics()
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
@@ -78,8 +85,19 @@ class OpenAIModel:
         await self._client.close()
 
     async def stream(self, request: ModelRequest) -> OpenAIStream:
-        """Open a stream, retrying transient failures until its first text arrives."""
-        return await self._retrying(lambda: self._open(request), images=_has_images(request))
+        """Open a stream, retrying transient failures until its first text arrives; a server that refuses
+        tools is asked again without them (and from then on)."""
+        if request.tools and not await self._tool_support.accepts(request.model):
+            request = request.without_tools()
+        images = _has_images(request)
+        try:
+            return await self._retrying(lambda: self._open(request), images=images)
+        except _ToolsRefused:
+            if not request.tools:
+                raise
+            await self._tool_support.refused(request.model)
+        plain = request.without_tools()
+        return await self._retrying(lambda: self._open(plain), images=images)
 
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
         """A whole answer at once (used for summaries)."""
@@ -103,7 +121,7 @@ class OpenAIModel:
 
     async def _open(self, request: ModelRequest) -> OpenAIStream:
         response_context = self._client.chat.completions.with_streaming_response.create(
-            **_arguments(request), stream=True, stream_options={"include_usage": True},
+            **chat_arguments(request), stream=True, stream_options={"include_usage": True},
         )
         exits = contextlib.AsyncExitStack()
         response = await exits.enter_async_context(response_context)
@@ -117,7 +135,7 @@ class OpenAIModel:
         return stream
 
     async def _complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
-        response = await self._client.chat.completions.create(**_arguments(request))
+        response = await self._client.chat.completions.create(**chat_arguments(request))
         text = response.choices[0].message.content or "" if response.choices else ""
         usage = response.usage
         if usage is None:
@@ -157,28 +175,6 @@ class OpenAIModel:
                      "access to the model; every answer fails until then", exc)
 
 
-def _arguments(request: ModelRequest) -> dict[str, Any]:
-    """The request's body; what the model was learnt to refuse is left out (or, for max_tokens, renamed)."""
-    arguments: dict[str, Any] = {
-        "model": request.model,
-        "messages": [{"role": m.role, "content": _content(m)} for m in request.messages],
-    }
-    if Limit.TEMPERATURE not in request.limits:
-        arguments["temperature"] = request.temperature
-    tokens = "max_completion_tokens" if Limit.MAX_TOKENS in request.limits else "max_tokens"
-    arguments[tokens] = request.max_tokens
-    return arguments
-
-
-def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
-    """A message's text, or its content parts: the text (when there is any), then each image."""
-    if not message.images:
-        return message.content
-    text = [{"type": "text", "text": message.content}] if message.content else []
-    return text + [{"type": "image_url", "image_url": {"url": image.url, "detail": image.detail.value}}
-                   for image in message.images]
-
-
 def _has_images(request: ModelRequest) -> bool:
     return any(message.images for message in request.messages)
 
@@ -197,6 +193,8 @@ async def _translated(call: Callable[[], Awaitable[T]], images: bool = False) ->
 
 def _status_error(exc: openai.APIStatusError) -> Exception:
     status = exc.status_code
+    if status == 400 and _is_tool_refusal(exc):  # the adapter asks again without them (ToolSupport)
+        return _ToolsRefused(f"HTTP {status}: tools refused")
     parameter = _rejected_parameter(exc)
     if parameter is not None:
         return ParameterRejected(parameter)
@@ -236,6 +234,13 @@ def _rejected_parameter(exc: openai.APIStatusError) -> str | None:
         return None
     named = [str(getattr(exc, "param", None) or ""), *re.findall(r"'([a-z_]+)'", said)]
     return next((name for name in named if name in _OPTIONAL_PARAMETERS), None)
+def _is_tool_refusal(exc: openai.APIStatusError) -> bool:
+    """A 400 naming tools or functions (OpenAI: "tools is not supported in this model"; others: "Unrecognized
+    request argument supplied: tools", "does not support tools", "tool choice requires --enable-auto-tool-choice")."""
+    if getattr(exc, "param", None) == "messages":  # about the messages (a tool result without its call, say)
+        return False
+    said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None))).lower()
+    return "tool" in said or "function" in said
 
 
 def _is_context_length(exc: openai.APIStatusError) -> bool:

@@ -1,4 +1,5 @@
-"""A chat.completions stream read line by line: server-sent events, text deltas, finish reason and usage."""
+"""A chat.completions stream read line by line: server-sent events, text deltas, tool calls, finish reason and
+usage."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import httpx2
 
 from bot.domain.ports import Completion, Usage
 from bot.errors import StreamBroken
+from bot.model.toolcalls import ToolCallAssembler
 
 logger = logging.getLogger(__name__)
 
 
 class OpenAIStream:
     """A chat.completions stream whose first text delta has already arrived (so retries stay invisible).
+
+    Tool calls are not text: their fragments are assembled on the way and come back in ``completion``.
 
     Chunks are decoded from the response's lines with json rather than into the SDK's typed models: a tenth of
     the CPU per chunk, which is what a thousand answers streaming at once on one process spend most time on.
@@ -30,13 +34,15 @@ class OpenAIStream:
         self._finish: str | None = None
         self._usage: Usage | None = None
         self._odd_seen = False
+        self._calls = ToolCallAssembler()
         self.completion: Completion | None = None
 
     async def prime(self) -> None:
-        """Read until the first text or the end of the stream; errors here may be retried."""
+        """Read until the first text or the end of the stream (a stream of tool calls only is read whole);
+        errors here may be retried."""
         self._first = await self._next_text()
         if self._first is None:
-            self.completion = Completion(self._finish, self._usage)
+            self.completion = self._completion()
 
     async def __aiter__(self) -> AsyncIterator[str]:
         if self._first is None:
@@ -49,11 +55,14 @@ class OpenAIStream:
             raise StreamBroken(f"stream broke: {exc}") from exc
         if self._finish is None:
             raise StreamBroken("stream ended without a finish reason")
-        self.completion = Completion(self._finish, self._usage)
+        self.completion = self._completion()
 
     async def aclose(self) -> None:
         """Close the HTTP response, so the server stops generating (and billing) tokens."""
         await self._close()
+
+    def _completion(self) -> Completion:
+        return Completion(self._finish, self._usage, self._calls.calls())
 
     async def _next_text(self) -> str | None:
         async for event in self._events:
@@ -92,6 +101,9 @@ class OpenAIStream:
             self._odd("a finish reason or content that is not a string")
             return None
         self._finish = finish or self._finish
+        calls = (delta or {}).get("tool_calls")
+        if calls is not None and not self._calls.add(calls):
+            self._odd("tool calls of an odd shape")
         return content
 
     def _take_usage(self, usage: Any) -> None:

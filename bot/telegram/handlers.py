@@ -228,7 +228,7 @@ async def answer(context: BotContext, target: Target, user_id: int, text: str | 
             prepared = text if isinstance(text, str) else await _prepared(services, text, sink, resumed, update_id)
             if isinstance(prepared, str):
                 request = TurnRequest(target.chat, user_id, prepared, speaker, stop=stop, turn_id=str(update_id),
-                                      resumed=resumed, images=images, redo=again is not None)
+                                      resumed=resumed, images=images, redo=again is not None, message_id=asked)
                 result = await services.conversation.reply(request, sink)
                 outcome = result.outcome
                 if result.text.strip() and asked is not None:  # stored: it is the chat's newest answer now

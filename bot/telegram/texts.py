@@ -160,6 +160,16 @@ FAILURES = {
     Failure.FILE_UNAVAILABLE: "Sorry, I couldn't download that file from Telegram. Please try sending it again.",
 }
 
+# A line per tool call, shown in the answer's message while the model's tools run ({subject}: the query, the
+# site, the tool's title).
+PROGRESS = {
+    "search": "🔎 Searching the web: “{subject}”",
+    "read": "📄 Reading {subject}…",
+    "time": "🕒 Checking the time…",
+    "reminder": "⏰ Working on your reminders…",
+    "tool": "🛠 Using {subject}…",
+}
+
 # The command menus: (command, description).
 PRIVATE_MENU = (
     ("start", "What I can do"),
@@ -199,6 +209,11 @@ CHAT_USAGE = "This chat"
 def failure(kind: Failure, until: str) -> str:
     """Why there is no answer (``until``: " (in 3 h 5 min)", for the budget texts)."""
     return FAILURES[kind].replace("{until}", until)
+
+
+def progress(kind: str, subject: str) -> str:
+    """The line shown while one tool call runs (an unknown kind reads as a generic tool)."""
+    return PROGRESS.get(kind, PROGRESS["tool"]).replace("{subject}", subject)
 
 
 def until(hours: int, minutes: int) -> str:

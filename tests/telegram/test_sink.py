@@ -10,6 +10,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.domain.chat import ChatKey
 from bot.domain.outcome import Ending, Failure
+from bot.domain.tools import Progress
 from bot.telegram.markdown.quote import quoted
 from bot.telegram.markdown.render import TELEGRAM_TEXT_LIMIT, Rendered, render, utf16_len
 from bot.telegram.pacing import Pacer
@@ -342,6 +343,31 @@ async def test_a_taken_over_answer_edits_the_messages_already_sent_and_deletes_t
     assert [c.method for c in bot.text_calls()].count("send_message") == 2  # only the earlier replica's
     assert bot.messages[0].text == answer and bot.messages[0].markup is None
     assert bot.deleted == [2]
+
+
+async def test_progress_lines_show_in_the_answer_message_and_the_answer_replaces_them() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    async with sink:
+        await sink.progress("", [Progress("search", "cats *and* dogs"), Progress("read", "example.com")])
+        await clock.advance(1.5)
+        shown = bot.text_calls()[-1].text
+        assert shown == "🔎 Searching the web: “cats *and* dogs”\n📄 Reading example.com…"
+        await feed(clock, sink, ["Cats ", "and dogs."], every=1.0)
+    (message,) = bot.messages
+    assert message.text == "Cats and dogs."
+
+
+async def test_progress_lines_follow_the_text_so_far_and_long_subjects_are_shortened() -> None:
+    clock = VirtualClock()
+    sink, bot = make(clock)
+    async with sink:
+        await sink.progress("Let me look.", [Progress("tool", "x" * 200)])
+        await clock.advance(1.5)
+        lines = str(bot.text_calls()[-1].text).split("\n")
+        assert lines[:2] == ["Let me look.", ""]
+        assert lines[2].startswith("🛠 Using xxx") and lines[2].endswith("…") and len(lines[2]) < 100
+        await feed(clock, sink, [], every=1.0, text="Let me look.\n\nDone.")
 
 
 async def test_a_taken_over_final_text_the_message_already_shows_is_delivered_at_once() -> None:

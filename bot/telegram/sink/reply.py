@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 from telegram.error import TelegramError
 
 from bot.domain.outcome import Ending, Failure
+from bot.domain.tools import Progress
 from bot.domain.usage import next_midnight
 from bot.metrics import Metrics
 from bot.telegram import texts
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 STOP_PREFIX = "stop:"
 REGENERATE = "regenerate"  # the 🔄 button's data: the chat's newest answer, answered again
+PROGRESS_SUBJECT_LIMIT = 80  # characters of a query or a title in a progress line
 
 
 class TelegramReplySink:
@@ -82,6 +85,12 @@ class TelegramReplySink:
         broken after a few seconds); the first words replace it."""
         if not self._pages.source:
             await self._message.deliver(Rendered(texts.THINKING, ()), self._stop_button(), final=False)
+
+    async def progress(self, text: str, steps: Sequence[Progress]) -> None:
+        """The answer so far and, under it, a line per tool call running now (the answer replaces them)."""
+        lines = "\n".join(_escaped(texts.progress(step.kind, _short(step.subject))) for step in steps)
+        self._pages.source = f"{text.rstrip()}\n\n{lines}" if text.strip() else lines
+        self._pump.changed()
 
     async def finish(self, text: str, ending: Ending) -> str | None:
         """Deliver the complete answer exactly, with a note when it did not end normally. None once the user sees
@@ -191,6 +200,16 @@ def _noted(rendered: Rendered | None, note: str, italic: bool) -> Rendered:
     offset = utf16_len(text + separator)
     styled = (MessageEntity(MessageEntity.ITALIC, offset, utf16_len(note)),) if italic else ()
     return Rendered(text + separator + note, entities + styled)
+
+
+def _short(subject: str, limit: int = PROGRESS_SUBJECT_LIMIT) -> str:
+    flat = " ".join(subject.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _escaped(line: str) -> str:
+    """A progress line as Markdown that shows it literally (a query may hold * or _)."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", line)
 
 
 def _until_midnight(now: datetime) -> str:
