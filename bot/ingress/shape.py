@@ -49,10 +49,16 @@ def _message(**more: Kind) -> _Object:
         "message_id": int, "message_thread_id": int, "date": _DATE, "edit_date": _DATE, "chat": _CHAT, "from": _USER,
         "sender_chat": _CHAT, "is_topic_message": bool, "text": str, "caption": str, "entities": _Array(_ENTITY),
         "caption_entities": _Array(_ENTITY), "quote": _QUOTE, "forum_topic_created": _Object({}),
-        "new_chat_members": _Array(_USER), **more,
+        "new_chat_members": _Array(_USER), "media_group_id": str, "photo": _Array(_FILE),
+        **dict.fromkeys(_FILES, _FILE), **more,
     }, required=frozenset({"message_id", "date", "chat"}))
 
 
+# What the handlers read of an attachment (attachments.py); a photo is an array of these, one per size.
+_FILE = _Object({"file_id": str, "file_unique_id": str, "file_size": int, "width": int, "height": int,
+                 "duration": int, "mime_type": str, "file_name": str},
+                required=frozenset({"file_id", "file_unique_id"}))
+_FILES = ("document", "voice", "audio", "video_note", "video", "animation", "sticker")
 _USER = _Object({"id": int, "is_bot": bool, "first_name": str, "last_name": str, "username": str,
                  "language_code": str}, required=frozenset({"id", "is_bot", "first_name"}))
 _CHAT = _Object({"id": int, "type": str, "title": str, "username": str, "first_name": str, "last_name": str,

@@ -108,3 +108,15 @@ def test_the_reason_names_the_field_but_never_a_value_or_a_key_the_sender_chose(
     with pytest.raises(UpdateRejected) as rejected:
         check_update(update(message=message(), secret_word="hunter2"), BOT)
     assert "hunter2" not in str(rejected.value) and "secret_word" not in str(rejected.value)
+
+
+@pytest.mark.parametrize("media", [
+    {"photo": [{"file_id": "a", "file_unique_id": "b", "width": [1], "height": 2}]},
+    {"photo": {"file_id": "a"}},
+    {"document": {"file_id": 5, "file_unique_id": "b"}},
+    {"voice": {"file_id": "a", "file_unique_id": "b", "duration": "long"}},
+])
+def test_an_attachment_of_the_wrong_shape_is_rejected(media: dict[str, object]) -> None:
+    body = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, **media}}
+    with pytest.raises(UpdateRejected):
+        check_update(body, BOT)
