@@ -73,7 +73,8 @@ def test_a_search_shows_its_progress_line_then_the_answer_and_history_keeps_the_
         assert message.text == "From the tools: Search results for “weather in Paris”:"
         first, second = env.model.chat_requests()
         assert {t["function"]["name"] for t in first["tools"]} == {"current_time", "set_reminder", "list_reminders",
-                                                                   "cancel_reminder", "web_search", "fetch_url"}
+                                                                   "cancel_reminder", "web_search", "fetch_url",
+                                                                   "generate_image"}
         assert "https://example.com/1?q=weather+in+Paris" in tool_messages(second)[0]
         bot.post(env.telegram.make_update("thanks", chat_id=CHAT))
         wait_for(lambda: answered(env, CHAT, 2), what="the second answer")
