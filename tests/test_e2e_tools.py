@@ -54,7 +54,7 @@ def model(body: dict[str, Any]) -> Behaviour:
 
 def answered(w: World, chat: int, count: int = 1) -> bool:
     messages = w.telegram.messages(chat)
-    return len(messages) >= count and messages[-1].reply_markup is None and not messages[-1].text.startswith("🔎")
+    return len(messages) >= count and messages[-1].final and not messages[-1].text.startswith("🔎")
 
 
 def tool_messages(body: dict[str, Any]) -> list[str]:
@@ -132,7 +132,7 @@ def test_the_round_limit_ends_in_an_answer_without_tools_and_stop_works_during_a
         assert markup is not None
         data = markup["inline_keyboard"][0][0]["callback_data"]
         bot.post(env.telegram.make_callback(data, chat_id=OTHER, user_id=OTHER, message_id=1))
-        wait_for(lambda: env.telegram.messages(OTHER)[0].reply_markup is None, what="the stopped answer")
+        wait_for(lambda: env.telegram.messages(OTHER)[0].final, what="the stopped answer")
         assert env.telegram.messages(OTHER)[0].text == "⏹ stopped"
         requests = len(env.model.chat_requests())
         bot.post(env.telegram.make_update("and now?", chat_id=OTHER))
