@@ -135,9 +135,9 @@ def _localized_number(value: ast.FormattedValue) -> ast.FormattedValue:
 def mark_paragraphs(message: str) -> str:
     """A right-to-left message with a RIGHT-TO-LEFT MARK before each paragraph that starts with a left-to-right
     letter or a field (a name, a number), so that Telegram lays every line out from the right. A message that
-    begins with a space is the rest of a line, not a paragraph's start."""
+    begins with one space is the rest of a line, not a paragraph's start (an indented one, "  · …", is a line)."""
     out: list[str] = []
-    at_start = not message[:1].isspace()  # " (in 5 min)" goes on within a line
+    at_start = message[:1] != " " or message[:2] == "  "  # " (in 5 min)" goes on within a line; "  · x" is one
     for part in tokens(message):
         if part.startswith("{") and part not in ("{{", "}}"):
             if at_start:

@@ -105,6 +105,7 @@ def test_marks_go_before_paragraphs_that_would_start_left_to_right_only() -> Non
     assert mark_paragraphs("مرحبا\n/start — ابدأ\n• {name} — {description}") == (
         f"مرحبا\n{RLM}/start — ابدأ\n• {RLM}{{name}} — {{description}}")
     assert mark_paragraphs(" · ≈ ${cost:.4f}") == " · ≈ ${cost:.4f}"
+    assert mark_paragraphs("  · {model}: {n} إدخال") == f"  · {RLM}{{model}}: {{n}} إدخال"
 
 
 def test_a_translation_with_wrong_placeholders_or_none_falls_back_to_english(tmp_path: Path) -> None:
