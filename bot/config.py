@@ -47,7 +47,7 @@ TELEGRAM_API = "https://api.telegram.org"
 # The ports the Bot API posts webhooks to (https only): https://core.telegram.org/bots/api#setwebhook
 WEBHOOK_PORTS = (443, 80, 88, 8443)
 # The built-in tools TOOLS may name ("time" is current_time; "reminders" set/list/cancel).
-TOOL_NAMES = ("time", "reminders", "web_search", "fetch_url")
+TOOL_NAMES = ("time", "reminders", "web_search", "fetch_url", "generate_image")
 
 
 class ToolNames(Kind[tuple[str, ...]]):
@@ -69,8 +69,10 @@ class ToolNames(Kind[tuple[str, ...]]):
 
 
 def default_tools(earlier: Mapping[str, Any]) -> tuple[str, ...]:
-    """The built-ins whose backend is configured: web_search only with a SearXNG instance."""
-    return ("time", "reminders", *(("web_search",) if earlier["searxng_url"] else ()), "fetch_url")
+    """The built-ins whose backend is configured: web_search only with a SearXNG instance, generate_image only with
+    IMAGE_GENERATION on."""
+    return ("time", "reminders", *(("web_search",) if earlier["searxng_url"] else ()), "fetch_url",
+            *(("generate_image",) if earlier["image_generation"] else ()))
 
 
 class RedisUrl(Url):
@@ -211,7 +213,8 @@ class Settings:
         described_default="unset: no web_search")
     tools: tuple[str, ...] = derived(
         "TOOLS", ToolNames(), default_tools, "built-in tools the model may call (none = no tools)",
-        described_default="`time,reminders,fetch_url`, and `web_search` when `SEARXNG_URL` is set")
+        described_default="`time,reminders,fetch_url,generate_image` (`generate_image` only when `IMAGE_GENERATION` "
+                          "is on), and `web_search` when `SEARXNG_URL` is set")
     tool_timeout_seconds: float = setting(
         "TOOL_TIMEOUT_SECONDS", Number(0.1), 20.0, "seconds one tool call may take before it fails")
     tool_max_rounds: int = setting(

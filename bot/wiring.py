@@ -14,6 +14,7 @@ from bot.domain.image import Detail
 from bot.domain.images import ImageOptions, Painter
 from bot.domain.models import ModelCatalog
 from bot.domain.personas import PersonaCatalog, PromptLimit
+from bot.domain.ports import PhotoOutbox
 from bot.domain.speech import Listener
 from bot.domain.summary import Summarizer
 from bot.domain.tokens import TokenCounter
@@ -48,12 +49,14 @@ from bot.telegram.i18n import language
 from bot.telegram.images import Images
 from bot.telegram.media import MediaRules
 from bot.telegram.pacing import Pacer
+from bot.telegram.photos import TelegramPhotos
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.reader import Reader
 from bot.telegram.sink import Cadence
 from bot.telegram.transport import AiohttpRequest
 from bot.tools.clock import CurrentTime
 from bot.tools.fetch import FetchUrl
+from bot.tools.images import GenerateImage
 from bot.tools.mcp.config import McpServerConfig
 from bot.tools.mcp.servers import McpServers
 from bot.tools.registry import ToolFactory, build_toolbox
@@ -82,7 +85,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
                          stats=stats)
     history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
     reminders = RedisReminders(redis, keys)
-    toolbox = build_toolbox(settings.tools, _tool_factories(settings, reminders))
+    painter = _painter(settings, model, DailyImages(redis, keys), ledger)
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
@@ -93,6 +96,8 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     limiter = RedisRateLimiter(redis, keys, per_second=settings.telegram_messages_per_second,
                                max_in_flight=TELEGRAM_CONNECTIONS)
     application = build_application(settings.telegram_bot_token, settings.telegram_api_url, requests, limiter)
+    toolbox = build_toolbox(settings.tools,
+                            _tool_factories(settings, reminders, painter, TelegramPhotos(application.bot)))
     files = TelegramFiles(application.bot)
     images = Images(files, Detail(settings.image_detail))
     conversation = Conversation(
@@ -125,7 +130,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         default_language=settings.default_language, models=models,
         latest=LatestAnswers(redis, keys, settings.history_ttl_seconds),
         edit_reanswer_seconds=settings.edit_reanswer_seconds,
-        painter=_painter(settings, model, DailyImages(redis, keys), ledger),
+        painter=painter,
     ))
     consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     stream = UpdateStream(redis, keys, consumer, metrics, concurrency=INGRESS_CONCURRENCY,
@@ -138,8 +143,9 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
                    courier, mcp, clients=(files,))
 
 
-def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, ToolFactory]:
-    """What each TOOLS name builds."""
+def _tool_factories(settings: Settings, reminders: RedisReminders, painter: Painter | None,
+                    photos: PhotoOutbox) -> dict[str, ToolFactory]:
+    """What each TOOLS name builds (generate_image only when IMAGE_GENERATION is on)."""
     factories: dict[str, ToolFactory] = {
         "time": lambda: [CurrentTime()],
         "reminders": lambda: reminder_tools(reminders, settings.reminders_per_chat, language=language.current),
@@ -148,6 +154,10 @@ def _tool_factories(settings: Settings, reminders: RedisReminders) -> dict[str, 
     if settings.searxng_url:
         searxng = settings.searxng_url
         factories["web_search"] = lambda: [WebSearch(searxng)]
+    if painter is not None:
+        # Moderation, then the image call, each within OPENAI_TIMEOUT_SECONDS: longer than most tools take.
+        seconds = max(settings.tool_timeout_seconds, 2 * settings.openai_timeout_seconds)
+        factories["generate_image"] = lambda: [GenerateImage(painter, photos, seconds)]
     return factories
 
 

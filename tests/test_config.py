@@ -159,9 +159,10 @@ def test_settings_are_frozen_and_know_the_bot_id() -> None:
 
 
 def test_tools_default_to_the_builtins_whose_backend_is_configured() -> None:
-    assert load_settings(BASE).tools == ("time", "reminders", "fetch_url")
+    assert load_settings(BASE).tools == ("time", "reminders", "fetch_url", "generate_image")
     with_search = load_settings({**BASE, "SEARXNG_URL": "http://127.0.0.1:8888/"})
-    assert with_search.tools == ("time", "reminders", "web_search", "fetch_url")
+    assert with_search.tools == ("time", "reminders", "web_search", "fetch_url", "generate_image")
+    assert load_settings({**BASE, "IMAGE_GENERATION": "false"}).tools == ("time", "reminders", "fetch_url")
     assert with_search.searxng_url == "http://127.0.0.1:8888"
     settings = load_settings(BASE)
     assert (settings.tool_timeout_seconds, settings.tool_max_rounds, settings.tool_result_max_tokens) == (20, 5, 3000)
@@ -175,7 +176,8 @@ def test_tools_is_a_comma_list_or_none(value: str, tools: tuple[str, ...]) -> No
 
 
 @pytest.mark.parametrize(("env", "says"), [
-    ({"TOOLS": "time,teleport"}, "TOOLS: expected none or a comma list of time, reminders, web_search, fetch_url"),
+    ({"TOOLS": "time,teleport"}, "TOOLS: expected none or a comma list of time, reminders, web_search, fetch_url, "
+                                   "generate_image"),
     ({"TOOLS": "web_search"}, "TOOLS: web_search needs SEARXNG_URL"),
     ({"TOOL_MAX_ROUNDS": "0"}, "TOOL_MAX_ROUNDS: expected an integer >= 1"),
 ])

@@ -179,7 +179,8 @@ def test_compose_searxng_is_optional_serves_json_and_stays_off_the_host() -> Non
     settings = documents(DEPLOY / source)[0]
     assert "json" in settings["search"]["formats"] and settings["use_default_settings"] is True
     assert "SEARXNG_URL=http://searxng:8080" in (DEPLOY / "README.md").read_text()
-    assert settings_from({"SEARXNG_URL": "http://searxng:8080"}).tools[-2:] == ("web_search", "fetch_url")
+    assert settings_from({"SEARXNG_URL": "http://searxng:8080"}).tools[-3:] == ("web_search", "fetch_url",
+                                                                                "generate_image")
 
 
 def test_compose_redis_persists_with_aof_and_never_evicts() -> None:

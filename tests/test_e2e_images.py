@@ -1,10 +1,13 @@
-"""End to end: /image makes a picture with images.generate and sends it as a photo, within the daily limit."""
+"""End to end: /image (and the generate_image tool the model calls) makes a picture with images.generate and
+sends it as a photo, within the daily limit."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from tests.e2e import World
+from tests.fake_openai import Behaviour, Call, Reply, ToolCalls
 from tests.http_fake import wait_for as _wait_for
 
 CHAT, GROUP = 42, -100777
@@ -72,3 +75,34 @@ def test_moderation_applies_to_the_prompt_and_the_switch_turns_it_off(env: World
         bot.post(env.telegram.make_update("/image a tree", chat_id=CHAT))
         wait_for(lambda: len(notes(env, CHAT)) == 2, what="the switch's note")
         assert notes(env, CHAT)[1] == "Making images is switched off here."
+
+
+def painting_model(body: dict[str, Any]) -> Behaviour:
+    """A model that calls generate_image for "draw X" and, once the result is back, answers with it."""
+    messages = body["messages"]
+    if messages[-1]["role"] == "tool":
+        return Reply("Done: " + messages[-1]["content"])
+    asked = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+    if asked.startswith("draw ") and "tools" in body:
+        return ToolCalls((Call("generate_image", {"prompt": asked.removeprefix("draw ")}),))
+    return Reply("Plain answer.")
+
+
+def answers(w: World, chat: int) -> list[str]:
+    return [m.text for m in w.telegram.messages(chat) if not m.photo and m.text.startswith("Done: ")]
+
+
+def test_the_model_calls_generate_image_the_user_gets_the_photo_then_the_answer(env: World) -> None:
+    env.model.default = painting_model
+    with env.bot(DAILY_IMAGES_PER_USER="1") as bot:
+        bot.post(env.telegram.make_update("draw a red fox in the snow", chat_id=CHAT))
+        sent = "Done: The image was sent to the user"
+        wait_for(lambda: any(a.startswith(sent) for a in answers(env, CHAT)), what="the answer after the photo")
+        assert photos(env, CHAT) == ["a red fox in the snow"]
+        assert env.telegram.calls_of("sendPhoto")[0].params["_files"] == ["photo"]
+        assert [r["prompt"] for r in env.model.image_requests()] == ["a red fox in the snow"]
+        assert "generate_image" in {t["function"]["name"] for t in env.model.chat_requests()[0]["tools"]}
+        bot.post(env.telegram.make_update("draw a blue whale", chat_id=CHAT))  # over DAILY_IMAGES_PER_USER
+        limit = "Done: Error: the user has made today's images (the daily limit)"
+        wait_for(lambda: any(a.startswith(limit) for a in answers(env, CHAT)), what="the answer about the limit")
+        assert len(photos(env, CHAT)) == 1 and len(env.model.image_requests()) == 1

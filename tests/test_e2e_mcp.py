@@ -68,7 +68,7 @@ def model(body: dict[str, Any]) -> Behaviour:
 
 
 def answer(w: World, chat: int, count: int = 1) -> str:
-    wait_for(lambda: len(w.telegram.messages(chat)) >= count and w.telegram.messages(chat)[-1].reply_markup is None
+    wait_for(lambda: len(w.telegram.messages(chat)) >= count and w.telegram.messages(chat)[-1].final
              and w.telegram.messages(chat)[-1].text.startswith(("Tool said", "Plain")), timeout=30, what="answer")
     return w.telegram.messages(chat)[-1].text
 

@@ -54,7 +54,7 @@ def model(body: dict[str, Any]) -> Behaviour:
 
 def answered(w: World, chat: int, count: int = 1) -> bool:
     messages = w.telegram.messages(chat)
-    return len(messages) >= count and messages[-1].reply_markup is None and not messages[-1].text.startswith("🔎")
+    return len(messages) >= count and messages[-1].final and not messages[-1].text.startswith("🔎")
 
 
 def tool_messages(body: dict[str, Any]) -> list[str]:
@@ -73,7 +73,8 @@ def test_a_search_shows_its_progress_line_then_the_answer_and_history_keeps_the_
         assert message.text == "From the tools: Search results for “weather in Paris”:"
         first, second = env.model.chat_requests()
         assert {t["function"]["name"] for t in first["tools"]} == {"current_time", "set_reminder", "list_reminders",
-                                                                   "cancel_reminder", "web_search", "fetch_url"}
+                                                                   "cancel_reminder", "web_search", "fetch_url",
+                                                                   "generate_image"}
         assert "https://example.com/1?q=weather+in+Paris" in tool_messages(second)[0]
         bot.post(env.telegram.make_update("thanks", chat_id=CHAT))
         wait_for(lambda: answered(env, CHAT, 2), what="the second answer")
@@ -131,7 +132,7 @@ def test_the_round_limit_ends_in_an_answer_without_tools_and_stop_works_during_a
         assert markup is not None
         data = markup["inline_keyboard"][0][0]["callback_data"]
         bot.post(env.telegram.make_callback(data, chat_id=OTHER, user_id=OTHER, message_id=1))
-        wait_for(lambda: env.telegram.messages(OTHER)[0].reply_markup is None, what="the stopped answer")
+        wait_for(lambda: env.telegram.messages(OTHER)[0].final, what="the stopped answer")
         assert env.telegram.messages(OTHER)[0].text == "⏹ stopped"
         requests = len(env.model.chat_requests())
         bot.post(env.telegram.make_update("and now?", chat_id=OTHER))

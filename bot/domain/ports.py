@@ -138,6 +138,13 @@ class ImageModel(Protocol):
     async def draw(self, prompt: str, model: str, size: str) -> bytes: ...
 
 
+class PhotoOutbox(Protocol):
+    """Sends a picture into a chat (or its topic) as a photo with a caption, replying to a message when given;
+    False when Telegram would not take it."""
+
+    async def send_photo(self, chat: ChatKey, picture: bytes, caption: str, reply_to: int | None = None) -> bool: ...
+
+
 class ImageQuota(Protocol):
     """Images a user may still make today."""
 

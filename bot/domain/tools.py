@@ -33,6 +33,7 @@ class ToolSpec:
     description: str
     parameters: JSONObject = field(default_factory=lambda: {"type": "object", "properties": {}})
     title: str = ""  # a short human name for progress lines (MCP tools have one); the name when empty
+    seconds: float | None = None  # this tool's own time limit instead of TOOL_TIMEOUT_SECONDS (making an image)
 
     def as_openai(self) -> dict[str, Any]:
         """The entry of a chat request's ``tools`` list."""
@@ -81,7 +82,8 @@ class ToolResult:
 class Progress:
     """What the user sees while a call runs: a kind of line (its text is in telegram/texts.py) and its subject.
 
-    Kinds: "search" (subject: the query), "read" (the site), "time", "reminder", "tool" (the tool's title).
+    Kinds: "search" (subject: the query), "read" (the site), "time", "reminder", "image" (the prompt), "tool" (the
+    tool's title).
     """
 
     kind: str
@@ -168,6 +170,7 @@ class Toolbox:
         tool = self._tools.get(call.name)
         if tool is None:
             return ToolResult(call.id, f"Error: there is no tool named {call.name!r}.", Outcome.UNKNOWN)
+        seconds = tool.spec.seconds or seconds
         try:
             async with asyncio.timeout(seconds):
                 content = await tool.run(call.parsed(), context)

@@ -167,6 +167,7 @@ PROGRESS = {
     "read": "📄 Reading {subject}…",
     "time": "🕒 Checking the time…",
     "reminder": "⏰ Working on your reminders…",
+    "image": "🎨 Drawing: “{subject}”",
     "tool": "🛠 Using {subject}…",
 }
 
