@@ -5,7 +5,7 @@ import string
 from itertools import pairwise
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.telegram.markdown.render import TELEGRAM_TEXT_LIMIT, render, utf16_len
@@ -183,12 +183,16 @@ def test_segments_fit_increase_and_cover_everything(markdown: str, limit: int) -
 
 @given(st.lists(st.one_of(WORDS, EMOJI_CJK, BREAKS, MARKUP), max_size=150).map("".join), LIMITS)
 @settings(max_examples=300, deadline=None)
+@example(". **** A", 24)
 def test_segments_of_markup_fit_and_show_no_markers(markdown: str, limit: int) -> None:
     """An unmatched marker may read as text in the whole and as markup in a piece (and a list restarts its
     numbering), so only letters must match."""
     segments = split_markdown(markdown, limit)
     rendered = [render(segment.markdown) for segment in segments]
     assert all(rendered.utf16_len() <= limit for rendered in rendered)
-    assert all("```" not in outside_code(r) and "**" not in outside_code(r).replace(" ** ", "") for r in rendered)
+    whole = render(markdown)
+    literal = "**" in outside_code(whole).replace(" ** ", "")  # the renderer shows "**** A" after ". " as written
+    assert all("```" not in outside_code(r) and (literal or "**" not in outside_code(r).replace(" ** ", ""))
+               for r in rendered)
     letters = re.compile(r"[^A-Za-zé\u3040-\u9fff]")
-    assert letters.sub("", "".join(r.text for r in rendered)) == letters.sub("", render(markdown).text)
+    assert letters.sub("", "".join(r.text for r in rendered)) == letters.sub("", whole.text)
