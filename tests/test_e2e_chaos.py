@@ -42,23 +42,27 @@ class Chaos:
     updates: dict[int, int] = field(default_factory=dict)  # chat -> update_id
     repeated: list[int] = field(default_factory=list)  # chats whose model request came after their answer was stored
     killed: threading.Event = field(default_factory=threading.Event)
+    victim: BotProcess | None = None
 
     def behaviour(self, body: dict[str, Any]) -> Behaviour:
         """Answers that stream 1-2 s (each chat its own length); notes a request for an answer already stored."""
-        chat = int(body["messages"][-1]["content"].split()[-1])
+        chat = _chat_of(body)
         if chat not in self.updates:
             return Reply("warm")
         if self.world.store.exists(KEYS.done(self.updates[chat])):
             self.repeated.append(chat)
         return Reply(answer_of(chat), chunk=6, delay=0.03 + 0.003 * CHATS.index(chat))
 
-    def recorded(self) -> bool:
-        """Every answer's first message is out and its id recorded (a replica killed while its first sendMessage
-        is in flight leaves a message no replica ever learnt of: the one case nothing can take over)."""
-        return all(self.world.recorded_messages(u) for u in self.updates.values())
+    def recorded(self, model: str) -> bool:
+        """Every answer the replica asking ``model`` started has its first message out and its id recorded (a
+        replica killed while its first sendMessage is in flight leaves a message no replica ever learnt of: the one
+        case nothing can take over)."""
+        asked = {_chat_of(body) for body in self.world.model.chat_requests() if body["model"] == model}
+        return all(self.world.recorded_messages(self.updates[chat]) for chat in asked if chat in self.updates)
 
     def kill(self, victim: BotProcess) -> None:
         if not self.killed.is_set() and victim.process is not None:
+            self.victim = victim
             self.killed.set()
             victim.process.send_signal(signal.SIGKILL)
 
@@ -88,28 +92,34 @@ def _warm_up(w: World, processes: list[BotProcess]) -> None:
         chat += 1
 
 
-def right_after_a_stream_ended(chaos: Chaos, victim: BotProcess) -> Callable[[dict[str, Any]], None]:
-    """Kill the victim the moment one of its streams has sent [DONE], once every first message is recorded."""
+def right_after_a_stream_ended(chaos: Chaos) -> Callable[[dict[str, Any]], None]:
+    """Kill a replica the moment one of its streams has sent [DONE], once the first messages of the answers it
+    started are recorded. Either replica may be the one: the first to read the stream may take every update."""
     def ended(body: dict[str, Any]) -> None:
-        if body["model"] == victim.env["OPENAI_MODEL"] and chaos.recorded():
-            chaos.kill(victim)
+        if _chat_of(body) in chaos.updates and chaos.recorded(body["model"]):
+            chaos.kill(next(r for r in chaos.replicas if r.env["OPENAI_MODEL"] == body["model"]))
     return ended
+
+
+def _chat_of(body: dict[str, Any]) -> int:
+    return int(body["messages"][-1]["content"].split()[-1])
 
 
 def test_a_replica_killed_right_after_a_stream_ended_loses_repeats_and_regenerates_nothing(env: World) -> None:
     with replicas(env) as processes:
         chaos = Chaos(env, processes)
         env.model.default = chaos.behaviour
-        victim, survivor = processes
-        env.model.on_finished = right_after_a_stream_ended(chaos, victim)
+        env.model.on_finished = right_after_a_stream_ended(chaos)
         for index, chat in enumerate(CHATS):  # either replica may take any update from the stream
             update = env.telegram.make_update(f"question {chat}", chat_id=chat)
             chaos.updates[chat] = update["update_id"]
             assert processes[index % 2].post(update).status_code == 200
         wait_for(chaos.killed.is_set, timeout=20, what="the kill")
-        assert victim.process is not None
+        victim = chaos.victim
+        assert victim is not None and victim.process is not None
+        survivor = next(r for r in processes if r is not victim)
         victim.process.wait(timeout=10)
-        with BotProcess(env.env(**SETTINGS, OPENAI_MODEL=MODELS[0]), port=victim.port) as restarted:
+        with BotProcess(env.env(**SETTINGS, OPENAI_MODEL=victim.env["OPENAI_MODEL"]), port=victim.port) as restarted:
             wait_for(lambda: all(_final(env, c) for c in CHATS), timeout=30, what="every answer")
             wait_for(lambda: env.unacknowledged() == 0, what="every update acknowledged")
             logs = survivor.log() + restarted.log()
