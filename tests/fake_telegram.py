@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from tests.fake_telegram_rules import NOT_MODIFIED, BotApiError, conflict, request_params, scope_key, utf16_len
 from tests.fake_telegram_state import BotApiState, BotMessage, Draft, StoredFile
-from tests.http_fake import ThreadedServer
+from tests.http_fake import WAIT_SECONDS, ThreadedServer
 
 __all__ = ["NOT_MODIFIED", "BotApiError", "BotMessage", "Call", "Draft", "FakeTelegram", "StoredFile", "utf16_len"]
 
@@ -221,7 +221,7 @@ class FakeTelegram(BotApiState):
         with self.lock:
             return self._profile.get((kind, language_code), "")
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
+    def wait_for(self, predicate: Callable[[], T], timeout: float = WAIT_SECONDS, what: str = "condition") -> T:
         """Poll until ``predicate()`` is truthy and return its value; fail the test with ``what`` otherwise."""
         deadline = time.monotonic() + timeout
         while not (value := predicate()):

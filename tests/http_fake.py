@@ -43,8 +43,12 @@ class ThreadedServer:
         self._socket.close()
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll until ``predicate`` is true; fail the test with ``what`` otherwise."""
+WAIT_SECONDS = 30.0  # room for a loaded CI machine: a first answer also waits for the model SDK to load
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = WAIT_SECONDS, what: str = "condition") -> None:
+    """Poll until ``predicate`` is true; fail the test with ``what`` otherwise (a passing test never waits longer
+    than it must, so the default timeout is generous)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -7,17 +7,11 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from tests.e2e import KEYS, World
 from tests.fake_openai import Reply
-from tests.http_fake import wait_for as _wait_for
-
-
-def wait_for(predicate: Callable[[], object], what: str) -> None:
-    """As tests.http_fake's, with room for a loaded machine (the first answer waits for the SDK to load)."""
-    _wait_for(predicate, timeout=30, what=what)
+from tests.http_fake import wait_for
 
 CHAT, GROUP = 42, -100555
 ADMIN, ASKER, OTHER = 11, 22, 33

@@ -197,7 +197,7 @@ def test_a_200_that_is_not_an_event_stream_is_the_usual_model_error(
     chat = 82
     w.model.script(Page(), Page(), Page())
     assert connection.post(w.telegram.make_update("hello?", chat_id=chat)) == 200
-    wait_for(lambda: finals(w, chat), timeout=20, what="the failure notice")
+    wait_for(lambda: finals(w, chat), what="the failure notice")
     assert finals(w, chat) == [texts.FAILURES[Failure.UNAVAILABLE]]
     assert problems(env.log()) == []
 

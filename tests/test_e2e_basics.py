@@ -85,7 +85,7 @@ def test_a_429_from_the_model_is_retried_and_answered(env: World) -> None:
     env.model.script(Fail(429, "slow down", retry_after=0.2), Reply("Made it."))
     with env.bot() as bot:
         bot.post(env.telegram.make_update("hi", chat_id=CHAT))
-        wait_for(lambda: answered(env, CHAT), timeout=20, what="the answer")
+        wait_for(lambda: answered(env, CHAT), what="the answer")
         assert env.telegram.texts(CHAT) == ["Made it."]
 
 

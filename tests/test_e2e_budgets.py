@@ -50,7 +50,7 @@ def test_ten_turns_at_once_spend_the_budget_and_no_more_than_their_own_excess(en
                  USER_MESSAGES_PER_MINUTE="0") as bot:
         for i, group in enumerate(GROUPS):
             bot.post(mention(env, f"question {i}", group))
-        wait_for(lambda: all(finals(env, g) for g in GROUPS), timeout=20, what="an answer or a notice in each group")
+        wait_for(lambda: all(finals(env, g) for g in GROUPS), what="an answer or a notice in each group")
         answered = [i for i, g in enumerate(GROUPS) if NOTICE not in finals(env, g)[0]]
         spent = tokens_today(env, bot)
     assert spent == len(answered) * actual
@@ -70,7 +70,7 @@ def test_ten_turns_at_once_with_room_in_the_budget_are_all_answered(env: World) 
     with env.bot(**budgets, USER_MESSAGES_PER_MINUTE="0") as bot:
         for group in GROUPS:
             bot.post(mention(env, "and again", group))
-        wait_for(lambda: all(len(finals(env, g)) == 2 for g in GROUPS), timeout=20, what="a second in each")
+        wait_for(lambda: all(len(finals(env, g)) == 2 for g in GROUPS), what="a second in each")
         notices = [t for g in GROUPS for t in finals(env, g) if NOTICE in t]
         spent = tokens_today(env, bot)
     assert notices == []  # the old reservation (history + MAX_REPLY_TOKENS each) refused 8 of the 10

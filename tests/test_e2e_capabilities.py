@@ -3,20 +3,14 @@ processes and replicas), and a reasoning model shows that it thinks and reports 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from tests.e2e import KEYS, World
 from tests.fake_openai import Reply, image_parts
-from tests.http_fake import wait_for as _wait_for
+from tests.http_fake import wait_for
 from tests.pictures import picture
 
 CHAT = 42
 MODELS = "gpt-4o-mini=Fast,o4-mini=Reasoning"
 
-
-def wait_for(predicate: Callable[[], object], what: str) -> None:
-    """As tests.http_fake's, with room for a loaded machine (the first answer waits for the SDK to load)."""
-    _wait_for(predicate, timeout=30, what=what)
 
 
 def finals(w: World, chat: int) -> list[str]:

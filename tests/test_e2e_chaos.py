@@ -114,7 +114,7 @@ def test_a_replica_killed_right_after_a_stream_ended_loses_repeats_and_regenerat
             update = env.telegram.make_update(f"question {chat}", chat_id=chat)
             chaos.updates[chat] = update["update_id"]
             assert processes[index % 2].post(update).status_code == 200
-        wait_for(chaos.killed.is_set, timeout=20, what="the kill")
+        wait_for(chaos.killed.is_set, what="the kill")
         victim = chaos.victim
         assert victim is not None and victim.process is not None
         survivor = next(r for r in processes if r is not victim)

@@ -3,19 +3,14 @@ sends it as a photo, within the daily limit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from tests.e2e import World
 from tests.fake_openai import Behaviour, Call, Reply, ToolCalls
-from tests.http_fake import wait_for as _wait_for
+from tests.http_fake import wait_for
 
 CHAT, GROUP = 42, -100777
 
-
-def wait_for(predicate: Callable[[], object], what: str) -> None:
-    """As tests.http_fake's, with room for a loaded machine (the first call waits for the SDK to load)."""
-    _wait_for(predicate, timeout=30, what=what)
 
 
 def photos(w: World, chat: int) -> list[str]:

@@ -54,7 +54,7 @@ def test_a_stream_broken_mid_answer_keeps_the_text_with_a_note(env: World) -> No
     env.model.script(Break("Partial answer that never finishes properly", after_chunks=4))
     with env.bot() as bot:
         bot.post(env.telegram.make_update("go", chat_id=CHAT))
-        wait_for(lambda: final_count(env, CHAT) == 1, timeout=20, what="the interrupted answer")
+        wait_for(lambda: final_count(env, CHAT) == 1, what="the interrupted answer")
         bot.post(env.telegram.make_update("again", chat_id=CHAT))
         wait_for(lambda: final_count(env, CHAT) == 2, what="the next answer")
     first = env.telegram.texts(CHAT)[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,12 +10,7 @@ from redis import Redis
 
 from tests.bot_process import run_bot_once
 from tests.e2e import World, world
-from tests.http_fake import wait_for as _wait_for
-
-
-def wait_for(predicate: Callable[[], object], what: str) -> None:
-    """As tests.http_fake's, with room for a loaded machine (the first answer waits for the SDK to load)."""
-    _wait_for(predicate, timeout=30, what=what)
+from tests.http_fake import wait_for
 
 GROUP = -100321
 ADMIN, MEMBER = 11, 22

@@ -66,7 +66,7 @@ def test_redis_shut_down_mid_answer_and_restarted_shows_each_answer_once(
         assert bot.post(late).status_code == 200
         chats.append(5020)
         wait_for(lambda: all(_final(w, c) for c in chats), timeout=30, what="every answer")
-        wait_for(lambda: w.unacknowledged() == 0, timeout=20, what="every update acknowledged")
+        wait_for(lambda: w.unacknowledged() == 0, what="every update acknowledged")
         log = bot.log()
     for chat in chats:  # the answer once, in one message, no apology; stored once
         messages = w.telegram.messages(chat, include_deleted=True)

@@ -94,7 +94,7 @@ def test_a_reminder_claimed_by_a_replica_that_died_is_sent_by_another_once_the_l
 
     assert [c.reminder.id for c in in_store(env, claim_and_die)] == [reminder.id]
     with env.bot() as bot:
-        wait_for(lambda: delivered(env, 3100), timeout=20, what="the reminder, by the survivor")
+        wait_for(lambda: delivered(env, 3100), what="the reminder, by the survivor")
         wait_for(lambda: pending(env) == 0, what="the reminder deleted")
         log = bot.log()
     assert delivered(env, 3100) == ["⏰ Reminder: call Ann"]

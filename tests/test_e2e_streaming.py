@@ -34,7 +34,7 @@ def test_a_long_answer_continues_in_new_messages_under_4096_units(env: World) ->
     with env.bot() as bot:
         bot.post(env.telegram.make_update("write a lot", chat_id=CHAT))
         wait_for(lambda: finished(env, 2) and len(env.model.chat_requests()) == 1, timeout=40, what="messages")
-        wait_for(lambda: "".join(env.telegram.texts(CHAT)).count("😀") == answer.count("😀"), timeout=20,
+        wait_for(lambda: "".join(env.telegram.texts(CHAT)).count("😀") == answer.count("😀"),
                  what="the whole answer")
     texts = env.telegram.texts(CHAT)
     assert len(texts) >= 3

@@ -67,7 +67,7 @@ def test_a_search_shows_its_progress_line_then_the_answer_and_history_keeps_the_
     searxng.slow["weather in Paris"] = 1.5  # long enough for the progress line to be shown
     with env.bot(SEARXNG_URL=searxng.url, TOOLS_ALLOW_PRIVATE_NETWORKS="true") as bot:
         bot.post(env.telegram.make_update("search: weather in Paris", chat_id=CHAT))
-        wait_for(lambda: answered(env, CHAT), timeout=20, what="the answer")
+        wait_for(lambda: answered(env, CHAT), what="the answer")
         (message,) = env.telegram.messages(CHAT)
         assert "🔎 Searching the web: “weather in Paris”" in [text for _, text in message.history]
         assert message.text == "From the tools: Search results for “weather in Paris”:"
@@ -101,12 +101,12 @@ def test_parallel_calls_a_refused_url_and_a_timeout_all_go_back_to_the_model(env
     searxng.slow["slow one"] = 5.0
     with env.bot(SEARXNG_URL=searxng.url, TOOL_TIMEOUT_SECONDS="1") as bot:
         bot.post(env.telegram.make_update("cats vs dogs", chat_id=CHAT))
-        wait_for(lambda: answered(env, CHAT), timeout=20, what="the answer to two searches")
+        wait_for(lambda: answered(env, CHAT), what="the answer to two searches")
         assert sorted(searxng.queries) == ["cats", "dogs"]
         results = tool_messages(env.model.chat_requests()[1])
         assert [r.splitlines()[0] for r in results] == ["Search results for “cats”:", "Search results for “dogs”:"]
         bot.post(env.telegram.make_update(f"read slowly {env.telegram.url}/private", chat_id=CHAT))
-        wait_for(lambda: answered(env, CHAT, 2), timeout=20, what="the answer after the failures")
+        wait_for(lambda: answered(env, CHAT, 2), what="the answer after the failures")
         log = bot.log()
     refused, timed_out = tool_messages(env.model.chat_requests()[-1])[-2:]  # after the history's two
     assert refused == "Error: refused: 127.0.0.1 is not on the public internet"
@@ -121,7 +121,7 @@ def test_the_round_limit_ends_in_an_answer_without_tools_and_stop_works_during_a
     searxng.slow["hang"] = 30.0
     with env.bot(SEARXNG_URL=searxng.url, TOOL_MAX_ROUNDS="2") as bot:
         bot.post(env.telegram.make_update("forever please", chat_id=CHAT))
-        wait_for(lambda: answered(env, CHAT), timeout=20, what="the answer after the round limit")
+        wait_for(lambda: answered(env, CHAT), what="the answer after the round limit")
         assert [body.get("tool_choice") for body in env.model.chat_requests()] == [None, None, "none"]
         assert len(searxng.queries) == 2
         bot.post(env.telegram.make_update("search: hang", chat_id=OTHER))

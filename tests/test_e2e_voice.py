@@ -56,7 +56,7 @@ def test_a_failed_transcription_is_apologised_for_and_leaves_no_turn_behind(env:
     env.model.audio.script(500, 500, 500)
     with env.bot() as bot:
         bot.post(env.telegram.make_update(None, chat_id=CHAT, **voice(env.telegram)))
-        wait_for(lambda: answered(env, CHAT), timeout=20, what="the apology")
+        wait_for(lambda: answered(env, CHAT), what="the apology")
         (apology,) = env.telegram.texts(CHAT)
         assert apology.startswith("Sorry, I couldn't transcribe") and "500" not in apology
         assert env.model.chat_requests() == []
