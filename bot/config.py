@@ -44,6 +44,7 @@ _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _HTTP = ("http", "https")
 TELEGRAM_API = "https://api.telegram.org"
+DEFAULT_MODEL = "gpt-4o-mini"
 # The ports the Bot API posts webhooks to (https only): https://core.telegram.org/bots/api#setwebhook
 WEBHOOK_PORTS = (443, 80, 88, 8443)
 # The built-in tools TOOLS may name ("time" is current_time; "reminders" set/list/cancel).
@@ -118,7 +119,12 @@ class Settings:
         described_default="unset: long polling")
     host: str = setting("HOST", Text(), "0.0.0.0", "listen address of the webhook server")
     port: int = setting("PORT", Integer(1, 65535), 8080, "listen port of the webhook server")
-    openai_model: str = setting("OPENAI_MODEL", Text(), "gpt-4o-mini", "chat model")
+    models: tuple[tuple[str, str], ...] = setting(
+        "MODELS", ModelList(), (), "model ids users may choose from with /model, each optionally id=Label",
+        described_default="only `OPENAI_MODEL`")
+    openai_model: str = derived(
+        "OPENAI_MODEL", Text(), lambda earlier: earlier["models"][0][0] if earlier["models"] else DEFAULT_MODEL,
+        "chat model", described_default=f"`{DEFAULT_MODEL}`, or the first of `MODELS` when only that is set")
     temperature: float = setting("TEMPERATURE", Number(0.0, 2.0), 0.7, "sampling temperature")
     max_reply_tokens: int = setting("MAX_REPLY_TOKENS", Integer(1), 1024, "most tokens of one reply")
     history_ttl_seconds: int = setting(
@@ -187,10 +193,6 @@ class Settings:
     moderation: bool = setting("MODERATION", Flag(), False, "check messages with the moderation endpoint")
     moderation_fail_closed: bool = setting(
         "MODERATION_FAIL_CLOSED", Flag(), False, "refuse messages when the moderation endpoint fails")
-    models: tuple[tuple[str, str], ...] = derived(
-        "MODELS", ModelList(), lambda earlier: ((earlier["openai_model"], earlier["openai_model"]),),
-        "model ids users may choose from with /model, each optionally id=Label",
-        described_default="only `OPENAI_MODEL`")
     image_generation: bool = setting("IMAGE_GENERATION", Flag(), True, "let users make images with /image")
     image_model: str = setting("IMAGE_MODEL", Text(), "gpt-image-1", "model that makes images (images.generate)")
     image_size: str = setting(
@@ -244,6 +246,11 @@ class Settings:
         "ALBUM_WINDOW_SECONDS", Number(0.1, 10.0), 1.0, "an album's photos are gathered until none came for this long")
 
     @property
+    def model_choices(self) -> tuple[tuple[str, str], ...]:
+        """The models /model offers, (id, label) each: MODELS, or only OPENAI_MODEL when MODELS is unset."""
+        return self.models or ((self.openai_model, self.openai_model),)
+
+    @property
     def bot_id(self) -> str:
         """The numeric bot id, the part of the token before the colon (not secret)."""
         return self.telegram_bot_token.split(":", 1)[0]
@@ -280,7 +287,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
 def _check_models(settings: Settings) -> None:
     """OPENAI_MODEL, every chat's model until it picks another, must be one users may choose."""
-    offered = [model for model, _ in settings.models]
+    offered = [model for model, _ in settings.model_choices]
     if settings.openai_model not in offered:
         raise ConfigError("OPENAI_MODEL",
                           f"must be one of MODELS ({', '.join(offered)}), got {settings.openai_model!r}")

@@ -89,7 +89,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
-    models = ModelCatalog(settings.models, settings.openai_model)
+    models = ModelCatalog(settings.model_choices, settings.openai_model)
     requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0,
                                observe=metrics.telegram_call),
                 AiohttpRequest(connection_pool_size=1, observe=metrics.telegram_call))

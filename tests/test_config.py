@@ -219,3 +219,17 @@ def test_the_default_language_is_one_with_a_catalog_and_profile_texts_fit_telegr
         assert str(caught.value) == expected
     settings = load_settings({**BASE, "BOT_DESCRIPTION": "Trains.\nTimetables.", "BOT_SHORT_DESCRIPTION": "x" * 120})
     assert settings.bot_description == "Trains.\nTimetables." and settings.bot_short_description == "x" * 120
+
+
+def test_models_without_openai_model_make_the_first_of_them_the_default() -> None:
+    settings = load_settings({**BASE, "MODELS": "gpt-4o=Smart,o4-mini=Reasoning"})
+    assert (settings.openai_model, settings.summary_model) == ("gpt-4o", "gpt-4o")
+    assert settings.model_choices == (("gpt-4o", "Smart"), ("o4-mini", "Reasoning"))
+    assert load_settings(BASE).model_choices == (("gpt-4o-mini", "gpt-4o-mini"),)
+
+
+def test_openai_model_set_beside_models_must_be_one_of_them() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, "MODELS": "gpt-4o,o4-mini", "OPENAI_MODEL": "gpt-4o-mini"})
+    assert caught.value.variable == "OPENAI_MODEL"
+    assert load_settings({**BASE, "MODELS": "gpt-4o,o4-mini", "OPENAI_MODEL": "o4-mini"}).openai_model == "o4-mini"

@@ -101,6 +101,16 @@ def test_openai_model_must_be_one_of_models(env: World) -> None:
         "configuration error: OPENAI_MODEL: must be one of MODELS (gpt-4o, o4-mini), got 'gpt-4o-mini'"]
 
 
+def test_with_only_models_set_the_first_of_them_answers(env: World) -> None:
+    with env.bot(MODELS="gpt-4o=Smart,o4-mini=Reasoning") as bot:
+        bot.post(env.telegram.make_update("hello", chat_id=5))
+        wait_for(lambda: len(env.model.chat_requests()) == 1, what="the answer")
+        assert asked_model(env) == "gpt-4o"
+        bot.post(env.telegram.make_update("/model", chat_id=5))
+        wait_for(lambda: env.telegram.texts(5)[-1].startswith("Current model"), what="the menu")
+        assert env.telegram.texts(5)[-1].startswith("Current model: Smart (gpt-4o)")
+
+
 def test_an_unknown_command_points_to_help(env: World) -> None:
     group: dict[str, Any] = {"chat_id": GROUP, "chat_type": "supergroup"}
     with env.bot(ADMIN_USER_IDS="999") as bot:
