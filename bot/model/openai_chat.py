@@ -228,12 +228,18 @@ _OPTIONAL_PARAMETERS = ("temperature", "max_tokens", "tools", "tool_choice")
 
 def _rejected_parameter(exc: openai.APIStatusError) -> str | None:
     """The parameter a 400 says the model does not take (OpenAI: "Unsupported parameter: 'max_tokens' is not
-    supported with this model.", code unsupported_parameter/unsupported_value, param named)."""
+    supported with this model.", code unsupported_parameter/unsupported_value, param named; other servers name it
+    unquoted: "temperature is not supported", "does not accept max_tokens")."""
     said = str(exc.message).lower()
-    if exc.status_code != 400 or not ("support" in said or exc.code in ("unsupported_parameter", "unsupported_value")):
+    refusal = any(word in said for word in _REFUSING) or exc.code in ("unsupported_parameter", "unsupported_value")
+    if exc.status_code != 400 or not refusal:
         return None
-    named = [str(getattr(exc, "param", None) or ""), *re.findall(r"'([a-z_]+)'", said)]
+    named = [str(getattr(exc, "param", None) or ""), *re.findall(r"'([a-z_]+)'", said), *re.findall(r"[a-z_]+", said)]
     return next((name for name in named if name in _OPTIONAL_PARAMETERS), None)
+
+
+# How a 400 says a parameter is not taken at all (not that its value is out of range).
+_REFUSING = ("support", "not allowed", "accept")
 def _is_tool_refusal(exc: openai.APIStatusError) -> bool:
     """A 400 naming tools or functions (OpenAI: "tools is not supported in this model"; others: "Unrecognized
     request argument supplied: tools", "does not support tools", "tool choice requires --enable-auto-tool-choice")."""

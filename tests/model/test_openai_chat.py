@@ -218,3 +218,19 @@ async def test_a_refused_parameter_is_named_and_a_learnt_one_left_out(fake: Fake
     sent = fake.chat_requests()[-1]
     assert "temperature" not in sent and "max_tokens" not in sent and sent["max_completion_tokens"] == 100
     await model.aclose()
+
+
+@pytest.mark.parametrize(("said", "parameter"), [
+    ("temperature is not supported with this model.", "temperature"),
+    ("Unsupported parameter: temperature", "temperature"),
+    ("max_tokens is not allowed with this model; send max_completion_tokens instead.", "max_tokens"),
+    ("This model does not accept the max_tokens parameter.", "max_tokens"),
+])
+async def test_a_refused_parameter_is_named_however_the_server_words_it(fake: FakeOpenAI, said: str,
+                                                                        parameter: str) -> None:
+    fake.script(Error(400, said))
+    model = model_for(fake)
+    with pytest.raises(ParameterRejected) as caught:
+        await model.stream(ASK)
+    assert caught.value.parameter == parameter
+    await model.aclose()
