@@ -61,3 +61,14 @@ def test_a_model_refusing_only_temperature_thinks_visibly_from_its_first_answer(
         shown = [text for _, text in env.telegram.messages(CHAT)[0].history]
         assert shown[0] == "💭 Thinking…" and shown[-1] == "Pondered."
         assert ["temperature" in r for r in env.model.chat_requests()] == [True, False]
+
+
+def test_a_model_refusing_tools_is_asked_without_them_and_that_is_remembered_a_day(env: World) -> None:
+    env.model.model_refuses["gpt-4o-mini"] = {"tools"}
+    with env.bot() as bot:
+        for turn in range(2):
+            bot.post(env.telegram.make_update(f"hi {turn}", chat_id=CHAT))
+            wait_for(lambda turn=turn: finals(env, CHAT)[-1:] == [f"Echo: hi {turn}"],  # type: ignore[misc]
+                     what=f"answer {turn}")
+    assert ["tools" in r for r in env.model.chat_requests()] == [True, False, False]
+    assert env.store.ttl(KEYS.capability("gpt-4o-mini", "tools")) > 86000
