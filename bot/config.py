@@ -151,7 +151,7 @@ class Settings:
         "SETTINGS_TTL_SECONDS", Integer(1), 90 * 86400, "seconds an unused persona choice is kept")
     group_settings_administrators_only: bool = setting(
         "GROUP_SETTINGS_ADMIN_ONLY", Flag(), True,
-        "in groups, only the group's administrators may /reset and change /persona")
+        "in groups, only the group's administrators may /reset and change /persona and /model")
     allowed_user_ids: frozenset[int] = setting(
         "ALLOWED_USER_IDS", Ids(), frozenset(), "users who may use the bot anywhere", described_default="empty")
     allowed_chat_ids: frozenset[int] = setting(
