@@ -15,6 +15,7 @@ from bot.telegram.handlers import BotContext, Services, arguments, may_change_se
 logger = logging.getLogger(__name__)
 
 MODEL_PREFIX = "model:"
+CALLBACK_DATA_LIMIT = 64  # bytes of a button's callback_data Telegram takes
 
 
 async def model(update: Update, context: BotContext) -> None:
@@ -46,7 +47,8 @@ async def model_button(update: Update, context: BotContext) -> None:
         return
     if not await may_change_settings(update, context):
         return
-    confirmation = await _switch(query.data.removeprefix(MODEL_PREFIX), ChatKey.of(query.message), context.services)
+    pressed = _pressed(query.data.removeprefix(MODEL_PREFIX), context.services.models)
+    confirmation = await _switch(pressed, ChatKey.of(query.message), context.services)
     await query.answer()
     try:
         await query.edit_message_text(confirmation)
@@ -80,6 +82,20 @@ def _overview(current: ModelChoice, catalog: ModelCatalog) -> str:
 
 
 def _keyboard(current: ModelChoice, catalog: ModelCatalog) -> InlineKeyboardMarkup:
-    buttons = [InlineKeyboardButton(("✓ " if c.id == current.id else "") + c.label, callback_data=MODEL_PREFIX + c.id)
-               for c in catalog]
+    buttons = [InlineKeyboardButton(("✓ " if c.id == current.id else "") + c.label, callback_data=_data(i, c))
+               for i, c in enumerate(catalog)]
     return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+
+
+def _data(index: int, choice: ModelChoice) -> str:
+    """A button's callback_data: the model's id, or its place in MODELS when the id is too long for a button."""
+    data = MODEL_PREFIX + choice.id
+    return data if len(data.encode()) <= CALLBACK_DATA_LIMIT else f"{MODEL_PREFIX}#{index}"
+
+
+def _pressed(data: str, catalog: ModelCatalog) -> str:
+    """The model a button stands for (``#2``: the third of MODELS, an id too long for a button)."""
+    choices = list(catalog)
+    if catalog.find(data) is None and data.startswith("#") and data[1:].isdigit() and int(data[1:]) < len(choices):
+        return choices[int(data[1:])].id
+    return data
