@@ -20,6 +20,9 @@ from bot.domain.attachment import Attachment, Kind
 MAX_PHOTO_SIDE = 2048
 # Images the model reads as they are (a GIF by its first frame); other image types are documents.
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+# Recordings sent as files rather than as Telegram's audio (a .wav or .flac often is): transcribed like audio.
+AUDIO_EXTENSIONS = frozenset({"mp3", "m4a", "ogg", "oga", "opus", "wav", "flac", "webm", "weba", "mpga"})
+_UNSTATED = ("", "application/octet-stream")  # what clients state for a file whose type they do not know
 
 
 def attachments_of(message: Message) -> tuple[Attachment, ...]:
@@ -43,8 +46,19 @@ def best_photo(sizes: Sequence[PhotoSize], max_side: int = MAX_PHOTO_SIDE) -> Ph
 
 def image_type(mime_type: str | None, file_name: str | None) -> str | None:
     """The image type the model can read, from the file's stated type or else its name; None for other files."""
-    stated = (mime_type or "").lower() or (mimetypes.guess_type(file_name or "")[0] or "")
+    stated = (mime_type or "").lower()
+    if stated in _UNSTATED:
+        stated = (mimetypes.guess_type(file_name or "")[0] or "").lower()
     return stated if stated in IMAGE_TYPES else None
+
+
+def is_audio(mime_type: str | None, file_name: str | None) -> bool:
+    """Whether a file is a recording, by its stated type or else its name's extension."""
+    stated = (mime_type or "").lower()
+    if stated not in _UNSTATED:
+        return stated.startswith("audio/")
+    name = (file_name or "").lower()
+    return "." in name and name.rpartition(".")[2] in AUDIO_EXTENSIONS
 
 
 def _photo(size: PhotoSize, caption: str | None, message_id: int) -> Attachment:
@@ -56,7 +70,7 @@ def _document(message: Message, caption: str | None) -> Attachment:
     document = message.document
     assert document is not None
     image = image_type(document.mime_type, document.file_name)
-    kind = Kind.IMAGE if image else Kind.DOCUMENT
+    kind = Kind.IMAGE if image else Kind.AUDIO if is_audio(document.mime_type, document.file_name) else Kind.DOCUMENT
     return Attachment(kind, document.file_id, size=document.file_size, mime_type=image or document.mime_type,
                       file_name=document.file_name, caption=caption, message_id=message.message_id)
 
