@@ -30,8 +30,8 @@ def attachments_of(message: Message) -> tuple[Attachment, ...]:
     caption, found = message.caption, []
     if message.photo:
         found.append(_photo(best_photo(message.photo), caption, message.message_id))
-    if message.document is not None and message.animation is None:  # an animation comes with its document too
-        found.append(_document(message, caption))
+    if message.document is not None and (message.animation is None or _gif(message)):  # an animation comes
+        found.append(_document(message, caption))  # with its document too; a GIF is an image (its first frame)
     found.extend(_media(message, caption))
     return tuple(found)
 
@@ -93,8 +93,10 @@ def _media(message: Message, caption: str | None) -> list[Attachment]:
                                 width=n.length, height=n.length, duration=_seconds(n), message_id=mid))
     if message.animation is not None:
         m = message.animation
-        found.append(Attachment(Kind.ANIMATION, m.file_id, size=m.file_size, mime_type=m.mime_type, width=m.width,
-                                height=m.height, duration=_seconds(m), caption=caption, message_id=mid))
+        if not _gif(message):
+            found.append(Attachment(Kind.ANIMATION, m.file_id, size=m.file_size, mime_type=m.mime_type,
+                                    width=m.width, height=m.height, duration=_seconds(m), caption=caption,
+                                    message_id=mid))
     elif message.video is not None:
         w = message.video
         found.append(Attachment(Kind.VIDEO, w.file_id, size=w.file_size, mime_type=w.mime_type, width=w.width,
@@ -107,6 +109,11 @@ def _media(message: Message, caption: str | None) -> list[Attachment]:
         (Kind.LOCATION, message.location), (Kind.CONTACT, message.contact), (Kind.POLL, message.poll),
         (Kind.DICE, message.dice)) if present is not None)
     return found
+
+
+def _gif(message: Message) -> bool:
+    """An animation that is a GIF file (most are MP4 videos Telegram made of one)."""
+    return message.animation is not None and (message.animation.mime_type or "").lower() == "image/gif"
 
 
 class _Timed(Protocol):

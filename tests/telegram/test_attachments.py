@@ -61,3 +61,12 @@ def test_voice_stickers_and_kinds_without_a_file() -> None:
     located = attachments_of(message(location={"latitude": 1.0, "longitude": 2.0}))
     assert located == (Attachment(Kind.LOCATION, message_id=5),)
     assert attachments_of(message(text="just words")) == ()
+
+
+def test_an_animation_is_unreadable_unless_it_is_a_gif_file() -> None:
+    mp4 = {"file_id": "a1", "file_unique_id": "ua1", "width": 8, "height": 8, "duration": 2, "mime_type": "video/mp4",
+           "file_name": "clip.mp4"}
+    gif = mp4 | {"file_id": "a2", "mime_type": "image/gif", "file_name": "dance.gif"}
+    assert [a.kind for a in attachments_of(message(animation=mp4, document=mp4))] == [Kind.ANIMATION]
+    assert [a.kind for a in attachments_of(message(animation=gif, document=gif))] == [Kind.IMAGE]
+
