@@ -56,14 +56,16 @@ class Listener:
         await self._ledger.record(chat, [self._usage(user_id, recording, heard)], reservation)
         if not heard.text.strip():
             return Listening(failure=Failure.NOTHING_HEARD)
-        return Listening(heard=Heard(heard.text.strip(), heard.usage))
+        return Listening(heard=Heard(heard.text.strip(), heard.usage, heard.seconds))
 
     def _usage(self, user_id: int, recording: Recording, heard: Heard) -> UsageRecord:
+        # A file sent as a document has no duration from Telegram: the server may say how long it was.
+        seconds = recording.seconds or round(heard.seconds or 0)
         if heard.usage is not None:
             tokens_in, tokens_out = heard.usage.prompt_tokens, heard.usage.completion_tokens
         else:
-            tokens_in, tokens_out = audio_tokens(recording.seconds), self._counter.count(heard.text)
-        return UsageRecord(tokens_in, tokens_out, self._model, user_id, seconds=recording.seconds)
+            tokens_in, tokens_out = audio_tokens(seconds), self._counter.count(heard.text)
+        return UsageRecord(tokens_in, tokens_out, self._model, user_id, seconds=seconds)
 
 
 def audio_tokens(seconds: int) -> int:

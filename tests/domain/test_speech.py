@@ -54,6 +54,13 @@ async def test_reported_tokens_are_counted_as_reported(redis: Redis) -> None:
     assert (mine.prompt, mine.completion, mine.seconds) == (40, 2, 60)
 
 
+async def test_a_file_of_no_stated_length_counts_the_length_the_server_reports(redis: Redis) -> None:
+    hearing, ledger = listener(redis, FakeTranscriber(Heard("Hi.", seconds=89.6)))
+    await hearing.hear(7, CHAT, Recording(b"RIFF", "audio.wav", 0))
+    (mine,) = (await ledger.spending(user_id=7)).today
+    assert (mine.prompt, mine.seconds) == (1500, 90)  # its audio tokens estimated from the server's length
+
+
 async def test_no_room_in_the_budget_means_no_transcription(redis: Redis) -> None:
     transcriber = FakeTranscriber(Heard("never"))
     hearing, _ = listener(redis, transcriber, Budgets(per_user=expected_tokens(60) - 1))
