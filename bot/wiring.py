@@ -74,7 +74,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     redis = connect(settings.redis_url)
     keys = Keys(f"tg:{settings.bot_id}")
     prices = PriceTable(settings.model_prices)
-    metrics = Metrics(prices, models=tuple(dict.fromkeys((settings.openai_model, settings.summary_model))))
+    metrics = Metrics(prices, models=_metered_models(settings))
     stats = StatsBook(redis, keys)
     counter = TokenCounter(settings.openai_model)
     capabilities = ModelCapabilities(redis, keys)
@@ -141,6 +141,12 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
                      server_stderr=sys.stderr if settings.log_format == "text" else None)
     return Runtime(settings, redis, keys, application, summarizer, metrics, stream, replies, model, requests,
                    courier, mcp, clients=(files,))
+
+
+def _metered_models(settings: Settings) -> tuple[str, ...]:
+    """The models whose token and cost series start at zero: every one users may choose, and the summaries'."""
+    return tuple(dict.fromkeys((settings.openai_model, *(model for model, _ in settings.models),
+                                settings.summary_model)))
 
 
 def _tool_factories(settings: Settings, reminders: RedisReminders, painter: Painter | None,
