@@ -386,9 +386,13 @@ def stats_refusals(budget_refusals: int, model_errors: int, update_errors: int) 
             f"(model {model_errors:,}, handling {update_errors:,})")
 
 
-def stats_model(model: str, tokens_in: int, cached: int, tokens_out: int, cost: float | None) -> str:
-    cached_part = f" ({cached:,} cached)" if cached else ""
+def stats_model(model: str, tokens_in: int, cached: int, tokens_out: int, cost: float | None, *,
+                images: int = 0) -> str:
     price = cost_text(cost)
+    if images:
+        made = plural(images, "{count} image", "{count} images")
+        return f"• {model}: {made}{price}"
+    cached_part = f" ({cached:,} cached)" if cached else ""
     return f"• {model}: {tokens_in:,} in{cached_part} · {tokens_out:,} out{price}"
 
 
