@@ -147,7 +147,8 @@ class Metrics:
         self.tokens.labels(record.model, "cached").inc(record.cached_tokens)
         self.tokens.labels(record.model, "out").inc(record.completion_tokens)
         cost = self._prices.cost([ModelTokens(record.model, record.prompt_tokens, record.completion_tokens,
-                                              record.cached_tokens)])
+                                              seconds=record.seconds, images=record.images,
+                                              cached=record.cached_tokens)])
         if cost is not None:
             self.cost.labels(record.model).inc(cost)
 
