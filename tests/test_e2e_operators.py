@@ -76,7 +76,7 @@ def test_bans_and_run_time_allowances_hold_on_every_replica_at_once(env: World) 
         assert ask(env, second, "/stats", OPERATOR, 7).startswith("Today (UTC)")
         wait_for(lambda: env.unacknowledged() == 0, what="every update handled")
         assert len(env.model.chat_requests()) == before
-        assert all("users ·" not in m.text for m in env.telegram.messages(BOB)[bob_stats:])
+        assert all("Today (UTC)" not in m.text for m in env.telegram.messages(BOB)[bob_stats:])
 
 
 def test_added_to_a_group_in_privacy_mode_the_bot_says_once_how_to_reach_it(env: World) -> None:
