@@ -13,6 +13,7 @@ from bot.domain.usage import Budgets, ModelTokens, PriceTable
 from bot.errors import ModelUnavailable
 from bot.store.keys import Keys
 from bot.store.usage import UsageLedger
+from tests.fake_model import CountingObserver
 
 CHAT = ChatKey(-100)
 MINUTE = Recording(b"OggS", "voice.ogg", 60)
@@ -87,3 +88,13 @@ def test_models_priced_by_the_minute_cost_their_seconds_and_others_their_tokens(
     assert prices.cost([ModelTokens("my-whisper", 999, 999, seconds=30)]) == 0.005
     assert prices.cost([ModelTokens("gpt-4o-mini", 1_000_000, 0)]) == 0.15
     assert prices.cost([ModelTokens("unknown-transcriber", 0, 0, seconds=30)]) is None
+
+
+async def test_a_transcription_reaches_the_metrics_with_its_seconds(redis: Redis) -> None:
+    observer = CountingObserver()
+    ledger = UsageLedger(redis, Keys("t:1"), Budgets())
+    hearing = Listener(FakeTranscriber(Heard("Hi.")), ledger, TokenCounter("gpt-4o-mini"), "gpt-4o-mini-transcribe",
+                       observer=observer)
+    await hearing.hear(7, CHAT, MINUTE)
+    (record,) = observer.records
+    assert (record.model, record.seconds, record.user_id) == ("gpt-4o-mini-transcribe", 60, 7)
