@@ -95,7 +95,8 @@ class OpenAIModel:
         except _ToolsRefused:
             if not request.tools:
                 raise
-            await self._tool_support.refused(request.model)
+            if request.tool_choice != "none":  # told to answer now, it sent no tools: nothing was refused
+                await self._tool_support.refused(request.model)
         plain = request.without_tools()
         return await self._retrying(lambda: self._open(plain), images=images)
 

@@ -67,7 +67,8 @@ async def test_text_before_the_calls_streams_as_text(fake: FakeOpenAI) -> None:
     assert stream.completion is not None and [c.name for c in stream.completion.tool_calls] == ["web_search"]
 
 
-async def test_the_exchange_is_sent_back_in_openai_shape(fake: FakeOpenAI) -> None:
+async def test_the_exchange_is_sent_back_in_openai_shape_and_told_to_answer_without_the_tools(
+        fake: FakeOpenAI) -> None:
     call = ToolCall("call_1", "web_search", '{"query": "q"}')
     messages = (ChatMessage("user", "news?"), ChatMessage("assistant", "", tool_calls=(call,)),
                 ChatMessage("tool", "results", tool_call_id="call_1"))
@@ -81,7 +82,24 @@ async def test_the_exchange_is_sent_back_in_openai_shape(fake: FakeOpenAI) -> No
             {"id": "call_1", "type": "function", "function": {"name": "web_search", "arguments": '{"query": "q"}'}}]},
         {"role": "tool", "tool_call_id": "call_1", "content": "results"},
     ]
-    assert sent["tool_choice"] == "none"
+    assert "tools" not in sent and "tool_choice" not in sent  # the last round: answer from the results
+
+
+async def test_a_refused_exchange_when_told_to_answer_is_dropped_but_tools_are_not_learnt_refused(
+        fake: FakeOpenAI) -> None:
+    fake.script(Error(400, "tool messages need tools"))  # a server that wants tools beside tool messages
+    call = ToolCall("call_1", "web_search", '{"query": "q"}')
+    messages = (ChatMessage("user", "news?"), ChatMessage("assistant", "", tool_calls=(call,)),
+                ChatMessage("tool", "results", tool_call_id="call_1"))
+    model = model_for(fake)
+    stream = await model.stream(ModelRequest(messages, "gpt-4o-mini", 0.5, 100, tools=(SEARCH,), tool_choice="none"))
+    assert "".join([piece async for piece in stream]) == "Echo: news?"
+    stream = await model.stream(ASK)
+    _ = [piece async for piece in stream]
+    await model.aclose()
+    assert [[m["role"] for m in body["messages"]] for body in fake.chat_requests()[:2]] == [
+        ["user", "assistant", "tool"], ["user"]]
+    assert "tools" in fake.chat_requests()[2]  # the next answer is offered the tools again
 
 
 async def test_a_server_that_rejects_tools_is_asked_again_without_them_and_warned_about_once(
