@@ -59,10 +59,6 @@ class _ToolsRefused(ModelRejected):
     """A 400 naming tools or functions: what a server without function calling answers a request with tools."""
 
 
-class _Unexplained(ModelRejected):
-    """A 400 naming no parameter ("Bad Request"): to a request with tools, perhaps a server refusing them."""
-
-
 class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
@@ -101,19 +97,8 @@ class OpenAIModel:
                 raise
             if request.tool_choice != "none":  # told to answer now, it sent no tools: nothing was refused
                 await self._tool_support.refused(request.model)
-        except _Unexplained:
-            if not request.tools or request.tool_choice == "none":
-                raise
-            return await self._answered_without_tools(request, images)
         plain = request.without_tools()
         return await self._retrying(lambda: self._open(plain), images=images)
-
-    async def _answered_without_tools(self, request: ModelRequest, images: bool) -> OpenAIStream:
-        """Ask again without tools after a 400 that named nothing; answered, the tools were what it refused."""
-        plain = request.without_tools()
-        stream = await self._retrying(lambda: self._open(plain), images=images)
-        await self._tool_support.refused(request.model)
-        return stream
 
     async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
         """A whole answer at once (used for summaries)."""
@@ -222,8 +207,6 @@ def _status_error(exc: openai.APIStatusError) -> Exception:
         return ImageRefused(f"HTTP {status}: {exc.code or 'content policy'}")
     if status == 400 and _is_context_length(exc):
         return ContextTooLong(f"HTTP {status}: context length exceeded")
-    if status == 400 and _names_nothing(exc):
-        return _Unexplained(f"HTTP {status}: {exc.code or type(exc).__name__}")
     return ModelRejected(f"HTTP {status}: {exc.code or type(exc).__name__}")
 
 
@@ -257,13 +240,15 @@ def _is_tool_refusal(exc: openai.APIStatusError) -> bool:
     request argument supplied: tools", "does not support tools", "tool choice requires --enable-auto-tool-choice")."""
     if getattr(exc, "param", None) == "messages":  # about the messages (a tool result without its call, say)
         return False
-    said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None))).lower()
-    return "tool" in said or "function" in said
+    said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None), _body(exc)))
+    return "tool" in said.lower() or "function" in said.lower()
 
 
-def _names_nothing(exc: openai.APIStatusError) -> bool:
-    """A 400 with neither a parameter nor a quoted name ("Invalid value for 'temperature'") to go by."""
-    return getattr(exc, "param", None) is None and not re.search(r"'[A-Za-z_.\[\]0-9]+'", str(exc.message))
+def _body(exc: openai.APIStatusError) -> str:
+    """An error's body as text, but not a web page's (its scripts say "function"): the SDK's message is only
+    "Error code: 400" for a body not in OpenAI's shape ({"detail": …}, plain text)."""
+    text = str(exc.body or "")[:2000]
+    return "" if text.lstrip().startswith("<") else text
 
 
 def _is_context_length(exc: openai.APIStatusError) -> bool:
