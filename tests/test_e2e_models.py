@@ -64,6 +64,19 @@ def test_the_model_keyboard_switches_the_chat_and_the_choice_survives_reset(env:
         assert "· gpt-4o:" in env.telegram.texts(5)[-1] and "· gpt-4o-mini:" in env.telegram.texts(5)[-1]
 
 
+def test_a_tap_on_a_menu_that_can_no_longer_be_edited_confirms_in_a_message_of_its_own(env: World) -> None:
+    with env.bot(MODELS=MODELS) as bot:
+        bot.post(env.telegram.make_update("/model", chat_id=5))
+        wait_for(lambda: replies(env, 5) == 1, what="the menu")
+        menu = env.telegram.messages(5)[0]
+        env.telegram.fail_next("editMessageText", 400, description="Bad Request: message can't be edited")
+        bot.post(env.telegram.make_callback("model:gpt-4o", chat_id=5, user_id=5, message_id=menu.message_id))
+        wait_for(lambda: replies(env, 5) == 2, what="the confirmation")
+        assert env.telegram.texts(5)[0] == menu.text  # the menu as it was
+        assert env.telegram.texts(5)[1].startswith("Model switched to Smart (gpt-4o).")
+        assert len(env.telegram.calls_of("answerCallbackQuery")) == 1
+
+
 def test_in_groups_only_admins_switch_the_model(env: World) -> None:
     group: dict[str, Any] = {"chat_id": GROUP, "chat_type": "supergroup"}
     with env.bot(MODELS=MODELS) as bot:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.domain.chat import ChatKey
 from bot.domain.personas import (
@@ -18,10 +15,8 @@ from bot.domain.personas import (
     parse_persona_command,
 )
 from bot.domain.usage import BudgetLeft, PriceTable, Spending
-from bot.telegram import texts
+from bot.telegram import settings_menu, texts
 from bot.telegram.handlers import PERSONA_PREFIX, BotContext, Services, arguments, may_change_settings, quote
-
-logger = logging.getLogger(__name__)
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -64,23 +59,12 @@ async def persona(update: Update, context: BotContext) -> None:
 
 async def persona_button(update: Update, context: BotContext) -> None:
     """A tap on the /persona keyboard switches to that persona."""
-    query = update.callback_query
-    if query is None or query.data is None:
-        return
-    if not isinstance(query.message, Message) or not query.message.is_accessible:  # deleted or too old
-        await query.answer()
-        return
-    if not await may_change_settings(update, context):
-        return
-    services = context.services
-    command = parse_persona_command(query.data.removeprefix(PERSONA_PREFIX), services.personas, services.persona_limit)
-    confirmation = await _apply_persona(command, ChatKey.of(query.message), services)
-    await query.answer()
-    try:
-        await query.edit_message_text(confirmation)
-    except BadRequest as exc:  # the menu can no longer be edited: the confirmation goes in a message of its own
-        logger.info("persona menu not edited (%s); confirming in a new message", exc.message)
-        await query.message.reply_text(confirmation)
+    await settings_menu.tap(update, context, PERSONA_PREFIX, _tapped_persona)
+
+
+async def _tapped_persona(choice: str, chat: ChatKey, services: Services) -> str:
+    command = parse_persona_command(choice, services.personas, services.persona_limit)
+    return await _apply_persona(command, chat, services)
 
 
 async def _apply_persona(command: PersonaCommand, chat: ChatKey, services: Services) -> str:

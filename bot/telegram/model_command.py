@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.domain.chat import ChatKey
 from bot.domain.models import ModelCatalog, ModelChoice
-from bot.telegram import texts
+from bot.telegram import settings_menu, texts
 from bot.telegram.handlers import BotContext, Services, arguments, may_change_settings, quote
-
-logger = logging.getLogger(__name__)
 
 MODEL_PREFIX = "model:"
 
@@ -38,21 +33,7 @@ async def model(update: Update, context: BotContext) -> None:
 
 async def model_button(update: Update, context: BotContext) -> None:
     """A tap on the /model keyboard switches this chat to that model."""
-    query = update.callback_query
-    if query is None or query.data is None:
-        return
-    if not isinstance(query.message, Message) or not query.message.is_accessible:  # deleted or too old
-        await query.answer()
-        return
-    if not await may_change_settings(update, context):
-        return
-    confirmation = await _switch(query.data.removeprefix(MODEL_PREFIX), ChatKey.of(query.message), context.services)
-    await query.answer()
-    try:
-        await query.edit_message_text(confirmation)
-    except BadRequest as exc:  # the menu can no longer be edited: the confirmation goes in a message of its own
-        logger.info("model menu not edited (%s); confirming in a new message", exc.message)
-        await query.message.reply_text(confirmation)
+    await settings_menu.tap(update, context, MODEL_PREFIX, _switch)
 
 
 async def _current(services: Services, chat: ChatKey) -> str:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from bot.domain.capability import Limit
 from bot.store.capabilities import REMEMBER_SECONDS, ModelCapabilities
@@ -23,7 +25,7 @@ async def test_what_a_model_refuses_is_remembered_for_a_day_per_model(redis: Red
 async def test_a_store_outage_knows_nothing_and_learns_nothing_without_failing(redis: Redis) -> None:
     store = ModelCapabilities(redis, KEYS)
     await redis.aclose()
-    broken = ModelCapabilities(Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2), KEYS)
+    broken = ModelCapabilities(Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0)), KEYS)
     assert await broken.limits("o4-mini") == frozenset()
     await broken.learn("o4-mini", Limit.TOOLS)
     del store
