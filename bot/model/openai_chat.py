@@ -219,8 +219,8 @@ def _is_image_refusal(exc: openai.APIStatusError) -> bool:
     certain models."; other servers: "not a multimodal model", "At most 0 image(s) may be provided")."""
     if exc.status_code != 400 or _is_context_length(exc):
         return False
-    said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None))).lower()
-    return any(word in said for word in ("image", "content", "multimodal", "vision"))
+    said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None), _body(exc)))
+    return any(word in said.lower() for word in ("image", "content", "multimodal", "vision"))
 
 
 # Parameters a model may not take, which a request can do without (or send another way).
@@ -235,6 +235,8 @@ def _rejected_parameter(exc: openai.APIStatusError) -> str | None:
         return None
     named = [str(getattr(exc, "param", None) or ""), *re.findall(r"'([a-z_]+)'", said)]
     return next((name for name in named if name in _OPTIONAL_PARAMETERS), None)
+
+
 def _is_tool_refusal(exc: openai.APIStatusError) -> bool:
     """A 400 naming tools or functions (OpenAI: "tools is not supported in this model"; others: "Unrecognized
     request argument supplied: tools", "does not support tools", "tool choice requires --enable-auto-tool-choice")."""

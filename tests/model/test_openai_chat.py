@@ -201,6 +201,15 @@ async def test_a_400_about_images_is_images_rejected_and_other_400s_are_not(fake
     assert not isinstance(text_only.value, ImagesRejected)
 
 
+@pytest.mark.parametrize("page", [Page('{"detail": "this is not a multimodal model"}', "application/json", status=400),
+                                  Page("image input is not supported", "text/plain", status=400)])
+async def test_a_refusal_of_images_not_in_openais_shape_is_recognised_by_its_body(fake: FakeOpenAI,
+                                                                                   page: Page) -> None:
+    fake.script(page)  # the SDK's message is only "Error code: 400" for these: the body names the images
+    with pytest.raises(ImagesRejected):
+        await model_for(fake).stream(LOOK)
+
+
 async def test_a_refused_parameter_is_named_and_a_learnt_one_left_out(fake: FakeOpenAI) -> None:
     model = model_for(fake)
     ask = replace(ASK, model="o4-mini")
