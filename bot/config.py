@@ -222,7 +222,7 @@ class Settings:
     tool_max_rounds: int = setting(
         "TOOL_MAX_ROUNDS", Integer(1), 5, "rounds of tool calls per answer before the model must answer")
     tool_result_max_tokens: int = setting(
-        "TOOL_RESULT_MAX_TOKENS", Integer(50), 3000, "most tokens of one tool result the model gets")
+        "TOOL_RESULT_MAX_TOKENS", Integer(1), 3000, "most tokens of one tool result the model gets")
     tools_allow_private_networks: bool = setting(
         "TOOLS_ALLOW_PRIVATE_NETWORKS", Flag(), False,
         "let fetch_url read private, loopback and link-local addresses (tests, intranets)")

@@ -167,6 +167,7 @@ def test_tools_default_to_the_builtins_whose_backend_is_configured() -> None:
     settings = load_settings(BASE)
     assert (settings.tool_timeout_seconds, settings.tool_max_rounds, settings.tool_result_max_tokens) == (20, 5, 3000)
     assert settings.tools_allow_private_networks is False
+    assert load_settings({**BASE, "TOOL_RESULT_MAX_TOKENS": "10"}).tool_result_max_tokens == 10  # a small cap is fine
 
 
 @pytest.mark.parametrize(("value", "tools"), [("none", ()), ("NONE", ()), ("time, fetch_url", ("time", "fetch_url")),
@@ -180,6 +181,7 @@ def test_tools_is_a_comma_list_or_none(value: str, tools: tuple[str, ...]) -> No
                                    "generate_image"),
     ({"TOOLS": "web_search"}, "TOOLS: web_search needs SEARXNG_URL"),
     ({"TOOL_MAX_ROUNDS": "0"}, "TOOL_MAX_ROUNDS: expected an integer >= 1"),
+    ({"TOOL_RESULT_MAX_TOKENS": "0"}, "TOOL_RESULT_MAX_TOKENS: expected an integer >= 1"),
 ])
 def test_a_bad_tools_setting_is_one_line(env: dict[str, str], says: str) -> None:
     with pytest.raises(ConfigError) as caught:
