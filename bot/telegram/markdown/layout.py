@@ -111,6 +111,8 @@ def _inline(markdown: str, kind: str, start: int, end: int) -> Span | None:
         text = source.rfind("](")
         return Span("[", source[text:], start + 1, start + text) if source[0] == "[" and text > 0 else None
     run = len(source) - len(source.lstrip(source[0]))
+    if kind == "Code" and run >= 3:  # reopened at the start of a message, ``` would open a fenced block instead
+        return None
     marker = source[: {"Code": run, "Emphasis": 1, "Strong": 2}.get(kind, min(run, 2))]
     return Span(marker, marker, start + len(marker) + 1, end - len(marker) - 1)
 

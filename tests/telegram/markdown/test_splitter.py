@@ -173,6 +173,7 @@ LIMITS = st.sampled_from([24, 40, 64, 100])
 
 @given(st.lists(st.one_of(WORDS, EMOJI_CJK, BREAKS), max_size=150).map("".join), LIMITS)
 @settings(max_examples=300, deadline=None)
+@example("AAAAAAAAAA```python\nAAAAAAAA\nA```python\n", 24)  # a ``` code span over lines: not reopened as a fence
 def test_segments_fit_increase_and_cover_everything(markdown: str, limit: int) -> None:
     segments = split_markdown(markdown, limit)
     if utf16_len(render(markdown).text) <= limit:
