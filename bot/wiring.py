@@ -43,9 +43,9 @@ from bot.store.replies import Replies
 from bot.store.stats import StatsBook
 from bot.store.usage import USAGE_TTL_SECONDS, UsageLedger
 from bot.telegram.application import GroupAdministrators, build_application, register
+from bot.telegram.context import Retention, Services
 from bot.telegram.courier import ReminderCourier
 from bot.telegram.files import TelegramFiles
-from bot.telegram.handlers import Retention, Services
 from bot.telegram.i18n import language
 from bot.telegram.images import Images
 from bot.telegram.media import MediaRules

@@ -16,8 +16,8 @@ from bot.ingress.stream import UpdateStream
 from bot.metrics import Metrics
 from bot.store.keys import Keys
 from bot.store.replies import Replies
+from bot.telegram.context import BotApplication
 from bot.telegram.courier import ReminderCourier
-from bot.telegram.handlers import BotApplication
 from bot.tools.mcp.servers import McpServers
 
 

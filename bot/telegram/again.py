@@ -15,9 +15,10 @@ from telegram.error import BadRequest
 from bot.domain.chat import ChatKey
 from bot.store.latest import LatestAnswer
 from bot.telegram import texts
-from bot.telegram.handlers import BotContext, answer, quote
+from bot.telegram.context import BotContext, quote
 from bot.telegram.sink import Target
 from bot.telegram.triggers import addressed_to_bot, display_name
+from bot.telegram.turn import answer
 
 
 async def regenerate_button(update: Update, context: BotContext) -> None:

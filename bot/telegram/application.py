@@ -28,7 +28,7 @@ from bot.telegram import (
     unreadable,
     voice,
 )
-from bot.telegram.handlers import BotApplication, BotContext, Services
+from bot.telegram.context import BotApplication, BotContext, Services
 from bot.telegram.media import carried
 from bot.telegram.ratelimit import RedisRateLimiter
 from bot.telegram.sink import REGENERATE, STOP_PREFIX
@@ -84,7 +84,7 @@ def register(application: BotApplication, services: Services) -> None:
     application.add_handler(MessageHandler(fresh & groups & filters.StatusUpdate.NEW_CHAT_MEMBERS,
                                            handlers.joined_group))
     application.add_handler(CallbackQueryHandler(handlers.stop_button, pattern=f"^{STOP_PREFIX}"))
-    application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{handlers.PERSONA_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(commands.persona_button, pattern=f"^{commands.PERSONA_PREFIX}"))
     application.add_handler(CallbackQueryHandler(model_command.model_button, pattern=f"^{model_command.MODEL_PREFIX}"))
     application.add_handler(CallbackQueryHandler(again.regenerate_button, pattern=f"^{REGENERATE}$"))
     application.add_handler(CallbackQueryHandler(reminders.cancel_button, pattern=reminders.PATTERN))

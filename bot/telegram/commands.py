@@ -16,7 +16,9 @@ from bot.domain.personas import (
 )
 from bot.domain.usage import BudgetLeft, PriceTable, Spending
 from bot.telegram import settings_menu, texts
-from bot.telegram.handlers import PERSONA_PREFIX, BotContext, Services, arguments, may_change_settings, quote
+from bot.telegram.context import BotContext, Services, arguments, may_change_settings, quote
+
+PERSONA_PREFIX = "persona:"
 
 
 async def start(update: Update, context: BotContext) -> None:

@@ -23,11 +23,12 @@ from bot.errors import (
     UnsupportedDocument,
 )
 from bot.telegram import texts
+from bot.telegram.context import BotContext
 from bot.telegram.files import TelegramFiles
-from bot.telegram.handlers import BotContext, Declined, Prepare, answer
 from bot.telegram.markdown.quote import italic
 from bot.telegram.media import MediaRules, addressee, carried
 from bot.telegram.sink import TelegramReplySink
+from bot.telegram.turn import Declined, Prepare, answer
 
 logger = logging.getLogger(__name__)
 

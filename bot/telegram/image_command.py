@@ -15,7 +15,7 @@ from bot import lifetime
 from bot.domain.chat import ChatKey
 from bot.domain.usage import next_midnight
 from bot.telegram import texts
-from bot.telegram.handlers import BotContext, arguments, quote
+from bot.telegram.context import BotContext, arguments, quote
 
 CAPTION_LIMIT = 1024
 UPLOAD_ACTION_SECONDS = 4.5  # Telegram shows a chat action for 5 seconds

@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.domain.chat import ChatKey
 from bot.domain.models import ModelCatalog, ModelChoice
 from bot.telegram import settings_menu, texts
-from bot.telegram.handlers import BotContext, Services, arguments, may_change_settings, quote
+from bot.telegram.context import BotContext, Services, arguments, may_change_settings, quote
 
 MODEL_PREFIX = "model:"
 CALLBACK_DATA_LIMIT = 64  # bytes of a button's callback_data Telegram takes

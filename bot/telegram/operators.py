@@ -12,7 +12,7 @@ from telegram import Update
 from bot.domain.stats import BotStats, PeriodStats
 from bot.domain.usage import PriceTable
 from bot.telegram import texts
-from bot.telegram.handlers import BotContext, Services
+from bot.telegram.context import BotContext, Services
 
 _MAX_ID_DIGITS = 19
 

@@ -11,7 +11,7 @@ from telegram.error import BadRequest
 from bot.domain.chat import ChatKey
 from bot.domain.reminders import Cancellation, Reminder
 from bot.telegram import texts
-from bot.telegram.handlers import BotContext, quote
+from bot.telegram.context import BotContext, quote
 
 logger = logging.getLogger(__name__)
 

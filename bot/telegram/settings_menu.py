@@ -9,7 +9,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 
 from bot.domain.chat import ChatKey
-from bot.telegram.handlers import BotContext, Services, may_change_settings
+from bot.telegram.context import BotContext, Services, may_change_settings
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from telegram import Update
 
 from bot.domain.attachment import Kind
 from bot.telegram import texts
-from bot.telegram.handlers import BotContext
+from bot.telegram.context import BotContext
 from bot.telegram.media import addressee, carried
 
 UNREADABLE = frozenset(texts.CANNOT_READ)

@@ -13,11 +13,12 @@ from bot.domain.ports import Recording
 from bot.domain.speech import Listener
 from bot.errors import FileError, FileTooLarge
 from bot.telegram import texts
+from bot.telegram.context import BotContext
 from bot.telegram.files import TelegramFiles
-from bot.telegram.handlers import BotContext, Prepare, answer
 from bot.telegram.markdown.quote import quoted
 from bot.telegram.media import Addressee, MediaRules, addressee, carried
 from bot.telegram.sink import TelegramReplySink
+from bot.telegram.turn import Prepare, answer
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Turns through handlers.answer: one that fails leaves nothing behind (no Bot API call follows once it has ended);
+"""Turns through turn.answer: one that fails leaves nothing behind (no Bot API call follows once it has ended);
 one prepared inside its reply (a recording, a document) is answered, declined or not prepared twice."""
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from bot.store.reminders import RedisReminders
 from bot.store.replies import Replies
 from bot.store.stats import StatsBook
 from bot.store.usage import UsageLedger
-from bot.telegram import handlers
+from bot.telegram import turn
 from bot.telegram.application import register
-from bot.telegram.handlers import BotApplication, BotContext, Retention, Services
+from bot.telegram.context import BotApplication, BotContext, Retention, Services
 from bot.telegram.markdown.quote import quoted
 from bot.telegram.pacing import Pacer
 from bot.telegram.sink import Cadence, Target, TelegramReplySink
@@ -47,7 +47,7 @@ from tests.fake_bot import Call, FakeBot
 from tests.fake_model import FakeModel
 from tests.virtual_clock import VirtualClock
 
-KEYS = Keys("t:handlers")
+KEYS = Keys("t:turn")
 ASKER = 7
 
 
@@ -117,11 +117,11 @@ def context_for(bot: FakeBot, services: Services) -> BotContext:
 
 async def failed_turn(clock: VirtualClock, context: BotContext) -> BaseException | None:
     """Answer "hi" in a private chat, in virtual time, until the turn has ended; what it raised."""
-    turn = asyncio.create_task(handlers.answer(context, Target(ChatKey(42)), ASKER, "hi", speaker=None,
-                                               update_id=1, asked=1))
-    while not turn.done():
+    task = asyncio.create_task(turn.answer(context, Target(ChatKey(42)), ASKER, "hi", speaker=None,
+                                           update_id=1, asked=1))
+    while not task.done():
         await clock.advance(0.1)
-    return turn.exception()
+    return task.exception()
 
 
 async def calls_in_the_next_minute(clock: VirtualClock, bot: FakeBot) -> list[Call]:
@@ -176,12 +176,12 @@ async def test_an_error_while_streaming_leaves_the_words_shown_so_far_and_no_pen
 
 
 
-async def run(clock: VirtualClock, context: BotContext, text: str | handlers.Prepare, update_id: int = 1) -> None:
-    turn = asyncio.create_task(handlers.answer(context, Target(ChatKey(42)), ASKER, text, speaker=None,
-                                               update_id=update_id))
-    while not turn.done():
+async def run(clock: VirtualClock, context: BotContext, text: str | turn.Prepare, update_id: int = 1) -> None:
+    task = asyncio.create_task(turn.answer(context, Target(ChatKey(42)), ASKER, text, speaker=None,
+                                           update_id=update_id))
+    while not task.done():
         await clock.advance(0.1)
-    await turn
+    await task
 
 
 async def test_a_prepared_turn_sets_its_preface_and_a_declined_one_tells_why_without_the_model(redis: Redis) -> None:
@@ -194,8 +194,8 @@ async def test_a_prepared_turn_sets_its_preface_and_a_declined_one_tells_why_wit
         sink.preface(quoted("hi there"))
         return "hi there"
 
-    async def scanned(sink: TelegramReplySink) -> handlers.Declined:
-        return handlers.Declined("no text layer")
+    async def scanned(sink: TelegramReplySink) -> turn.Declined:
+        return turn.Declined("no text layer")
 
     await run(clock, context, heard, 1)
     await run(clock, context, scanned, 2)
