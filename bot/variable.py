@@ -9,6 +9,7 @@ error texts would each have to be overridden to keep the one-line errors.
 from __future__ import annotations
 
 import json
+import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
@@ -206,6 +207,7 @@ class Url(Kind[str]):
         parts = urlsplit(value)
         if parts.scheme not in self.schemes or not (parts.netloc or parts.scheme == "unix"):
             raise ValueError(value)
+        _ = parts.port  # ValueError for a port that is not a number from 0 to 65535
         return value.rstrip("/") if parts.scheme in ("http", "https") else value
 
 
@@ -279,7 +281,9 @@ def variables(settings: type) -> Iterator[tuple[str, Variable]]:
 
 
 def _check(number: float, low: float | None, high: float | None) -> None:
-    if number != number or (low is not None and number < low) or (high is not None and number > high):
+    if number != number or abs(number) == math.inf:  # nan, inf and 1e400 (which float() reads as inf)
+        raise ValueError(number)
+    if (low is not None and number < low) or (high is not None and number > high):
         raise ValueError(number)
 
 
