@@ -157,7 +157,7 @@ class PriceJSON(Kind[Prices]):
     def parse(self, value: str) -> Prices:
         try:
             data = json.loads(value)
-            return tuple((str(model), float(p["input"]), float(p["output"]), _cached(p)) for model, p in data.items())
+            return tuple((str(model), _usd(p["input"]), _usd(p["output"]), _cached(p)) for model, p in data.items())
         except (TypeError, KeyError, AttributeError) as exc:
             raise ValueError(value) from exc
 
@@ -169,7 +169,14 @@ class PriceJSON(Kind[Prices]):
 
 
 def _cached(price: Mapping[str, Any]) -> float | None:
-    return None if price.get("cached_input") is None else float(price["cached_input"])
+    return None if price.get("cached_input") is None else _usd(price["cached_input"])
+
+
+def _usd(value: Any) -> float:
+    """A price: a finite number of dollars, not below 0 (JSON may also write NaN and Infinity)."""
+    price = float(value)
+    _check(price, 0.0, None)
+    return price
 
 
 class ModelList(Kind[ModelChoices]):

@@ -37,6 +37,8 @@ def test_a_missing_required_variable_is_named(missing: str) -> None:
     ("TELEGRAM_BOT_TOKEN", "no-colon"), ("CONTEXT_MAX_TOKENS", "-5"), ("GROUP_SETTINGS_ADMIN_ONLY", "maybe"),
     ("ALLOWED_USER_IDS", "12,abc"), ("SETTINGS_TTL_SECONDS", "0"), ("STREAM_MODE", "fast"),
     ("INGRESS_CLAIM_IDLE_SECONDS", "inf"), ("DELIVERY_GIVE_UP_SECONDS", "1e400"), ("SHUTDOWN_GRACE_SECONDS", "-inf"),
+    ("MODEL_PRICES", '{"m": {"input": NaN, "output": 1}}'), ("MODEL_PRICES", '{"m": {"input": 1, "output": -2}}'),
+    ("MODEL_PRICES", '{"m": {"input": 1, "output": 2, "cached_input": Infinity}}'),
     ("REDIS_URL", "redis://localhost:99999/0"), ("REDIS_URL", "redis://localhost:6379/zero"),
     ("OPENAI_BASE_URL", "http://localhost:70000/v1"), ("WEBHOOK_URL", "https://bot.example.com:99999/hook"),
 ])
