@@ -26,25 +26,20 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from redis import Redis
 
-from bot.domain.chat import ChatKey
-from bot.domain.transcript import Turn
 from tests.bot_process import API_KEY, TOKEN, BotProcess
 from tests.e2e import KEYS, World
 from tests.fake_openai import Behaviour, FakeOpenAI, Reply
 from tests.fake_telegram import FakeTelegram
 from tests.http_fake import wait_for
 from tests.redis_server import running_redis
+from tests.replicas import chat_of, history, restarted, two_replicas
 
 FILLER = " ".join(["lorem"] * 40)
-MODELS = ("gpt-4o-mini", "gpt-4o")  # one per replica: a model request names the replica that sent it
 DEFAULTS = {"STREAM_EDIT_INTERVAL": "1", "STREAM_GROUP_EDIT_INTERVAL": "3"}  # (tests/e2e.py's are shorter)
 MOMENTS = ("at random", "right after a stream ended", "stored, not delivered")
 
@@ -69,7 +64,7 @@ class Round:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def behaviour(self, body: dict[str, Any]) -> Behaviour:
-        chat = int(body["messages"][-1]["content"].split()[-1])
+        chat = chat_of(body)
         if chat not in self.updates:
             return Reply("warm")
         if self.world.store.exists(KEYS.done(self.updates[chat])):
@@ -88,14 +83,14 @@ class Round:
         if self.moment == MOMENTS[1]:
             self.kill()
         elif self.moment == MOMENTS[2]:
-            chat = int(body["messages"][-1]["content"].split()[-1])
+            chat = chat_of(body)
             threading.Thread(target=self._kill_once_stored, args=(chat,), daemon=True).start()
 
     def _kill_once_stored(self, chat: int) -> None:
         deadline = time.monotonic() + 5
         while not self.world.store.exists(KEYS.done(self.updates[chat])) and time.monotonic() < deadline:
             time.sleep(0.002)
-        if any(m.reply_markup for m in self.world.telegram.messages(chat)):
+        if any(not m.final for m in self.world.telegram.messages(chat)):
             self.kill()
 
 
@@ -135,8 +130,7 @@ def play(w: World, replicas: list[BotProcess], chats: list[int], victim: int, mo
     wait_for(lambda: run.killed_at is not None, timeout=60, what="the kill")
     assert run.victim.process is not None and run.killed_at is not None
     run.victim.process.wait(timeout=10)
-    replicas[victim] = BotProcess(w.env(**DEFAULTS, OPENAI_MODEL=run.victim.env["OPENAI_MODEL"]),
-                                  port=run.victim.port)
+    replicas[victim] = restarted(w, run.victim, DEFAULTS)
     replicas[victim].start()
     wait_for(lambda: all(_final(w, c) for c in chats), timeout=120, what="every answer")
     wait_for(lambda: w.unacknowledged() == 0, timeout=60, what="every update acknowledged")
@@ -147,11 +141,11 @@ def _figures(w: World, run: Round, killed_at: float) -> Figures:
     figures = Figures(repeated=len(run.repeated), resets=run.resets)
     for chat in run.chats:
         messages = w.telegram.messages(chat, include_deleted=True)
-        whole = [m for m in messages if m.text == answer_of(chat) and m.reply_markup is None and not m.deleted]
-        history = _history(w.store, chat)
-        figures.lost += not whole or history != [("user", f"question {chat}"), ("assistant", answer_of(chat))]
+        whole = [m for m in messages if m.text == answer_of(chat) and m.final and not m.deleted]
+        stored = history(w, chat)
+        figures.lost += not whole or stored != [("user", f"question {chat}"), ("assistant", answer_of(chat))]
         figures.twice += len(whole) > 1
-        figures.stale += sum(1 for m in messages if m.reply_markup is not None and not m.deleted)
+        figures.stale += sum(1 for m in messages if not m.final and not m.deleted)
         since = max(killed_at, run.posted[chat])  # a chat may have asked only after the kill
         if whole:
             figures.worst = max(figures.worst, whole[0].history[-1][0] - since)
@@ -175,35 +169,7 @@ def _post(replicas: list[BotProcess], index: int, update: dict[str, Any]) -> int
 
 
 def _final(w: World, chat: int) -> bool:
-    return any(m.reply_markup is None for m in w.telegram.messages(chat))
-
-
-def _history(store: Redis, chat: int) -> list[tuple[str, str]]:
-    stored = store.lrange(KEYS.turns(ChatKey(chat)), 0, -1)
-    return [(turn.role, turn.content) for turn in (Turn.from_json(str(raw)) for raw in stored)]
-
-
-@contextmanager
-def two_replicas(w: World) -> Iterator[list[BotProcess]]:
-    replicas = [BotProcess(w.env(**DEFAULTS, OPENAI_MODEL=model)) for model in MODELS]
-    with ExitStack() as stack:
-        for replica in replicas:
-            replica.launch()
-        for replica in replicas:
-            replica.wait_healthy()
-        stack.callback(lambda: [r.stop() for r in replicas])  # the list holds the restarted ones by then
-        _warm_up(w, replicas)
-        yield replicas
-
-
-def _warm_up(w: World, replicas: list[BotProcess]) -> None:
-    """Until each replica has answered once (its first answer loads the model's SDK)."""
-    w.model.default = lambda body: Reply("warm")
-    chat = 9_000_000
-    while {r["model"] for r in w.model.chat_requests()} != set(MODELS) and chat < 9_000_020:
-        replicas[chat % 2].post(w.telegram.make_update(f"warm up {chat}", chat_id=chat))
-        wait_for(lambda: w.telegram.texts(chat) == ["warm"], timeout=30, what="a warm-up answer")  # noqa: B023
-        chat += 1
+    return any(m.final for m in w.telegram.messages(chat))
 
 
 def main() -> None:
@@ -217,7 +183,7 @@ def main() -> None:
     with running_redis() as url, FakeTelegram(TOKEN) as telegram, FakeOpenAI(API_KEY) as model:
         w = World(telegram, model, url)
         w.store.flushdb()
-        with two_replicas(w) as replicas:
+        with two_replicas(w, DEFAULTS, warm_up_chat=9_000_000) as replicas:
             for number in range(args.rounds):
                 chats = [10_000 * (number + 1) + i for i in range(args.chats)]
                 moment = MOMENTS[number % len(MOMENTS)]

@@ -44,15 +44,15 @@ def streaming(gate: threading.Event | None = None) -> Any:
 
 def shown_once(w: World, chat: int) -> bool:
     messages = w.telegram.messages(chat, include_deleted=True)
-    return [(m.text, m.reply_markup) for m in messages] == [(answer_to(f"question {chat}"), None)]
+    return [(m.text, m.final) for m in messages] == [(answer_to(f"question {chat}"), True)]
 
 
 def final(w: World, chat: int) -> bool:
-    return any(m.reply_markup is None for m in w.telegram.messages(chat))
+    return any(m.final for m in w.telegram.messages(chat))
 
 
 def streaming_now(w: World, chat: int) -> bool:
-    return any(m.reply_markup for m in w.telegram.messages(chat))
+    return any(not m.final for m in w.telegram.messages(chat))
 
 
 def completed_after(w: World, chats: list[int], moment: float) -> float:

@@ -277,7 +277,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         values[attribute] = variable.read(env, values)
     settings = Settings(**values)
     problem = webhook_problem(settings)
-    if problem and settings.telegram_api_url == TELEGRAM_API:
+    if problem and is_telegrams_api(settings.telegram_api_url):
         raise ConfigError("WEBHOOK_URL", problem)
     _check_models(settings)
     return settings
@@ -289,6 +289,11 @@ def _check_models(settings: Settings) -> None:
     if settings.openai_model not in offered:
         raise ConfigError("OPENAI_MODEL",
                           f"must be one of MODELS ({', '.join(offered)}), got {settings.openai_model!r}")
+
+
+def is_telegrams_api(url: str) -> bool:
+    """TELEGRAM_API_URL is Telegram's own server, however written ("https://API.telegram.org:443")."""
+    return urlsplit(url).hostname == urlsplit(TELEGRAM_API).hostname
 
 
 def webhook_problem(settings: Settings) -> str | None:

@@ -33,9 +33,12 @@ OUTCOMES = tuple(e.value for e in Ending) + tuple(f"failed:{f.value}" for f in F
 DIRECTIONS = ("in", "cached", "out")  # cached: the part of "in" read from the provider's prompt cache
 # The Bot API methods the bot calls, so their series exist (at zero) before the first call.
 TELEGRAM_METHODS = ("getMe", "getUpdates", "setWebhook", "getWebhookInfo", "deleteWebhook", "setMyCommands",
-                    "getMyCommands", "sendMessage", "editMessageText", "deleteMessage", "sendChatAction",
-                    "answerCallbackQuery", "getChatAdministrators", "sendMessageDraft")
+                    "getMyCommands", "getMyDescription", "setMyDescription", "getMyShortDescription",
+                    "setMyShortDescription", "sendMessage", "editMessageText", "editMessageReplyMarkup",
+                    "deleteMessage", "sendChatAction", "answerCallbackQuery", "getChatAdministrators",
+                    "sendMessageDraft", "getFile", "sendPhoto")
 TELEGRAM_OUTCOMES = ("ok", "flood_wait", "error")
+REMINDER_OUTCOMES = ("sent", "retried", "dropped")
 # The usual kinds of failed model calls (bot/model/openai_chat.py labels others as they come).
 MODEL_ERROR_KINDS = ("ModelRejected", "ContextTooLong", "ModelAccessDenied", "ModelUnavailable", "HTTP_429",
                      "HTTP_500", "HTTP_502", "HTTP_503", "APITimeoutError", "APIConnectionError")
@@ -111,6 +114,8 @@ class Metrics:
             self.summaries.labels(result)
         for kind in MODEL_ERROR_KINDS:
             self.model_errors.labels(kind)
+        for outcome in REMINDER_OUTCOMES:
+            self.reminders.labels(outcome)
 
     def handling(self, updates: int) -> None:
         """How many updates this process is handling now: the loop-lag probe runs only while there are any."""
@@ -142,7 +147,8 @@ class Metrics:
         self.tokens.labels(record.model, "cached").inc(record.cached_tokens)
         self.tokens.labels(record.model, "out").inc(record.completion_tokens)
         cost = self._prices.cost([ModelTokens(record.model, record.prompt_tokens, record.completion_tokens,
-                                              record.cached_tokens)])
+                                              seconds=record.seconds, images=record.images,
+                                              cached=record.cached_tokens)])
         if cost is not None:
             self.cost.labels(record.model).inc(cost)
 

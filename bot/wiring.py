@@ -74,7 +74,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     redis = connect(settings.redis_url)
     keys = Keys(f"tg:{settings.bot_id}")
     prices = PriceTable(settings.model_prices)
-    metrics = Metrics(prices, models=tuple(dict.fromkeys((settings.openai_model, settings.summary_model))))
+    metrics = Metrics(prices, models=_metered_models(settings))
     stats = StatsBook(redis, keys)
     counter = TokenCounter(settings.openai_model)
     capabilities = ModelCapabilities(redis, keys)
@@ -85,7 +85,7 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
                          stats=stats)
     history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
     reminders = RedisReminders(redis, keys)
-    painter = _painter(settings, model, DailyImages(redis, keys), ledger)
+    painter = _painter(settings, model, DailyImages(redis, keys), ledger, metrics)
     summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
                             budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
                             observer=metrics)
@@ -112,7 +112,8 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         models=models, limits=capabilities,
     )
     replies = Replies(redis, keys)
-    listener = Listener(model, ledger, counter, settings.transcription_model) if settings.transcription else None
+    listener = (Listener(model, ledger, counter, settings.transcription_model, observer=metrics)
+                if settings.transcription else None)
     register(application, Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(),
         persona_limit=PromptLimit(settings.persona_max_tokens, counter.count),
@@ -143,6 +144,15 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
                    courier, mcp, clients=(files,))
 
 
+def _metered_models(settings: Settings) -> tuple[str, ...]:
+    """The models whose token and cost series start at zero: every one users may choose, the summaries', and the
+    transcriptions' and images' when those are on."""
+    return tuple(dict.fromkeys((settings.openai_model, *(model for model, _ in settings.models),
+                                settings.summary_model,
+                                *((settings.transcription_model,) if settings.transcription else ()),
+                                *((settings.image_model,) if settings.image_generation else ()))))
+
+
 def _tool_factories(settings: Settings, reminders: RedisReminders, painter: Painter | None,
                     photos: PhotoOutbox) -> dict[str, ToolFactory]:
     """What each TOOLS name builds (generate_image only when IMAGE_GENERATION is on)."""
@@ -161,12 +171,13 @@ def _tool_factories(settings: Settings, reminders: RedisReminders, painter: Pain
     return factories
 
 
-def _painter(settings: Settings, model: DeferredModel, quota: DailyImages, ledger: UsageLedger) -> Painter | None:
+def _painter(settings: Settings, model: DeferredModel, quota: DailyImages, ledger: UsageLedger,
+             metrics: Metrics) -> Painter | None:
     if not settings.image_generation:
         return None
     options = ImageOptions(settings.image_model, settings.image_size, settings.daily_images_per_user,
                            settings.operator_ids, settings.moderation_fail_closed)
-    return Painter(model, quota, ledger, options, model if settings.moderation else None)
+    return Painter(model, quota, ledger, options, model if settings.moderation else None, observer=metrics)
 
 
 def _reply_options(settings: Settings) -> ReplyOptions:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.domain.outcome import Ending, Failure
 from bot.domain.ports import Completion, ModelRequest, Usage
 from bot.domain.tools import Progress, ToolCall
+from bot.domain.usage import UsageRecord
 from bot.errors import StreamBroken
 
 
@@ -103,3 +104,19 @@ class RecordingSink:
 
     async def fail(self, failure: Failure) -> None:
         self.failed = failure
+
+
+@dataclass
+class CountingObserver:
+    """A TurnObserver that keeps the usage records /metrics would count."""
+
+    records: list[UsageRecord] = field(default_factory=list)
+
+    def tokens_used(self, record: UsageRecord) -> None:
+        self.records.append(record)
+
+    def summary_finished(self, result: str) -> None:
+        """Not kept."""
+
+    def tool_called(self, tool: str, outcome: str, seconds: float) -> None:
+        """Not kept."""

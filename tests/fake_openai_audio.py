@@ -23,11 +23,13 @@ class Upload:
 
 @dataclass(frozen=True)
 class Transcript:
-    """An answer: the text heard, and token usage like gpt-4o-transcribe reports it (None: none reported)."""
+    """An answer: the text heard, and token usage like gpt-4o-transcribe reports it (None: none reported), or
+    the recording's length like whisper-1 reports it (``seconds``)."""
 
     text: str
     input_tokens: int | None = None
     output_tokens: int = 0
+    seconds: float | None = None
 
 
 class Transcriptions:
@@ -71,4 +73,6 @@ def transcription_body(answer: Transcript) -> dict[str, Any]:
     if answer.input_tokens is not None:
         body["usage"] = {"type": "tokens", "input_tokens": answer.input_tokens, "output_tokens": answer.output_tokens,
                          "total_tokens": answer.input_tokens + answer.output_tokens}
+    elif answer.seconds is not None:
+        body["usage"] = {"type": "duration", "seconds": answer.seconds}
     return body

@@ -212,6 +212,13 @@ def test_https_webhooks_on_telegrams_ports_are_accepted(url: str) -> None:
     assert load_settings({**BASE, "WEBHOOK_URL": url}).webhook_url == url
 
 
+@pytest.mark.parametrize("api", ["https://api.telegram.org/", "https://API.telegram.org", "https://api.telegram.org:443"])
+def test_telegrams_own_api_however_written_refuses_a_webhook_it_would_not_post_to(api: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, "WEBHOOK_URL": "http://bot.example.com/hook", "TELEGRAM_API_URL": api})
+    assert caught.value.variable == "WEBHOOK_URL"
+
+
 def test_another_bot_api_server_may_take_any_webhook_url() -> None:
     env = {**BASE, "WEBHOOK_URL": "http://bot.internal:8080/hook", "TELEGRAM_API_URL": "http://127.0.0.1:8081"}
     settings = load_settings(env)

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain.chat import ChatKey
-from bot.domain.transcript import Turn
 from tests.bot_process import BotProcess
 from tests.e2e import KEYS, World
 from tests.fake_openai import Behaviour, Reply
 from tests.http_fake import wait_for
+from tests.replicas import chat_of, history, replica_of, restarted, two_replicas
 
 CHATS = list(range(4000, 4012))
 FILLER = " ".join(["lorem"] * 30)
-MODELS = ("gpt-4o-mini", "gpt-4o")  # one per replica: a model request names the replica that sent it
 # A short claim idle keeps the test quick; under 2 s, a replica stalled on a loaded machine could miss a heartbeat.
 SETTINGS = {"INGRESS_CLAIM_IDLE_SECONDS": "2", "STREAM_EDIT_INTERVAL": "0.5", "TELEGRAM_MESSAGES_PER_SECOND": "300"}
 
@@ -46,7 +43,7 @@ class Chaos:
 
     def behaviour(self, body: dict[str, Any]) -> Behaviour:
         """Answers that stream 1-2 s (each chat its own length); notes a request for an answer already stored."""
-        chat = _chat_of(body)
+        chat = chat_of(body)
         if chat not in self.updates:
             return Reply("warm")
         if self.world.store.exists(KEYS.done(self.updates[chat])):
@@ -57,7 +54,7 @@ class Chaos:
         """Every answer the replica asking ``model`` started has its first message out and its id recorded (a
         replica killed while its first sendMessage is in flight leaves a message no replica ever learnt of: the one
         case nothing can take over)."""
-        asked = {_chat_of(body) for body in self.world.model.chat_requests() if body["model"] == model}
+        asked = {chat_of(body) for body in self.world.model.chat_requests() if body["model"] == model}
         return all(self.world.recorded_messages(self.updates[chat]) for chat in asked if chat in self.updates)
 
     def kill(self, victim: BotProcess) -> None:
@@ -67,46 +64,17 @@ class Chaos:
             victim.process.send_signal(signal.SIGKILL)
 
 
-@contextmanager
-def replicas(w: World) -> Iterator[list[BotProcess]]:
-    processes = [BotProcess(w.env(**SETTINGS, OPENAI_MODEL=model)) for model in MODELS]
-    with ExitStack() as stack:
-        for process in processes:
-            stack.push(process.__exit__)
-            process.launch()
-        for process in processes:
-            process.wait_healthy()
-        _warm_up(w, processes)
-        yield processes
-
-
-def _warm_up(w: World, processes: list[BotProcess]) -> None:
-    """Until each replica has answered once: a first answer waits for the model's SDK to load, and a replica
-    loading it on a busy machine may miss a heartbeat (its updates would look abandoned to the other)."""
-    w.model.default = lambda body: Reply("warm")
-    chat = 4900
-    while {r["model"] for r in w.model.chat_requests()} != set(MODELS) and chat < 4920:
-        update = w.telegram.make_update(f"warm up {chat}", chat_id=chat)
-        assert processes[chat % 2].post(update).status_code == 200
-        wait_for(lambda: w.telegram.texts(chat) == ["warm"], timeout=30, what="a warm-up answer")  # noqa: B023
-        chat += 1
-
-
 def right_after_a_stream_ended(chaos: Chaos) -> Callable[[dict[str, Any]], None]:
     """Kill a replica the moment one of its streams has sent [DONE], once the first messages of the answers it
     started are recorded. Either replica may be the one: the first to read the stream may take every update."""
     def ended(body: dict[str, Any]) -> None:
-        if _chat_of(body) in chaos.updates and chaos.recorded(body["model"]):
-            chaos.kill(next(r for r in chaos.replicas if r.env["OPENAI_MODEL"] == body["model"]))
+        if chat_of(body) in chaos.updates and chaos.recorded(body["model"]):
+            chaos.kill(replica_of(chaos.replicas, body))
     return ended
 
 
-def _chat_of(body: dict[str, Any]) -> int:
-    return int(body["messages"][-1]["content"].split()[-1])
-
-
 def test_a_replica_killed_right_after_a_stream_ended_loses_repeats_and_regenerates_nothing(env: World) -> None:
-    with replicas(env) as processes:
+    with two_replicas(env, SETTINGS, warm_up_chat=4900) as processes:
         chaos = Chaos(env, processes)
         env.model.default = chaos.behaviour
         env.model.on_finished = right_after_a_stream_ended(chaos)
@@ -119,22 +87,18 @@ def test_a_replica_killed_right_after_a_stream_ended_loses_repeats_and_regenerat
         assert victim is not None and victim.process is not None
         survivor = next(r for r in processes if r is not victim)
         victim.process.wait(timeout=10)
-        with BotProcess(env.env(**SETTINGS, OPENAI_MODEL=victim.env["OPENAI_MODEL"]), port=victim.port) as restarted:
+        with restarted(env, victim, SETTINGS) as replacement:
             wait_for(lambda: all(_final(env, c) for c in CHATS), timeout=30, what="every answer")
             wait_for(lambda: env.unacknowledged() == 0, what="every update acknowledged")
-            logs = survivor.log() + restarted.log()
+            logs = survivor.log() + replacement.log()
     assert chaos.repeated == []  # no answer generated twice
     for chat in CHATS:  # one message each, showing the whole answer without its Stop button; stored once
         messages = env.telegram.messages(chat, include_deleted=True)
         assert [(m.text, m.final) for m in messages] == [(answer_of(chat), True)]
-        assert _history(env, chat) == [("user", f"question {chat}"), ("assistant", answer_of(chat))]
+        assert history(env, chat) == [("user", f"question {chat}"), ("assistant", answer_of(chat))]
     assert "Traceback" not in logs and "never retrieved" not in logs
 
 
 def _final(w: World, chat: int) -> bool:
     return any(m.final for m in w.telegram.messages(chat))
 
-
-def _history(w: World, chat: int) -> list[tuple[str, str]]:
-    stored = w.store.lrange(KEYS.turns(ChatKey(chat)), 0, -1)
-    return [(turn.role, turn.content) for turn in (Turn.from_json(str(raw)) for raw in stored)]

@@ -38,7 +38,7 @@ def test_an_image_is_made_sent_as_a_photo_and_limited_per_day(env: World) -> Non
         assert len(env.model.image_requests()) == 2
         bot.post(env.telegram.make_update("/usage", chat_id=CHAT))
         wait_for(lambda: len(notes(env, CHAT)) == 2, what="the usage")
-        assert "· gpt-image-1: 2 images · ≈ $0.0840" in notes(env, CHAT)[1]
+        assert "· gpt-image-1: 2 images · ≈ $0.08" in notes(env, CHAT)[1]
 
 
 def test_a_refused_prompt_gets_a_friendly_line_and_does_not_count(env: World) -> None:

@@ -39,6 +39,7 @@ def test_usage_bills_cached_tokens_lower_and_stats_sum_up_the_bot_for_operators(
         assert "Today: 1,000,000 tokens in · 10 out · ≈ $0.15" in plain  # 1M at $0.15
         assert "Today: 1,000,000 tokens in · 10 out · ≈ $0.09" in cached  # 200k at $0.15 + 800k at $0.075
         assert re.search(r"Today: [\d,]+ tokens in · [\d,]+ out · < \$0\.01", small)
+        assert "gpt-4o-mini: " in small and "$0.00" not in small  # each model's line too
         assert "Daily budget: 5,000,000 tokens · 3,999,990 left today" in plain
         stats = ask(env, bot, "/stats", OPERATOR, 1)
         commands = {c["command"] for c in env.telegram.commands(OPERATOR_SCOPE)}
@@ -75,7 +76,7 @@ def test_bans_and_run_time_allowances_hold_on_every_replica_at_once(env: World) 
         assert ask(env, second, "/stats", OPERATOR, 7).startswith("Today (UTC)")
         wait_for(lambda: env.unacknowledged() == 0, what="every update handled")
         assert len(env.model.chat_requests()) == before
-        assert all("users ·" not in m.text for m in env.telegram.messages(BOB)[bob_stats:])
+        assert all("Today (UTC)" not in m.text for m in env.telegram.messages(BOB)[bob_stats:])
 
 
 def test_added_to_a_group_in_privacy_mode_the_bot_says_once_how_to_reach_it(env: World) -> None:

@@ -157,7 +157,7 @@ def test_replicas_started_at_once_set_the_webhook_once(env: World) -> None:
 
 
 def test_metrics_and_json_logs(env: World) -> None:
-    with env.bot(LOG_FORMAT="json") as bot:
+    with env.bot(LOG_FORMAT="json", MODELS="gpt-4o-mini,gpt-4o") as bot:
         update = env.telegram.make_update("count me", chat_id=700)
         bot.post(update)
         bot.post(update)
@@ -171,7 +171,12 @@ def test_metrics_and_json_logs(env: World) -> None:
                  "bot_turn_seconds", "bot_tokens_total{direction=\"in\",model=\"gpt-4o-mini\"}",
                  "bot_streams_in_flight 0.0", "bot_ingress_lag_seconds", "bot_ingress_pending",
                  'bot_telegram_api_calls_total{method="sendMessage",outcome="ok"} 1.0', "bot_build_info{commit=",
-                 "process_resident_memory_bytes", 'bot_cost_usd_total{model="gpt-4o-mini"}'):
+                 "process_resident_memory_bytes", 'bot_cost_usd_total{model="gpt-4o-mini"}',
+                 # labelled series start at zero: another model users may choose, methods and reminders not used yet
+                 'bot_cost_usd_total{model="gpt-4o"} 0.0', 'bot_tokens_total{direction="cached",model="gpt-4o"} 0.0',
+                 'bot_telegram_api_calls_total{method="sendPhoto",outcome="ok"} 0.0',
+                 'bot_telegram_api_calls_total{method="setMyDescription",outcome="error"} 0.0',
+                 'bot_reminders_total{outcome="sent"} 0.0'):
         assert name in metrics
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     turn = next(line for line in lines if line["message"].startswith("turn finished"))

@@ -68,6 +68,32 @@ def test_an_image_file_is_seen_and_a_gif_by_its_first_frame(env: World) -> None:
     assert TOKEN not in json.dumps(env.model.requests)
 
 
+def test_an_image_file_of_no_stated_type_is_seen_by_its_name(env: World) -> None:
+    png = env.telegram.add_file(picture(64, 48, "PNG"), file_path="documents/file_11.png")
+    with env.bot() as bot:
+        bot.post(env.telegram.make_update(None, chat_id=CHAT, caption="what is this?", document={
+            "file_id": png, "file_unique_id": "u1", "file_name": "screenshot.png",
+            "mime_type": "application/octet-stream"}))
+        wait_for(lambda: answered(env, CHAT), what="the answer")
+    (request,) = env.model.chat_requests()
+    (part,) = image_parts(request)
+    assert part["url"].startswith("data:image/png;base64,") and decoded(part["url"]).size == (64, 48)
+    assert env.telegram.texts(CHAT) == ["Echo: what is this?"]
+
+
+def test_a_gif_telegram_calls_an_animation_is_seen_by_its_first_frame(env: World) -> None:
+    gif = env.telegram.add_file(picture(60, 40, frames=3), file_path="animations/file_12.gif")
+    fields = {"file_id": gif, "file_unique_id": "u1", "file_name": "dance.gif", "mime_type": "image/gif"}
+    with env.bot() as bot:
+        bot.post(env.telegram.make_update(None, chat_id=CHAT, caption="what moves?", document=fields,
+                                          animation=fields | {"width": 60, "height": 40, "duration": 1}))
+        wait_for(lambda: answered(env, CHAT), what="the answer")
+    (request,) = env.model.chat_requests()
+    (part,) = image_parts(request)
+    assert getattr(decoded(part["url"]), "n_frames", 1) == 1 and decoded(part["url"]).size == (60, 40)
+    assert env.telegram.texts(CHAT) == ["Echo: what moves?"]
+
+
 def test_a_broken_image_and_a_too_large_file_get_clear_notes(env: World) -> None:
     broken = env.telegram.add_file(b"this is not a PNG at all", file_path="documents/file_20.png")
     large = env.telegram.add_file(b"tiny", file_path="documents/file_21.jpg", file_size=25 * 1024 * 1024)

@@ -7,7 +7,7 @@ from tests.e2e import World
 from tests.fake_openai import Reply
 from tests.fake_openai_audio import Transcript
 from tests.http_fake import wait_for
-from tests.media_samples import audio, video_note, voice
+from tests.media_samples import audio, document, video_note, voice
 from tests.test_e2e_basics import answered
 
 CHAT = 42
@@ -50,6 +50,26 @@ def test_audio_files_and_video_notes_are_sent_as_they_are_named_for_their_format
         wait_for(lambda: answered(env, CHAT, 2), what="the video note's answer")
     assert [u.filename for u in env.model.audio.uploads] == ["audio.ogg", "video_note.mp4"]
     assert env.telegram.texts(CHAT) == ["first\n\nEcho: first", "second\n\nEcho: second"]
+
+
+def test_an_audio_file_sent_as_a_file_is_transcribed_and_its_length_as_the_server_says_it_is_counted(
+        env: World) -> None:
+    env.model.audio.script(Transcript("Minutes of the meeting.", seconds=95.4), "From the flac file.")
+    with env.bot() as bot:
+        wav = document(env.telegram, b"RIFF\x24\x00\x00\x00WAVEfmt ", "meeting.wav", "audio/x-wav")
+        bot.post(env.telegram.make_update(None, chat_id=CHAT, **wav))
+        wait_for(lambda: answered(env, CHAT), what="the .wav file's answer")
+        flac = document(env.telegram, b"fLaC\x00\x00\x00\x22", "take 2.flac", None)
+        bot.post(env.telegram.make_update(None, chat_id=CHAT, caption="and this one?", **flac))
+        wait_for(lambda: answered(env, CHAT, 2), what="the .flac file's answer")
+        bot.post(env.telegram.make_update("/usage", chat_id=CHAT))
+        wait_for(lambda: len(env.telegram.messages(CHAT)) == 3, what="/usage")
+    first, second, usage = env.telegram.messages(CHAT)
+    assert first.text == "Minutes of the meeting.\n\nEcho: Minutes of the meeting."
+    assert first.entities[0]["type"] == "blockquote"
+    assert second.text.startswith("From the flac file.\n\nEcho: From the flac file.")
+    assert [u.filename for u in env.model.audio.uploads] == ["audio.wav", "audio.flac"]
+    assert "1 min 35 s of audio transcribed" in usage.text
 
 
 def test_a_failed_transcription_is_apologised_for_and_leaves_no_turn_behind(env: World) -> None:

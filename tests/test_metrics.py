@@ -1,9 +1,12 @@
-"""The process's metrics: the event-loop lag probe samples only while updates are handled."""
+"""The process's metrics: the event-loop lag probe samples only while updates are handled; cost as billed."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from bot.domain.usage import UsageRecord
 from bot.metrics import Metrics
 
 
@@ -47,3 +50,12 @@ def test_an_idle_process_reports_no_lag_from_its_last_busy_moment() -> None:
     assert metrics.lagging()
     metrics.handling(0)
     assert not metrics.lagging()
+
+
+def test_the_cost_counter_bills_cached_tokens_at_the_cached_price() -> None:
+    metrics = Metrics(models=("gpt-4o-mini",))
+    metrics.tokens_used(UsageRecord(1_000_000, 0, "gpt-4o-mini", 1, cached_tokens=800_000))
+    cost = metrics.registry.get_sample_value("bot_cost_usd_total", {"model": "gpt-4o-mini"})
+    assert cost == pytest.approx(0.09)  # 200k at $0.15 + 800k at $0.075 per 1M, as /usage bills them
+    cached = metrics.registry.get_sample_value("bot_tokens_total", {"model": "gpt-4o-mini", "direction": "cached"})
+    assert cached == 800_000

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.domain.chat import ChatKey
 from bot.domain.outcome import Failure
-from bot.domain.ports import ImageModel, ImageQuota, Ledger, Moderator
+from bot.domain.ports import ImageModel, ImageQuota, Ledger, Moderator, NoObserver, TurnObserver
 from bot.domain.usage import UsageRecord
 from bot.errors import ImageRefused, ModelAccessDenied, ModelError
 
@@ -37,12 +37,13 @@ class Painter:
     """Makes images for users within their daily number, counting each on the usage ledger."""
 
     def __init__(self, model: ImageModel, quota: ImageQuota, ledger: Ledger, options: ImageOptions,
-                 moderator: Moderator | None = None) -> None:
+                 moderator: Moderator | None = None, observer: TurnObserver | None = None) -> None:
         self._model = model
         self._quota = quota
         self._ledger = ledger
         self._options = options
         self._moderator = moderator
+        self._observer = observer or NoObserver()
 
     async def draw(self, user_id: int, chat: ChatKey, prompt: str) -> Drawing:
         """One image of ``prompt``; a flagged prompt, today's limit or a failed call is a Failure."""
@@ -59,7 +60,9 @@ class Painter:
                 await self._quota.give_back(user_id)
             logger.warning("image generation failed: %s", exc)
             return Drawing(failure=_failure_of(exc))
-        await self._ledger.record(chat, [UsageRecord(0, 0, self._options.model, user_id, images=1)])
+        record = UsageRecord(0, 0, self._options.model, user_id, images=1)
+        await self._ledger.record(chat, [record])
+        self._observer.tokens_used(record)
         return Drawing(picture=picture)
 
     def _counted(self, user_id: int) -> bool:

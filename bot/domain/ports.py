@@ -104,7 +104,7 @@ class ImageSupport(Protocol):
 @dataclass(frozen=True)
 class Recording:
     """A voice message, audio file or video note to transcribe: its bytes (never stored), a file name whose
-    extension names the format, and its length as Telegram reports it."""
+    extension names the format, and its length as Telegram reports it (0: Telegram did not say)."""
 
     data: bytes
     filename: str
@@ -117,6 +117,7 @@ class Heard:
 
     text: str
     usage: Usage | None = None
+    seconds: float | None = None  # the recording's length, when the server says it (whisper-1 does)
 
 
 class Transcriber(Protocol):

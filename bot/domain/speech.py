@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.domain.chat import ChatKey
 from bot.domain.outcome import Failure
-from bot.domain.ports import Heard, Ledger, Recording, Transcriber
+from bot.domain.ports import Heard, Ledger, NoObserver, Recording, Transcriber, TurnObserver
 from bot.domain.tokens import TokenCounter
 from bot.domain.usage import UsageRecord
 from bot.errors import ModelAccessDenied, ModelError
@@ -36,11 +36,13 @@ class Listening:
 class Listener:
     """Transcribes recordings for users, counting them on the daily budgets and the usage ledger."""
 
-    def __init__(self, transcriber: Transcriber, ledger: Ledger, counter: TokenCounter, model: str) -> None:
+    def __init__(self, transcriber: Transcriber, ledger: Ledger, counter: TokenCounter, model: str, *,
+                 observer: TurnObserver | None = None) -> None:
         self._transcriber = transcriber
         self._ledger = ledger
         self._counter = counter
         self._model = model
+        self._observer = observer or NoObserver()
 
     async def hear(self, user_id: int, chat: ChatKey, recording: Recording) -> Listening:
         """The recording's transcript; a budget with no room for it, a failed call or silence is a Failure."""
@@ -53,17 +55,21 @@ class Listener:
             await self._ledger.release(reservation)
             logger.warning("transcription failed: %s", exc)
             return Listening(failure=Failure.MISCONFIGURED if isinstance(exc, ModelAccessDenied) else Failure.NOT_HEARD)
-        await self._ledger.record(chat, [self._usage(user_id, recording, heard)], reservation)
+        record = self._usage(user_id, recording, heard)
+        await self._ledger.record(chat, [record], reservation)
+        self._observer.tokens_used(record)
         if not heard.text.strip():
             return Listening(failure=Failure.NOTHING_HEARD)
-        return Listening(heard=Heard(heard.text.strip(), heard.usage))
+        return Listening(heard=Heard(heard.text.strip(), heard.usage, heard.seconds))
 
     def _usage(self, user_id: int, recording: Recording, heard: Heard) -> UsageRecord:
+        # A file sent as a document has no duration from Telegram: the server may say how long it was.
+        seconds = recording.seconds or round(heard.seconds or 0)
         if heard.usage is not None:
             tokens_in, tokens_out = heard.usage.prompt_tokens, heard.usage.completion_tokens
         else:
-            tokens_in, tokens_out = audio_tokens(recording.seconds), self._counter.count(heard.text)
-        return UsageRecord(tokens_in, tokens_out, self._model, user_id, seconds=recording.seconds)
+            tokens_in, tokens_out = audio_tokens(seconds), self._counter.count(heard.text)
+        return UsageRecord(tokens_in, tokens_out, self._model, user_id, seconds=seconds)
 
 
 def audio_tokens(seconds: int) -> int:

@@ -70,8 +70,9 @@ class Summarizer:
             t.tokens for t in folded)
         completion_tokens = usage.completion_tokens if usage else summary.tokens
         cached = usage.cached_tokens if usage else 0
-        await self._ledger.record(chat, [UsageRecord(prompt_tokens, completion_tokens, self._model_name,
-                                                     cached_tokens=cached)])
+        record = UsageRecord(prompt_tokens, completion_tokens, self._model_name, cached_tokens=cached)
+        await self._ledger.record(chat, [record])
+        self._observer.tokens_used(record)
         self._observer.summary_finished("stored" if done else "dropped")
         logger.info("summary of %d turns %s", len(folded), "stored" if done else "dropped (history changed)")
         return done

@@ -22,7 +22,7 @@ async def transcribe(client: openai.AsyncOpenAI, recording: Recording, model: st
     """One transcription request; SDK errors propagate (the caller translates them)."""
     upload = (recording.filename, recording.data, content_type(recording.filename))
     response = await client.audio.transcriptions.create(file=upload, model=model)
-    return Heard(response.text, _usage(response))
+    return Heard(response.text, _usage(response), _seconds(response))
 
 
 def content_type(filename: str) -> str:
@@ -37,3 +37,12 @@ def _usage(response: Transcription) -> Usage | None:
     if usage is None or getattr(usage, "type", None) != "tokens":
         return None
     return Usage(usage.input_tokens, usage.output_tokens)
+
+
+def _seconds(response: Transcription) -> float | None:
+    """The recording's length, for models billed by the minute that say it (whisper-1's usage of type "duration")."""
+    usage = getattr(response, "usage", None)
+    if usage is None or getattr(usage, "type", None) != "duration":
+        return None
+    seconds = getattr(usage, "seconds", None)
+    return float(seconds) if isinstance(seconds, int | float) else None

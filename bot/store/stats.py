@@ -1,5 +1,5 @@
 """The whole bot's counts for /stats, per UTC day and month: users and chats answered, turns by outcome, tokens
-by model (written with the usage ledger's counts, in the same round trip), and updates that failed."""
+(and images made) by model (written with the usage ledger's counts, in the same round trip), and updates that failed."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ class StatsBook:
             key = self._keys.stats(period)
             for record in records:
                 for kind, tokens in (("prompt", record.prompt_tokens), ("cached", record.cached_tokens),
-                                     ("completion", record.completion_tokens), ("seconds", record.seconds)):
+                                     ("completion", record.completion_tokens), ("seconds", record.seconds),
+                                     ("images", record.images), ("reasoning", record.reasoning_tokens)):
                     if tokens:
                         pipe.hincrby(key, f"{_TOKENS}{record.model}:{kind}", tokens)
             pipe.expire(key, STATS_TTL_SECONDS)
@@ -96,5 +97,6 @@ def _period(users: int, chats: int, fields: dict[str, str]) -> PeriodStats:
             model, _, kind = name.removeprefix(_TOKENS).rpartition(":")
             tokens.setdefault(model, {})[kind] = int(value)
     by_model = tuple(ModelTokens(model, t.get("prompt", 0), t.get("completion", 0), seconds=t.get("seconds", 0),
-                                 cached=t.get("cached", 0)) for model, t in sorted(tokens.items()))
+                                 images=t.get("images", 0), reasoning=t.get("reasoning", 0), cached=t.get("cached", 0))
+                     for model, t in sorted(tokens.items()))
     return PeriodStats(int(users), int(chats), turns, by_model, int(fields.get(_ERRORS, 0)))

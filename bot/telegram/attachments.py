@@ -20,6 +20,9 @@ from bot.domain.attachment import Attachment, Kind
 MAX_PHOTO_SIDE = 2048
 # Images the model reads as they are (a GIF by its first frame); other image types are documents.
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+# Recordings sent as files rather than as Telegram's audio (a .wav or .flac often is): transcribed like audio.
+AUDIO_EXTENSIONS = frozenset({"mp3", "m4a", "ogg", "oga", "opus", "wav", "flac", "webm", "weba", "mpga"})
+_UNSTATED = ("", "application/octet-stream")  # what clients state for a file whose type they do not know
 
 
 def attachments_of(message: Message) -> tuple[Attachment, ...]:
@@ -27,8 +30,8 @@ def attachments_of(message: Message) -> tuple[Attachment, ...]:
     caption, found = message.caption, []
     if message.photo:
         found.append(_photo(best_photo(message.photo), caption, message.message_id))
-    if message.document is not None and message.animation is None:  # an animation comes with its document too
-        found.append(_document(message, caption))
+    if message.document is not None and (message.animation is None or _gif(message)):  # an animation comes
+        found.append(_document(message, caption))  # with its document too; a GIF is an image (its first frame)
     found.extend(_media(message, caption))
     return tuple(found)
 
@@ -43,8 +46,19 @@ def best_photo(sizes: Sequence[PhotoSize], max_side: int = MAX_PHOTO_SIDE) -> Ph
 
 def image_type(mime_type: str | None, file_name: str | None) -> str | None:
     """The image type the model can read, from the file's stated type or else its name; None for other files."""
-    stated = (mime_type or "").lower() or (mimetypes.guess_type(file_name or "")[0] or "")
+    stated = (mime_type or "").lower()
+    if stated in _UNSTATED:
+        stated = (mimetypes.guess_type(file_name or "")[0] or "").lower()
     return stated if stated in IMAGE_TYPES else None
+
+
+def is_audio(mime_type: str | None, file_name: str | None) -> bool:
+    """Whether a file is a recording, by its stated type or else its name's extension."""
+    stated = (mime_type or "").lower()
+    if stated not in _UNSTATED:
+        return stated.startswith("audio/")
+    name = (file_name or "").lower()
+    return "." in name and name.rpartition(".")[2] in AUDIO_EXTENSIONS
 
 
 def _photo(size: PhotoSize, caption: str | None, message_id: int) -> Attachment:
@@ -56,7 +70,7 @@ def _document(message: Message, caption: str | None) -> Attachment:
     document = message.document
     assert document is not None
     image = image_type(document.mime_type, document.file_name)
-    kind = Kind.IMAGE if image else Kind.DOCUMENT
+    kind = Kind.IMAGE if image else Kind.AUDIO if is_audio(document.mime_type, document.file_name) else Kind.DOCUMENT
     return Attachment(kind, document.file_id, size=document.file_size, mime_type=image or document.mime_type,
                       file_name=document.file_name, caption=caption, message_id=message.message_id)
 
@@ -79,8 +93,10 @@ def _media(message: Message, caption: str | None) -> list[Attachment]:
                                 width=n.length, height=n.length, duration=_seconds(n), message_id=mid))
     if message.animation is not None:
         m = message.animation
-        found.append(Attachment(Kind.ANIMATION, m.file_id, size=m.file_size, mime_type=m.mime_type, width=m.width,
-                                height=m.height, duration=_seconds(m), caption=caption, message_id=mid))
+        if not _gif(message):
+            found.append(Attachment(Kind.ANIMATION, m.file_id, size=m.file_size, mime_type=m.mime_type,
+                                    width=m.width, height=m.height, duration=_seconds(m), caption=caption,
+                                    message_id=mid))
     elif message.video is not None:
         w = message.video
         found.append(Attachment(Kind.VIDEO, w.file_id, size=w.file_size, mime_type=w.mime_type, width=w.width,
@@ -93,6 +109,11 @@ def _media(message: Message, caption: str | None) -> list[Attachment]:
         (Kind.LOCATION, message.location), (Kind.CONTACT, message.contact), (Kind.POLL, message.poll),
         (Kind.DICE, message.dice)) if present is not None)
     return found
+
+
+def _gif(message: Message) -> bool:
+    """An animation that is a GIF file (most are MP4 videos Telegram made of one)."""
+    return message.animation is not None and (message.animation.mime_type or "").lower() == "image/gif"
 
 
 class _Timed(Protocol):

@@ -54,10 +54,13 @@ async def sync_commands(bot: Bot, profile: Profile | None = None) -> None:
 
 
 def _entries(profile: Profile) -> list[_Entries]:
+    return [_in(language, code, profile) for language, code in _codes(profile.default_language)]
+
+
+def _codes(default_language: str) -> list[tuple[str, str | None]]:
     """The default language under no language_code (everyone else), then each other language under its own."""
-    others = [language for language in SUPPORTED if language != profile.default_language]
-    return [_in(profile.default_language, None, profile), *(_in(language, _code(language), profile)
-                                                          for language in others)]
+    return [(default_language, None), *((language, _code(language)) for language in SUPPORTED
+                                        if language != default_language)]
 
 
 def _code(language: str) -> str:
@@ -96,13 +99,22 @@ async def _sync_menu(bot: Bot, scope: BotCommandScope, menu: Menu, code: str | N
 
 
 async def sync_operator_menus(bot: Bot, operators: Iterable[int], language: str = ENGLISH) -> None:
-    """Each operator's private chat gets the private menu and the operators' commands, in the default language (a
-    ``chat`` scope, so no one else sees them; it wins over the per-language menus there), skipping those already
-    current. An operator who never started the bot has no chat yet: a warning, and it is set at the next start."""
+    """Each operator's private chat gets the private menu and the operators' commands in every language, the
+    default one under no language_code (a ``chat`` scope, so no one else sees them; it wins over the per-language
+    menus there), skipping those already current. An operator who never started the bot has no chat yet: one
+    warning, and it is set at the next start."""
+    menus = [(code, _operator_menu(each)) for each, code in _codes(language)]
+    await asyncio.gather(*(_sync_operator(bot, operator, menus) for operator in sorted(operators)))
+
+
+def _operator_menu(language: str) -> Menu:
     with speaking(language):
-        menu = (*texts.PRIVATE_MENU, *texts.OPERATOR_MENU)
-    for operator in sorted(operators):
-        try:
-            await _sync_menu(bot, BotCommandScopeChat(operator), menu, None)
-        except TelegramError as exc:
-            logger.warning("could not register an operator's command menu: %s", exc)
+        return (*texts.PRIVATE_MENU, *texts.OPERATOR_MENU)
+
+
+async def _sync_operator(bot: Bot, operator: int, menus: list[tuple[str | None, Menu]]) -> None:
+    try:
+        for code, menu in menus:
+            await _sync_menu(bot, BotCommandScopeChat(operator), menu, code)
+    except TelegramError as exc:
+        logger.warning("could not register an operator's command menu: %s", exc)

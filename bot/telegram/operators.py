@@ -40,7 +40,7 @@ def _period_text(label: str, period: PeriodStats, prices: PriceTable) -> str:
         period.turns.items(), key=lambda item: (-item[1], item[0])) if count]
     lines.append(texts.stats_turns(sum(c for _, c in parts), parts) if parts else texts.NO_TURNS)
     lines.append(texts.stats_refusals(period.budget_refusals, period.model_errors, period.errors))
-    lines.extend(texts.stats_model(m.model, m.prompt, m.cached, m.completion, prices.cost([m]))
+    lines.extend(texts.stats_model(m.model, m.prompt, m.cached, m.completion, prices.cost([m]), images=m.images)
                  for m in period.tokens)
     if not period.tokens:
         lines.append(texts.NO_TOKENS)

@@ -315,7 +315,7 @@ def audio_length(seconds: int) -> str:
 def model_usage_line(model: str, tokens_in: int, tokens_out: int, cost: float | None, *, images: int = 0,
                      reasoning: int = 0) -> str:
     """One model's part of a period's usage, under the period's line."""
-    price = f" · ≈ ${cost:.4f}" if cost is not None else ""
+    price = cost_text(cost)
     if images:
         made = plural(images, "{count} image", "{count} images")
         return f"  · {model}: {made}{price}"
@@ -372,7 +372,9 @@ NO_TOKENS = "Tokens: none"
 
 
 def stats_head(label: str, users: int, chats: int) -> str:
-    return f"{label}: {users:,} users · {chats:,} chats"
+    people = plural(users, "{count:,} user", "{count:,} users")
+    places = plural(chats, "{count:,} chat", "{count:,} chats")
+    return f"{label}: {people} · {places}"
 
 
 def stats_turns(total: int, parts: list[tuple[str, int]]) -> str:
@@ -384,9 +386,13 @@ def stats_refusals(budget_refusals: int, model_errors: int, update_errors: int) 
             f"(model {model_errors:,}, handling {update_errors:,})")
 
 
-def stats_model(model: str, tokens_in: int, cached: int, tokens_out: int, cost: float | None) -> str:
-    cached_part = f" ({cached:,} cached)" if cached else ""
+def stats_model(model: str, tokens_in: int, cached: int, tokens_out: int, cost: float | None, *,
+                images: int = 0) -> str:
     price = cost_text(cost)
+    if images:
+        made = plural(images, "{count} image", "{count} images")
+        return f"• {model}: {made}{price}"
+    cached_part = f" ({cached:,} cached)" if cached else ""
     return f"• {model}: {tokens_in:,} in{cached_part} · {tokens_out:,} out{price}"
 
 

@@ -18,7 +18,7 @@ from bot.store.history import RedisHistory
 from bot.store.keys import Keys
 from bot.store.lock import ChatLock
 from bot.store.usage import UsageLedger
-from tests.fake_model import FakeModel, RecordingSink, Script
+from tests.fake_model import CountingObserver, FakeModel, RecordingSink, Script
 
 CHAT = ChatKey(1)
 KEYS = Keys("t:1")
@@ -218,3 +218,21 @@ async def test_answering_again_with_nothing_answered_says_so(redis: Redis) -> No
     sink = RecordingSink()
     await conv.reply(TurnRequest(CHAT, 7, "", redo=True), sink)
     assert sink.failed is Failure.NOTHING_TO_REDO and (await history.load(CHAT)).turns == ()
+
+
+async def test_a_summary_s_tokens_reach_the_metrics(redis: Redis) -> None:
+    model = FakeModel(summary="they counted words")
+    ledger = UsageLedger(redis, KEYS, Budgets())
+    history = RedisHistory(redis, KEYS, ledger, 3600, 3600)
+    observer = CountingObserver()
+    summarizer = Summarizer(history, ledger, model, TokenCounter("gpt-4o-mini"), model_name="sum", budget=300,
+                            max_tokens=100, observer=observer)
+    conv = Conversation(history=history, ledger=ledger, model=model, lock=ChatLock(redis, KEYS, poll_seconds=0.01),
+                        counter=TokenCounter("gpt-4o-mini"), summarizer=summarizer, personas=PersonaCatalog.load(),
+                        options=ReplyOptions("gpt-test", 0.7, 256, 300))
+    model.scripts.extend(Script(["word " * 60]) for _ in range(6))
+    for i in range(6):
+        await turn(conv, f"question {i}")
+        await asyncio.sleep(0)
+    await summarizer.drain()
+    assert observer.records and all(r.model == "sum" and r.prompt_tokens for r in observer.records)

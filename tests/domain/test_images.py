@@ -7,6 +7,7 @@ from bot.domain.images import ImageOptions, Painter
 from bot.domain.outcome import Failure
 from bot.domain.usage import Reservation, UsageRecord
 from bot.errors import ImageRefused, ModelUnavailable
+from tests.fake_model import CountingObserver
 
 CHAT = ChatKey(5)
 
@@ -82,3 +83,10 @@ async def test_operators_and_a_zero_limit_are_not_counted() -> None:
     artist, quota, ledger = Artist(), Quota(0), Ledger()
     assert (await painter(artist, quota, ledger, exempt=frozenset({7})).draw(7, CHAT, "x")).picture
     assert (await painter(artist, quota, ledger, daily_per_user=0).draw(8, CHAT, "x")).picture
+
+
+async def test_a_made_image_reaches_the_metrics_as_the_ledger_counts_it() -> None:
+    observer, ledger = CountingObserver(), Ledger()
+    make = Painter(Artist(), Quota(1), ledger, ImageOptions("gpt-image-1", "1024x1024", 1), observer=observer)
+    assert (await make.draw(7, CHAT, "a fox")).picture == b"png"
+    assert observer.records == ledger.records == [UsageRecord(0, 0, "gpt-image-1", 7, images=1)]

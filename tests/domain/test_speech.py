@@ -13,6 +13,7 @@ from bot.domain.usage import Budgets, ModelTokens, PriceTable
 from bot.errors import ModelAccessDenied, ModelUnavailable
 from bot.store.keys import Keys
 from bot.store.usage import UsageLedger
+from tests.fake_model import CountingObserver
 
 CHAT = ChatKey(-100)
 MINUTE = Recording(b"OggS", "voice.ogg", 60)
@@ -54,6 +55,13 @@ async def test_reported_tokens_are_counted_as_reported(redis: Redis) -> None:
     assert (mine.prompt, mine.completion, mine.seconds) == (40, 2, 60)
 
 
+async def test_a_file_of_no_stated_length_counts_the_length_the_server_reports(redis: Redis) -> None:
+    hearing, ledger = listener(redis, FakeTranscriber(Heard("Hi.", seconds=89.6)))
+    await hearing.hear(7, CHAT, Recording(b"RIFF", "audio.wav", 0))
+    (mine,) = (await ledger.spending(user_id=7)).today
+    assert (mine.prompt, mine.seconds) == (1500, 90)  # its audio tokens estimated from the server's length
+
+
 async def test_no_room_in_the_budget_means_no_transcription(redis: Redis) -> None:
     transcriber = FakeTranscriber(Heard("never"))
     hearing, _ = listener(redis, transcriber, Budgets(per_user=expected_tokens(60) - 1))
@@ -85,3 +93,13 @@ def test_models_priced_by_the_minute_cost_their_seconds_and_others_their_tokens(
     assert prices.cost([ModelTokens("my-whisper", 999, 999, seconds=30)]) == 0.005
     assert prices.cost([ModelTokens("gpt-4o-mini", 1_000_000, 0)]) == 0.15
     assert prices.cost([ModelTokens("unknown-transcriber", 0, 0, seconds=30)]) is None
+
+
+async def test_a_transcription_reaches_the_metrics_with_its_seconds(redis: Redis) -> None:
+    observer = CountingObserver()
+    ledger = UsageLedger(redis, Keys("t:1"), Budgets())
+    hearing = Listener(FakeTranscriber(Heard("Hi.")), ledger, TokenCounter("gpt-4o-mini"), "gpt-4o-mini-transcribe",
+                       observer=observer)
+    await hearing.hear(7, CHAT, MINUTE)
+    (record,) = observer.records
+    assert (record.model, record.seconds, record.user_id) == ("gpt-4o-mini-transcribe", 60, 7)

@@ -48,6 +48,13 @@ async def test_token_usage_is_read_when_the_server_reports_it(fake: FakeOpenAI, 
     assert heard.usage == Usage(52, 3)
 
 
+async def test_the_length_is_read_when_the_server_reports_it(fake: FakeOpenAI, model: OpenAIModel) -> None:
+    fake.audio.script(Transcript("Hi.", seconds=12.6), "No usage.")
+    heard = await model.transcribe(VOICE, "whisper-1")
+    assert (heard.usage, heard.seconds) == (None, 12.6)
+    assert (await model.transcribe(VOICE, "whisper-1")).seconds is None
+
+
 async def test_a_server_error_is_retried_then_becomes_our_error(fake: FakeOpenAI, model: OpenAIModel) -> None:
     fake.audio.script(500, "Second time lucky.")
     assert (await model.transcribe(VOICE, "whisper-1")).text == "Second time lucky."

@@ -33,6 +33,15 @@ async def test_turns_users_chats_tokens_and_errors_are_counted_per_day_and_month
     assert 0 < await redis.ttl(KEYS.stats_users("202603")) <= STATS_TTL_SECONDS
 
 
+async def test_images_and_reasoning_tokens_are_counted_by_model_as_for_usage(redis: Redis) -> None:
+    stats = StatsBook(redis, KEYS, clock=lambda: NOW)
+    ledger = UsageLedger(redis, KEYS, Budgets(), clock=lambda: NOW, stats=stats)
+    await ledger.record(ChatKey(1), [UsageRecord(0, 0, "gpt-image-1", 1, images=2),
+                                     UsageRecord(100, 300, "o4-mini", 1, reasoning_tokens=250)])
+    assert (await stats.read()).today.tokens == (ModelTokens("gpt-image-1", 0, 0, images=2),
+                                                 ModelTokens("o4-mini", 100, 300, reasoning=250))
+
+
 async def test_a_new_day_starts_from_nothing_while_the_month_goes_on(redis: Redis) -> None:
     await StatsBook(redis, KEYS, clock=lambda: NOW).turn(1, 1, "complete")
     figures = await StatsBook(redis, KEYS, clock=lambda: datetime(2026, 4, 1, tzinfo=UTC)).read()

@@ -7,7 +7,7 @@ from typing import Any
 from telegram import Message, PhotoSize
 
 from bot.domain.attachment import Attachment, Kind
-from bot.telegram.attachments import attachments_of, best_photo, image_type
+from bot.telegram.attachments import attachments_of, best_photo, image_type, is_audio
 
 BASE: dict[str, Any] = {"message_id": 5, "date": 0, "chat": {"id": 1, "type": "private"}}
 
@@ -39,6 +39,16 @@ def test_an_image_file_is_an_image_and_other_files_documents() -> None:
     assert attachments_of(message(document=pdf))[0].kind is Kind.DOCUMENT
     assert image_type(None, "photo.JPG") == "image/jpeg"
     assert image_type("image/heic", "x.heic") is None
+    assert image_type("application/octet-stream", "shot.png") == "image/png"  # no type stated: by its name
+
+
+def test_a_recording_sent_as_a_file_is_audio() -> None:
+    wav = {"file_id": "d3", "file_unique_id": "u3", "mime_type": "audio/x-wav", "file_name": "memo.wav"}
+    (found,) = attachments_of(message(document=wav, caption="notes?"))
+    assert found == Attachment(Kind.AUDIO, "d3", mime_type="audio/x-wav", file_name="memo.wav", caption="notes?",
+                               message_id=5)  # no duration: Telegram states none for a file
+    assert is_audio(None, "Take 2.FLAC") and is_audio("application/octet-stream", "a.m4a")
+    assert not is_audio("video/webm", "clip.webm") and not is_audio(None, "notes.txt")
 
 
 def test_voice_stickers_and_kinds_without_a_file() -> None:
@@ -51,3 +61,12 @@ def test_voice_stickers_and_kinds_without_a_file() -> None:
     located = attachments_of(message(location={"latitude": 1.0, "longitude": 2.0}))
     assert located == (Attachment(Kind.LOCATION, message_id=5),)
     assert attachments_of(message(text="just words")) == ()
+
+
+def test_an_animation_is_unreadable_unless_it_is_a_gif_file() -> None:
+    mp4 = {"file_id": "a1", "file_unique_id": "ua1", "width": 8, "height": 8, "duration": 2, "mime_type": "video/mp4",
+           "file_name": "clip.mp4"}
+    gif = mp4 | {"file_id": "a2", "mime_type": "image/gif", "file_name": "dance.gif"}
+    assert [a.kind for a in attachments_of(message(animation=mp4, document=mp4))] == [Kind.ANIMATION]
+    assert [a.kind for a in attachments_of(message(animation=gif, document=gif))] == [Kind.IMAGE]
+

@@ -110,5 +110,15 @@ async def test_each_operator_gets_the_operator_menu_once_and_no_one_else_does() 
         assert menu == [name for name, _ in (*texts.PRIVATE_MENU, *texts.OPERATOR_MENU)]
         assert [c["command"] for c in tg.commands({"type": "chat", "chat_id": 8})] == menu
         assert tg.commands({"type": "all_private_chats"}) == [] and tg.commands() == []
-        assert len(tg.calls_of("setMyCommands")) == 2
-    assert ("setMyCommands", "ok") in calls and calls.count(("getMyCommands", "ok")) == 4  # observed per method
+        german = {c["command"]: c["description"] for c in tg.commands({"type": "chat", "chat_id": 7}, "de")}
+        assert german["reset"] == "Unser Gespräch vergessen" and list(german) == menu  # in each operator's language
+        assert len(tg.calls_of("setMyCommands")) == 2 * 15
+    assert ("setMyCommands", "ok") in calls and calls.count(("getMyCommands", "ok")) == 4 * 15  # observed per method
+
+
+async def test_an_operator_without_a_chat_is_one_warning_not_one_per_language(caplog: Any) -> None:
+    with FakeTelegram(token=TOKEN) as tg:
+        tg.fail_next("getMyCommands", 400, description="Bad Request: chat not found")
+        async with Bot(TOKEN, base_url=f"{tg.url}/bot") as bot:
+            await sync_operator_menus(bot, {7})
+    assert caplog.text.count("could not register an operator's command menu") == 1

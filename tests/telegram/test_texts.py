@@ -56,3 +56,6 @@ def test_every_turn_outcome_has_a_name_in_stats_and_small_costs_read_as_under_a_
     assert texts.outcome_name("failed:user_budget") == "user budget spent" and texts.outcome_name("new") == "new"
     assert [texts.cost_text(c) for c in (None, 0.0, 0.004, 0.01, 1234.5)] == [
         "", " · ≈ $0.00", " · < $0.01", " · ≈ $0.01", " · ≈ $1,234.50"]
+    assert texts.model_usage_line("gpt-4o-mini", 25, 5, 0.0000067) == "  · gpt-4o-mini: 25 in · 5 out · < $0.01"
+    assert texts.model_usage_line("gpt-4o-mini", 1_000_000, 10, 0.15) == (
+        "  · gpt-4o-mini: 1,000,000 in · 10 out · ≈ $0.15")

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 RLM = "\u200f"
 _VARIANTS = "__variants__"
 _GROUPED = "__grouped__"  # a copy's own number formatter
+_GROUPED_COUNT = "{count:,}"
 
 
 class LocalizedModule(ModuleType):
@@ -75,16 +76,20 @@ def build(path: Path, name: str, language: str, translations: gettext.NullTransl
     copied = ModuleType(f"{name}[{language}]")
     copied.__dict__.update(__file__=str(path), __builtins__=builtins)
     exec(compile(tree, str(path), "exec"), copied.__dict__)
-    copied.__dict__.update({"plural": _plural(translations), "packaged": translations.gettext,
-                            _GROUPED: partial(format_decimal, locale=catalog.locale_id(language))})
+    grouped = partial(format_decimal, locale=catalog.locale_id(language))
+    copied.__dict__.update({"plural": _plural(translations, grouped), "packaged": translations.gettext,
+                            _GROUPED: grouped})
     return copied
 
 
-def _plural(translations: gettext.NullTranslations) -> Callable[[int, str, str], str]:
+def _plural(translations: gettext.NullTranslations,
+            grouped: Callable[[int], str]) -> Callable[[int, str, str], str]:
     def plural(count: int, one: str, other: str) -> str:
         form = translations.ngettext(one, other, count)
         if not set(placeholders(form)) <= set(placeholders(one)):  # a form may leave the number out ("يومان")
             form = one if count == 1 else other
+        if _GROUPED_COUNT in form:  # "{count:,} users": digits grouped as the language groups them
+            return form.replace(_GROUPED_COUNT, "{count}").format(count=grouped(count))
         return form.format(count=count)
     return plural
 

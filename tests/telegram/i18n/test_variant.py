@@ -63,6 +63,17 @@ def test_counted_words_take_each_language_s_plural_forms(language: str, counts: 
         assert [texts.duration(count * 86400) for count in counts] == words
 
 
+def test_stats_counts_its_users_and_chats_in_each_language_s_plural_with_grouped_digits() -> None:
+    assert texts.stats_head("Today (UTC)", 1, 1) == "Today (UTC): 1 user · 1 chat"
+    assert texts.stats_head("Today (UTC)", 3, 1234) == "Today (UTC): 3 users · 1,234 chats"
+    with speaking("ru"):
+        assert texts.stats_head("Сегодня", 1, 1234) == "Сегодня: 1 пользователь · 1\xa0234 чата"
+    with speaking("de"):
+        assert texts.stats_head("Heute", 5, 1) == "Heute: 5 Nutzer · 1 Chat"
+    with speaking("ar"):
+        assert texts.stats_head("اليوم", 1, 3).endswith("مستخدم واحد · 3 محادثات")
+
+
 def test_hours_and_seconds_are_counted_too() -> None:
     with speaking("ru"):
         assert [texts.duration(s) for s in (3600, 7200, 18000, 1, 3, 45)] == [
