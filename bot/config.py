@@ -44,6 +44,7 @@ _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _HTTP = ("http", "https")
 TELEGRAM_API = "https://api.telegram.org"
+DEFAULT_MODEL = "gpt-4o-mini"
 # The ports the Bot API posts webhooks to (https only): https://core.telegram.org/bots/api#setwebhook
 WEBHOOK_PORTS = (443, 80, 88, 8443)
 # The built-in tools TOOLS may name ("time" is current_time; "reminders" set/list/cancel).
@@ -123,7 +124,12 @@ class Settings:
         described_default="unset: long polling")
     host: str = setting("HOST", Text(), "0.0.0.0", "listen address of the webhook server")
     port: int = setting("PORT", Integer(1, 65535), 8080, "listen port of the webhook server")
-    openai_model: str = setting("OPENAI_MODEL", Text(), "gpt-4o-mini", "chat model")
+    models: tuple[tuple[str, str], ...] = setting(
+        "MODELS", ModelList(), (), "model ids users may choose from with /model, each optionally id=Label",
+        described_default="only `OPENAI_MODEL`")
+    openai_model: str = derived(
+        "OPENAI_MODEL", Text(), lambda earlier: earlier["models"][0][0] if earlier["models"] else DEFAULT_MODEL,
+        "chat model", described_default=f"`{DEFAULT_MODEL}`, or the first of `MODELS` when only that is set")
     temperature: float = setting("TEMPERATURE", Number(0.0, 2.0), 0.7, "sampling temperature")
     max_reply_tokens: int = setting("MAX_REPLY_TOKENS", Integer(1), 1024, "most tokens of one reply")
     history_ttl_seconds: int = setting(
@@ -150,7 +156,7 @@ class Settings:
         "SETTINGS_TTL_SECONDS", Integer(1), 90 * 86400, "seconds an unused persona choice is kept")
     group_settings_administrators_only: bool = setting(
         "GROUP_SETTINGS_ADMIN_ONLY", Flag(), True,
-        "in groups, only the group's administrators may /reset and change /persona")
+        "in groups, only the group's administrators may /reset and change /persona and /model")
     allowed_user_ids: frozenset[int] = setting(
         "ALLOWED_USER_IDS", Ids(), frozenset(), "users who may use the bot anywhere", described_default="empty")
     allowed_chat_ids: frozenset[int] = setting(
@@ -192,10 +198,6 @@ class Settings:
     moderation: bool = setting("MODERATION", Flag(), False, "check messages with the moderation endpoint")
     moderation_fail_closed: bool = setting(
         "MODERATION_FAIL_CLOSED", Flag(), False, "refuse messages when the moderation endpoint fails")
-    models: tuple[tuple[str, str], ...] = derived(
-        "MODELS", ModelList(), lambda earlier: ((earlier["openai_model"], earlier["openai_model"]),),
-        "model ids users may choose from with /model, each optionally id=Label",
-        described_default="only `OPENAI_MODEL`")
     image_generation: bool = setting("IMAGE_GENERATION", Flag(), True, "let users make images with /image")
     image_model: str = setting("IMAGE_MODEL", Text(), "gpt-image-1", "model that makes images (images.generate)")
     image_size: str = setting(
@@ -225,7 +227,7 @@ class Settings:
     tool_max_rounds: int = setting(
         "TOOL_MAX_ROUNDS", Integer(1), 5, "rounds of tool calls per answer before the model must answer")
     tool_result_max_tokens: int = setting(
-        "TOOL_RESULT_MAX_TOKENS", Integer(50), 3000, "most tokens of one tool result the model gets")
+        "TOOL_RESULT_MAX_TOKENS", Integer(1), 3000, "most tokens of one tool result the model gets")
     tools_allow_private_networks: bool = setting(
         "TOOLS_ALLOW_PRIVATE_NETWORKS", Flag(), False,
         "let fetch_url read private, loopback and link-local addresses (tests, intranets)")
@@ -247,6 +249,11 @@ class Settings:
         "VISION_HISTORY_IMAGES", Integer(0), 2, "newest earlier images sent again with later turns (older: stand-ins)")
     album_window_seconds: float = setting(
         "ALBUM_WINDOW_SECONDS", Number(0.1, 10.0), 1.0, "an album's photos are gathered until none came for this long")
+
+    @property
+    def model_choices(self) -> tuple[tuple[str, str], ...]:
+        """The models /model offers, (id, label) each: MODELS, or only OPENAI_MODEL when MODELS is unset."""
+        return self.models or ((self.openai_model, self.openai_model),)
 
     @property
     def bot_id(self) -> str:
@@ -285,7 +292,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
 def _check_models(settings: Settings) -> None:
     """OPENAI_MODEL, every chat's model until it picks another, must be one users may choose."""
-    offered = [model for model, _ in settings.models]
+    offered = [model for model, _ in settings.model_choices]
     if settings.openai_model not in offered:
         raise ConfigError("OPENAI_MODEL",
                           f"must be one of MODELS ({', '.join(offered)}), got {settings.openai_model!r}")

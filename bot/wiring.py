@@ -12,6 +12,7 @@ from bot.domain.context import ImagePolicy
 from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry
 from bot.domain.image import Detail
 from bot.domain.images import ImageOptions, Painter
+from bot.domain.learning import Learner
 from bot.domain.models import ModelCatalog
 from bot.domain.personas import PersonaCatalog, PromptLimit
 from bot.domain.ports import PhotoOutbox
@@ -86,10 +87,11 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
     history = RedisHistory(redis, keys, ledger, settings.history_ttl_seconds, settings.settings_ttl_seconds)
     reminders = RedisReminders(redis, keys)
     painter = _painter(settings, model, DailyImages(redis, keys), ledger, metrics)
-    summarizer = Summarizer(history, ledger, model, counter, model_name=settings.summary_model,
-                            budget=settings.context_max_tokens, max_tokens=settings.summary_max_tokens,
-                            observer=metrics)
-    models = ModelCatalog(settings.models, settings.openai_model)
+    # The summary is asked like the answers: without what its model was learnt to refuse.
+    summarizer = Summarizer(history, ledger, Learner(model, capabilities).asking(), counter,
+                            model_name=settings.summary_model, budget=settings.context_max_tokens,
+                            max_tokens=settings.summary_max_tokens, observer=metrics)
+    models = ModelCatalog(settings.model_choices, settings.openai_model)
     requests = (AiohttpRequest(connection_pool_size=TELEGRAM_CONNECTIONS, pool_timeout=10.0,
                                observe=metrics.telegram_call),
                 AiohttpRequest(connection_pool_size=1, observe=metrics.telegram_call))

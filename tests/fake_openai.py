@@ -89,10 +89,12 @@ class Hang:
 
 @dataclass(frozen=True)
 class Page:
-    """A 200 that is not an event stream: what a proxy or captive portal in front of the server answers."""
+    """A 200 that is not an event stream: what a proxy or captive portal in front of the server answers (or, with
+    another ``status``, an error that is not in OpenAI's shape)."""
 
     body: str = "<html><body><h1>Welcome</h1><p>Please sign in to continue.</p></body></html>"
     media_type: str = "text/html"
+    status: int = 200
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,7 @@ class FakeOpenAI:
         if isinstance(behaviour, Error):
             return self._fail(behaviour, wait)
         if isinstance(behaviour, Page):
-            return self._transmit(200, behaviour.body.encode(), wait=wait, media_type=behaviour.media_type)
+            return self._transmit(behaviour.status, behaviour.body.encode(), wait=wait, media_type=behaviour.media_type)
         assert not isinstance(behaviour, Hang)
         if body.get("stream"):
             return self._transmit(200, self._events(body, behaviour), wait=wait, media_type="text/event-stream")

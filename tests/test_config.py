@@ -178,6 +178,7 @@ def test_tools_default_to_the_builtins_whose_backend_is_configured() -> None:
     settings = load_settings(BASE)
     assert (settings.tool_timeout_seconds, settings.tool_max_rounds, settings.tool_result_max_tokens) == (20, 5, 3000)
     assert settings.tools_allow_private_networks is False
+    assert load_settings({**BASE, "TOOL_RESULT_MAX_TOKENS": "10"}).tool_result_max_tokens == 10  # a small cap is fine
 
 
 @pytest.mark.parametrize(("value", "tools"), [("none", ()), ("NONE", ()), ("time, fetch_url", ("time", "fetch_url")),
@@ -191,6 +192,7 @@ def test_tools_is_a_comma_list_or_none(value: str, tools: tuple[str, ...]) -> No
                                    "generate_image"),
     ({"TOOLS": "web_search"}, "TOOLS: web_search needs SEARXNG_URL"),
     ({"TOOL_MAX_ROUNDS": "0"}, "TOOL_MAX_ROUNDS: expected an integer >= 1"),
+    ({"TOOL_RESULT_MAX_TOKENS": "0"}, "TOOL_RESULT_MAX_TOKENS: expected an integer >= 1"),
 ])
 def test_a_bad_tools_setting_is_one_line(env: dict[str, str], says: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -237,3 +239,17 @@ def test_the_default_language_is_one_with_a_catalog_and_profile_texts_fit_telegr
         assert str(caught.value) == expected
     settings = load_settings({**BASE, "BOT_DESCRIPTION": "Trains.\nTimetables.", "BOT_SHORT_DESCRIPTION": "x" * 120})
     assert settings.bot_description == "Trains.\nTimetables." and settings.bot_short_description == "x" * 120
+
+
+def test_models_without_openai_model_make_the_first_of_them_the_default() -> None:
+    settings = load_settings({**BASE, "MODELS": "gpt-4o=Smart,o4-mini=Reasoning"})
+    assert (settings.openai_model, settings.summary_model) == ("gpt-4o", "gpt-4o")
+    assert settings.model_choices == (("gpt-4o", "Smart"), ("o4-mini", "Reasoning"))
+    assert load_settings(BASE).model_choices == (("gpt-4o-mini", "gpt-4o-mini"),)
+
+
+def test_openai_model_set_beside_models_must_be_one_of_them() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, "MODELS": "gpt-4o,o4-mini", "OPENAI_MODEL": "gpt-4o-mini"})
+    assert caught.value.variable == "OPENAI_MODEL"
+    assert load_settings({**BASE, "MODELS": "gpt-4o,o4-mini", "OPENAI_MODEL": "o4-mini"}).openai_model == "o4-mini"

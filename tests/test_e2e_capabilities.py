@@ -12,7 +12,6 @@ CHAT = 42
 MODELS = "gpt-4o-mini=Fast,o4-mini=Reasoning"
 
 
-
 def finals(w: World, chat: int) -> list[str]:
     return [m.text for m in w.telegram.messages(chat) if m.final]
 
@@ -51,3 +50,25 @@ def test_a_model_refusing_images_is_remembered_in_redis_across_processes(env: Wo
     notes = [t for t in finals(env, CHAT) if "can't read images" in t]
     assert notes == ["This model can't read images — switch with /model. I answered from your text alone."]
     assert env.store.ttl(KEYS.capability("gpt-4o-mini", "images")) > 86000
+
+
+def test_a_model_refusing_only_temperature_thinks_visibly_from_its_first_answer(env: World) -> None:
+    env.model.model_refuses["o4-mini"] = {"temperature"}
+    env.model.script(Reply("Pondered.", reasoning_tokens=30))
+    with env.bot(OPENAI_MODEL="o4-mini", MODELS=MODELS) as bot:
+        bot.post(env.telegram.make_update("think", chat_id=CHAT))
+        wait_for(lambda: finals(env, CHAT) == ["Pondered."], what="the answer")
+        shown = [text for _, text in env.telegram.messages(CHAT)[0].history]
+        assert shown[0] == "💭 Thinking…" and shown[-1] == "Pondered."
+        assert ["temperature" in r for r in env.model.chat_requests()] == [True, False]
+
+
+def test_a_model_refusing_tools_is_asked_without_them_and_that_is_remembered_a_day(env: World) -> None:
+    env.model.model_refuses["gpt-4o-mini"] = {"tools"}
+    with env.bot() as bot:
+        for turn in range(2):
+            bot.post(env.telegram.make_update(f"hi {turn}", chat_id=CHAT))
+            wait_for(lambda turn=turn: finals(env, CHAT)[-1:] == [f"Echo: hi {turn}"],  # type: ignore[misc]
+                     what=f"answer {turn}")
+    assert ["tools" in r for r in env.model.chat_requests()] == [True, False, False]
+    assert env.store.ttl(KEYS.capability("gpt-4o-mini", "tools")) > 86000

@@ -80,3 +80,22 @@ def test_usage_is_recorded_per_user_and_chat(env: World) -> None:
     usage = env.telegram.texts(CHAT)[1]
     assert usage.startswith("Your usage:") and "Today:" in usage and "< $0.01" in usage  # a few hundred tokens
     assert "Today: 0 tokens" not in usage
+
+
+def test_a_reasoning_summary_model_is_asked_without_what_it_refuses(env: World) -> None:
+    def behaviour(body: dict[str, Any]) -> Behaviour:
+        if not body.get("stream"):
+            return Reply("The user is Ann; she counts sheep.")
+        return Reply("Sheep number " + " ".join(["baa"] * 40) + ".")
+
+    env.model.default = behaviour
+    env.model.model_refuses["o4-mini"] = {"temperature", "max_tokens"}
+    with env.bot(CONTEXT_MAX_TOKENS=str(BUDGET), SUMMARY_MODEL="o4-mini") as bot:
+        for turn in range(8):
+            bot.post(env.telegram.make_update(f"Count sheep, turn {turn}. My name is Ann.", chat_id=CHAT))
+            wait_for(answers_reach(env, turn + 1), what=f"answer {turn}")
+    summaries = [r for r in env.model.chat_requests() if not r.get("stream")]
+    asked_well = [r for r in summaries if "temperature" not in r and "max_completion_tokens" in r]
+    assert asked_well and len(summaries) == len(asked_well) + 2, "each refusal learnt once, then never asked again"
+    last = [r for r in env.model.chat_requests() if r.get("stream")][-1]["messages"]
+    assert last[1]["role"] == "system" and "Ann; she counts sheep" in last[1]["content"]

@@ -64,6 +64,22 @@ def test_the_model_keyboard_switches_the_chat_and_the_choice_survives_reset(env:
         assert "· gpt-4o:" in env.telegram.texts(5)[-1] and "· gpt-4o-mini:" in env.telegram.texts(5)[-1]
 
 
+def test_a_model_id_too_long_for_a_button_is_still_offered_and_chosen(env: World) -> None:
+    long = "accounts/fireworks/models/llama-v3p1-405b-instruct-long-context-variant"
+    with env.bot(MODELS=f"gpt-4o-mini=Fast,{long}=Big") as bot:
+        bot.post(env.telegram.make_update("/model", chat_id=5))
+        wait_for(lambda: replies(env, 5) == 1, what="the menu")
+        menu = env.telegram.messages(5)[0]
+        assert menu.reply_markup is not None and menu.text.startswith("Current model: Fast")
+        ((_, big),) = menu.reply_markup["inline_keyboard"]
+        assert big["text"] == "Big"
+        bot.post(env.telegram.make_callback(big["callback_data"], chat_id=5, user_id=5, message_id=menu.message_id))
+        wait_for(lambda: "switched to Big" in env.telegram.texts(5)[0], what="the confirmation")
+        bot.post(env.telegram.make_update("hello", chat_id=5))
+        wait_for(lambda: len(env.model.chat_requests()) == 1, what="the answer")
+        assert asked_model(env) == long
+
+
 def test_a_tap_on_a_menu_that_can_no_longer_be_edited_confirms_in_a_message_of_its_own(env: World) -> None:
     with env.bot(MODELS=MODELS) as bot:
         bot.post(env.telegram.make_update("/model", chat_id=5))
@@ -112,6 +128,16 @@ def test_openai_model_must_be_one_of_models(env: World) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "configuration error: OPENAI_MODEL: must be one of MODELS (gpt-4o, o4-mini), got 'gpt-4o-mini'"]
+
+
+def test_with_only_models_set_the_first_of_them_answers(env: World) -> None:
+    with env.bot(MODELS="gpt-4o=Smart,o4-mini=Reasoning") as bot:
+        bot.post(env.telegram.make_update("hello", chat_id=5))
+        wait_for(lambda: env.telegram.texts(5) == ["Echo: hello"], what="the answer")
+        assert asked_model(env) == "gpt-4o"
+        bot.post(env.telegram.make_update("/model", chat_id=5))
+        wait_for(lambda: replies(env, 5) == 2, what="the menu")
+        assert env.telegram.texts(5)[-1].startswith("Current model: Smart (gpt-4o)")
 
 
 def test_an_unknown_command_points_to_help(env: World) -> None:

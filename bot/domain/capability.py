@@ -22,5 +22,6 @@ class Limit(enum.Enum):
 
 
 def is_reasoning(limits: frozenset[Limit]) -> bool:
-    """A model that refuses both sampling parameters, or spent reasoning tokens, thinks before it answers."""
-    return Limit.REASONS in limits or {Limit.TEMPERATURE, Limit.MAX_TOKENS} <= limits
+    """A model that refuses a sampling parameter (temperature, or max_tokens for max_completion_tokens: what
+    reasoning models refuse), or spent reasoning tokens, thinks before it answers."""
+    return bool(limits & {Limit.REASONS, Limit.TEMPERATURE, Limit.MAX_TOKENS})

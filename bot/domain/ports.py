@@ -43,7 +43,7 @@ class ModelRequest:
     max_tokens: int
     limits: frozenset[Limit] = frozenset()  # what the model was learnt to refuse: left out, or sent another way
     tools: tuple[ToolSpec, ...] = ()  # functions the model may call; none: a plain answer
-    tool_choice: str | None = None  # "none": answer now, without calling the tools offered
+    tool_choice: str | None = None  # "none": answer now; the tools are not offered again (their exchange is kept)
 
     def without_tools(self) -> ModelRequest:
         """The request for a server that takes no tools: no functions, and the history's tool exchanges left

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from bot.domain.context import round_messages
 from bot.domain.outcome import Ending
 from bot.domain.ports import ChatMessage, ChatModel, ModelRequest, ReplySink, ReplyStream, TurnObserver, Usage
-from bot.domain.tokens import TokenCounter
+from bot.domain.tokens import MESSAGE_OVERHEAD, TokenCounter
 from bot.domain.tools import Outcome, Toolbox, ToolCall, ToolContext, ToolLimits, ToolResult
 from bot.domain.transcript import ToolRound
 from bot.errors import StreamBroken
@@ -130,9 +130,16 @@ class ToolLoop:
         return result
 
     def _cut(self, content: str) -> str:
+        """The result within TOOL_RESULT_MAX_TOKENS, the note saying it was cut included (when it fits)."""
         limit = self._limits.result_max_tokens
-        cut = self._counter.truncate(content, limit)
-        return cut if cut == content else cut + f"\n[cut at {limit} tokens]"
+        if self._tokens(content) <= limit:
+            return content
+        note = f"\n[cut at {limit} tokens]"
+        room = limit - self._tokens(note)
+        return self._counter.prefix(content, room) + note if room > 0 else self._counter.prefix(content, limit)
+
+    def _tokens(self, text: str) -> int:
+        return self._counter.count(text) - MESSAGE_OVERHEAD
 
 
 def stored_rounds(rounds: Sequence[ToolRound], budget: int, counter: TokenCounter) -> tuple[ToolRound, ...]:

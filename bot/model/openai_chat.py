@@ -95,7 +95,8 @@ class OpenAIModel:
         except _ToolsRefused:
             if not request.tools:
                 raise
-            await self._tool_support.refused(request.model)
+            if request.tool_choice != "none":  # told to answer now, it sent no tools: nothing was refused
+                await self._tool_support.refused(request.model)
         plain = request.without_tools()
         return await self._retrying(lambda: self._open(plain), images=images)
 
@@ -218,8 +219,8 @@ def _is_image_refusal(exc: openai.APIStatusError) -> bool:
     certain models."; other servers: "not a multimodal model", "At most 0 image(s) may be provided")."""
     if exc.status_code != 400 or _is_context_length(exc):
         return False
-    said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None))).lower()
-    return any(word in said for word in ("image", "content", "multimodal", "vision"))
+    said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None), _body(exc)))
+    return any(word in said.lower() for word in ("image", "content", "multimodal", "vision"))
 
 
 # Parameters a model may not take, which a request can do without (or send another way).
@@ -228,19 +229,34 @@ _OPTIONAL_PARAMETERS = ("temperature", "max_tokens", "tools", "tool_choice")
 
 def _rejected_parameter(exc: openai.APIStatusError) -> str | None:
     """The parameter a 400 says the model does not take (OpenAI: "Unsupported parameter: 'max_tokens' is not
-    supported with this model.", code unsupported_parameter/unsupported_value, param named)."""
-    said = str(exc.message).lower()
-    if exc.status_code != 400 or not ("support" in said or exc.code in ("unsupported_parameter", "unsupported_value")):
+    supported with this model.", code unsupported_parameter/unsupported_value, param named; other servers name it
+    unquoted: "temperature is not supported", "does not accept max_tokens", in a body of any shape)."""
+    said = f"{exc.message} {_body(exc)}".lower()
+    refusal = any(word in said for word in _REFUSING) or exc.code in ("unsupported_parameter", "unsupported_value")
+    if exc.status_code != 400 or not refusal:
         return None
-    named = [str(getattr(exc, "param", None) or ""), *re.findall(r"'([a-z_]+)'", said)]
+    named = [str(getattr(exc, "param", None) or ""), *re.findall(r"'([a-z_]+)'", said), *re.findall(r"[a-z_]+", said)]
     return next((name for name in named if name in _OPTIONAL_PARAMETERS), None)
+
+
+# How a 400 says a parameter is not taken at all (not that its value is out of range).
+_REFUSING = ("support", "not allowed", "accept")
+
+
 def _is_tool_refusal(exc: openai.APIStatusError) -> bool:
     """A 400 naming tools or functions (OpenAI: "tools is not supported in this model"; others: "Unrecognized
     request argument supplied: tools", "does not support tools", "tool choice requires --enable-auto-tool-choice")."""
     if getattr(exc, "param", None) == "messages":  # about the messages (a tool result without its call, say)
         return False
-    said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None))).lower()
-    return "tool" in said or "function" in said
+    said = " ".join(str(part or "") for part in (exc.message, exc.code, getattr(exc, "param", None), _body(exc)))
+    return "tool" in said.lower() or "function" in said.lower()
+
+
+def _body(exc: openai.APIStatusError) -> str:
+    """An error's body as text, but not a web page's (its scripts say "function"): the SDK's message is only
+    "Error code: 400" for a body not in OpenAI's shape ({"detail": …}, plain text)."""
+    text = str(exc.body or "")[:2000]
+    return "" if text.lstrip().startswith("<") else text
 
 
 def _is_context_length(exc: openai.APIStatusError) -> bool:

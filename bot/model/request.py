@@ -11,7 +11,8 @@ from bot.domain.ports import ChatMessage, ModelRequest
 
 def chat_arguments(request: ModelRequest) -> dict[str, Any]:
     """The request in the API's terms; without tools, tool exchanges of the history are sent as plain text.
-    What the model was learnt to refuse is left out (or, for max_tokens, renamed)."""
+    Told to answer now (tool_choice "none"), it carries no tools but keeps the exchanges: the model answers from
+    the results. What the model was learnt to refuse is left out (or, for max_tokens, renamed)."""
     if not request.tools or Limit.TOOLS in request.limits:
         request = request.without_tools()
     arguments: dict[str, Any] = {
@@ -21,7 +22,7 @@ def chat_arguments(request: ModelRequest) -> dict[str, Any]:
     if Limit.TEMPERATURE not in request.limits:
         arguments["temperature"] = request.temperature
     arguments["max_completion_tokens" if Limit.MAX_TOKENS in request.limits else "max_tokens"] = request.max_tokens
-    if request.tools:
+    if request.tools and request.tool_choice != "none":
         arguments["tools"] = [spec.as_openai() for spec in request.tools]
         if request.tool_choice is not None:
             arguments["tool_choice"] = request.tool_choice

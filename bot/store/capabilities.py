@@ -1,8 +1,8 @@
 """What each model cannot do, as its server's refusals taught: remembered in Redis for a day, for all replicas.
 
 A 400 naming images, tools, ``temperature`` or ``max_tokens`` is learned here once; every turn after it leaves out
-what the model refuses (or sends ``max_completion_tokens``) instead of being refused again. A model learnt to take
-neither ``temperature`` nor ``max_tokens``, or seen spending reasoning tokens, is a reasoning model.
+what the model refuses (or sends ``max_completion_tokens``) instead of being refused again. A model learnt not to take
+``temperature`` or ``max_tokens``, or seen spending reasoning tokens, is a reasoning model.
 """
 
 from __future__ import annotations

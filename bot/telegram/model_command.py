@@ -10,6 +10,7 @@ from bot.telegram import settings_menu, texts
 from bot.telegram.handlers import BotContext, Services, arguments, may_change_settings, quote
 
 MODEL_PREFIX = "model:"
+CALLBACK_DATA_LIMIT = 64  # bytes of a button's callback_data Telegram takes
 
 
 async def model(update: Update, context: BotContext) -> None:
@@ -33,7 +34,11 @@ async def model(update: Update, context: BotContext) -> None:
 
 async def model_button(update: Update, context: BotContext) -> None:
     """A tap on the /model keyboard switches this chat to that model."""
-    await settings_menu.tap(update, context, MODEL_PREFIX, _switch)
+    await settings_menu.tap(update, context, MODEL_PREFIX, _switch_to_pressed)
+
+
+async def _switch_to_pressed(data: str, chat: ChatKey, services: Services) -> str:
+    return await _switch(_pressed(data, services.models), chat, services)
 
 
 async def _current(services: Services, chat: ChatKey) -> str:
@@ -61,6 +66,20 @@ def _overview(current: ModelChoice, catalog: ModelCatalog) -> str:
 
 
 def _keyboard(current: ModelChoice, catalog: ModelCatalog) -> InlineKeyboardMarkup:
-    buttons = [InlineKeyboardButton(("✓ " if c.id == current.id else "") + c.label, callback_data=MODEL_PREFIX + c.id)
-               for c in catalog]
+    buttons = [InlineKeyboardButton(("✓ " if c.id == current.id else "") + c.label, callback_data=_data(i, c))
+               for i, c in enumerate(catalog)]
     return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+
+
+def _data(index: int, choice: ModelChoice) -> str:
+    """A button's callback_data: the model's id, or its place in MODELS when the id is too long for a button."""
+    data = MODEL_PREFIX + choice.id
+    return data if len(data.encode()) <= CALLBACK_DATA_LIMIT else f"{MODEL_PREFIX}#{index}"
+
+
+def _pressed(data: str, catalog: ModelCatalog) -> str:
+    """The model a button stands for (``#2``: the third of MODELS, an id too long for a button)."""
+    choices = list(catalog)
+    if catalog.find(data) is None and data.startswith("#") and data[1:].isdigit() and int(data[1:]) < len(choices):
+        return choices[int(data[1:])].id
+    return data

@@ -9,7 +9,9 @@ def test_a_rejected_parameter_names_what_is_learnt() -> None:
     assert Limit.of_parameter("messages") is None
 
 
-def test_a_reasoning_model_refuses_both_sampling_parameters_or_was_seen_reasoning() -> None:
+def test_a_reasoning_model_refuses_a_sampling_parameter_or_was_seen_reasoning() -> None:
     assert is_reasoning(frozenset({Limit.TEMPERATURE, Limit.MAX_TOKENS}))
+    assert is_reasoning(frozenset({Limit.TEMPERATURE, Limit.IMAGES}))
+    assert is_reasoning(frozenset({Limit.MAX_TOKENS}))
     assert is_reasoning(frozenset({Limit.REASONS}))
-    assert not is_reasoning(frozenset({Limit.TEMPERATURE, Limit.IMAGES}))
+    assert not is_reasoning(frozenset({Limit.IMAGES, Limit.TOOLS}))

@@ -60,3 +60,23 @@ async def test_reasoning_tokens_mark_a_reasoning_model() -> None:
     await learner.used("gpt-4o", Usage(10, 5))
     await learner.used("o4-mini", Usage(10, 50, reasoning_tokens=40))
     assert limits.known == {"o4-mini": {Limit.REASONS}}
+
+
+class Refusing(FakeModel):
+    """A reasoning model's server: refuses temperature and max_tokens (summaries too) until they are left out."""
+
+    async def complete(self, request: ModelRequest) -> tuple[str, Usage | None]:
+        self.requests.append(request)
+        for limit, parameter in ((Limit.TEMPERATURE, "temperature"), (Limit.MAX_TOKENS, "max_tokens")):
+            if limit not in request.limits:
+                raise ParameterRejected(parameter)
+        return "A summary.", Usage(100, 10)
+
+
+async def test_a_whole_answer_is_asked_without_what_the_model_refuses_too() -> None:
+    model, limits = Refusing(), Limits()
+    summarizing = Learner(model, limits).asking()
+    assert await summarizing.complete(REQUEST) == ("A summary.", Usage(100, 10))
+    assert limits.known == {"o4-mini": {Limit.TEMPERATURE, Limit.MAX_TOKENS}}
+    await summarizing.complete(REQUEST)
+    assert len(model.requests) == 4, "what was learnt is not asked again"

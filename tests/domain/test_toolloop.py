@@ -4,6 +4,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.domain.chat import ChatKey
@@ -12,7 +13,7 @@ from bot.domain.outcome import Ending, Failure
 from bot.domain.personas import PersonaCatalog
 from bot.domain.ports import Usage
 from bot.domain.summary import Summarizer
-from bot.domain.tokens import TokenCounter
+from bot.domain.tokens import MESSAGE_OVERHEAD, TokenCounter
 from bot.domain.toolloop import stored_rounds
 from bot.domain.tools import JSONObject, Progress, Toolbox, ToolCall, ToolContext, ToolError, ToolLimits, ToolSpec
 from bot.domain.transcript import ToolRound
@@ -193,8 +194,17 @@ async def test_a_long_result_is_cut_for_the_model(redis: Redis) -> None:
     conv, _, _ = setup(redis, model, result_tokens=100)
     await ask(conv)
     result = next(m.content for m in model.requests[1].messages if m.role == "tool")
-    assert result.endswith("[cut at 100 tokens]")
-    assert COUNTER.count(result.removesuffix("\n[cut at 100 tokens]")) <= 100
+    assert result.endswith("\n[cut at 100 tokens]") and result.startswith("word word")
+    assert COUNTER.count(result) - MESSAGE_OVERHEAD <= 100  # the note about the cut included
+
+
+@pytest.mark.parametrize("limit", [1, 5, 12])
+async def test_even_a_tiny_result_limit_is_kept(redis: Redis, limit: int) -> None:
+    model = FakeModel(asking(call("long")), Script(["ok"]))
+    conv, _, _ = setup(redis, model, result_tokens=limit)
+    await ask(conv)
+    result = next(m.content for m in model.requests[1].messages if m.role == "tool")
+    assert 0 < COUNTER.count(result) - MESSAGE_OVERHEAD <= limit
 
 
 async def test_the_next_turn_sees_the_tool_exchange_before_the_answer(redis: Redis) -> None:

@@ -201,6 +201,15 @@ async def test_a_400_about_images_is_images_rejected_and_other_400s_are_not(fake
     assert not isinstance(text_only.value, ImagesRejected)
 
 
+@pytest.mark.parametrize("page", [Page('{"detail": "this is not a multimodal model"}', "application/json", status=400),
+                                  Page("image input is not supported", "text/plain", status=400)])
+async def test_a_refusal_of_images_not_in_openais_shape_is_recognised_by_its_body(fake: FakeOpenAI,
+                                                                                   page: Page) -> None:
+    fake.script(page)  # the SDK's message is only "Error code: 400" for these: the body names the images
+    with pytest.raises(ImagesRejected):
+        await model_for(fake).stream(LOOK)
+
+
 async def test_a_refused_parameter_is_named_and_a_learnt_one_left_out(fake: FakeOpenAI) -> None:
     model = model_for(fake)
     ask = replace(ASK, model="o4-mini")
@@ -217,4 +226,23 @@ async def test_a_refused_parameter_is_named_and_a_learnt_one_left_out(fake: Fake
     assert stream.completion.usage.reasoning_tokens == 64
     sent = fake.chat_requests()[-1]
     assert "temperature" not in sent and "max_tokens" not in sent and sent["max_completion_tokens"] == 100
+    await model.aclose()
+
+
+@pytest.mark.parametrize(("said", "parameter"), [
+    ("temperature is not supported with this model.", "temperature"),
+    ("Unsupported parameter: temperature", "temperature"),
+    ("max_tokens is not allowed with this model; send max_completion_tokens instead.", "max_tokens"),
+    ("This model does not accept the max_tokens parameter.", "max_tokens"),
+    (Page('{"detail": "temperature is not supported by this model"}', "application/json", status=400),
+     "temperature"),
+    (Page("max_tokens is not supported; send max_completion_tokens", "text/plain", status=400), "max_tokens"),
+])
+async def test_a_refused_parameter_is_named_however_the_server_words_it(fake: FakeOpenAI, said: str | Page,
+                                                                        parameter: str) -> None:
+    fake.script(Error(400, said) if isinstance(said, str) else said)  # a Page: not in OpenAI's shape
+    model = model_for(fake)
+    with pytest.raises(ParameterRejected) as caught:
+        await model.stream(ASK)
+    assert caught.value.parameter == parameter
     await model.aclose()

@@ -12,7 +12,7 @@ from bot.domain.tools import ToolCall, ToolSpec
 from bot.errors import ModelRejected
 from bot.model.openai_chat import OpenAIModel, RetryPolicy, build_client
 from bot.model.toolcalls import ToolCallAssembler
-from tests.fake_openai import Call, Error, FakeOpenAI, Reply, ToolCalls
+from tests.fake_openai import Call, Error, FakeOpenAI, Page, Reply, ToolCalls
 
 SEARCH = ToolSpec("web_search", "Search the web.", {"type": "object", "properties": {"query": {"type": "string"}}})
 ASK = ModelRequest((ChatMessage("user", "news?"),), "gpt-4o-mini", 0.5, 100, tools=(SEARCH,))
@@ -67,7 +67,8 @@ async def test_text_before_the_calls_streams_as_text(fake: FakeOpenAI) -> None:
     assert stream.completion is not None and [c.name for c in stream.completion.tool_calls] == ["web_search"]
 
 
-async def test_the_exchange_is_sent_back_in_openai_shape(fake: FakeOpenAI) -> None:
+async def test_the_exchange_is_sent_back_in_openai_shape_and_told_to_answer_without_the_tools(
+        fake: FakeOpenAI) -> None:
     call = ToolCall("call_1", "web_search", '{"query": "q"}')
     messages = (ChatMessage("user", "news?"), ChatMessage("assistant", "", tool_calls=(call,)),
                 ChatMessage("tool", "results", tool_call_id="call_1"))
@@ -81,7 +82,24 @@ async def test_the_exchange_is_sent_back_in_openai_shape(fake: FakeOpenAI) -> No
             {"id": "call_1", "type": "function", "function": {"name": "web_search", "arguments": '{"query": "q"}'}}]},
         {"role": "tool", "tool_call_id": "call_1", "content": "results"},
     ]
-    assert sent["tool_choice"] == "none"
+    assert "tools" not in sent and "tool_choice" not in sent  # the last round: answer from the results
+
+
+async def test_a_refused_exchange_when_told_to_answer_is_dropped_but_tools_are_not_learnt_refused(
+        fake: FakeOpenAI) -> None:
+    fake.script(Error(400, "tool messages need tools"))  # a server that wants tools beside tool messages
+    call = ToolCall("call_1", "web_search", '{"query": "q"}')
+    messages = (ChatMessage("user", "news?"), ChatMessage("assistant", "", tool_calls=(call,)),
+                ChatMessage("tool", "results", tool_call_id="call_1"))
+    model = model_for(fake)
+    stream = await model.stream(ModelRequest(messages, "gpt-4o-mini", 0.5, 100, tools=(SEARCH,), tool_choice="none"))
+    assert "".join([piece async for piece in stream]) == "Echo: news?"
+    stream = await model.stream(ASK)
+    _ = [piece async for piece in stream]
+    await model.aclose()
+    assert [[m["role"] for m in body["messages"]] for body in fake.chat_requests()[:2]] == [
+        ["user", "assistant", "tool"], ["user"]]
+    assert "tools" in fake.chat_requests()[2]  # the next answer is offered the tools again
 
 
 async def test_a_server_that_rejects_tools_is_asked_again_without_them_and_warned_about_once(
@@ -130,6 +148,29 @@ async def test_compatible_servers_refusing_tools_are_recognised(fake: FakeOpenAI
     _ = [piece async for piece in stream]
     await model.aclose()
     assert ["tools" in body for body in fake.chat_requests()] == [True, False]
+
+
+@pytest.mark.parametrize("page", [Page("tools are not supported", "text/plain", status=400),
+                                  Page('{"detail": "this model does not support tools"}', "application/json",
+                                       status=400),
+                                  Page('{"error": "tools are not supported"}', "application/json", status=400)])
+async def test_a_refusal_of_tools_not_in_openais_shape_is_recognised_by_its_body(fake: FakeOpenAI, page: Page) -> None:
+    fake.script(page)  # the SDK's message is only "Error code: 400" for these: the body names the tools
+    model = model_for(fake)
+    stream = await model.stream(ASK)
+    assert "".join([piece async for piece in stream]) == "Echo: news?"
+    await model.aclose()
+    assert ["tools" in body for body in fake.chat_requests()] == [True, False]
+
+
+async def test_a_400_naming_nothing_is_the_error_and_tools_stay_offered(fake: FakeOpenAI) -> None:
+    fake.script(Error(400, "Bad Request"), Page("<html><script>function f() {}</script></html>", status=400))
+    model = model_for(fake)
+    for _ in range(2):
+        with pytest.raises(ModelRejected):
+            await model.stream(ASK)
+    await model.aclose()
+    assert ["tools" in body for body in fake.chat_requests()] == [True, True]
 
 
 def test_fragments_without_an_index_are_told_apart_by_id() -> None:

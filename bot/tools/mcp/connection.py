@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 CONNECT_SECONDS = 15.0  # a stdio server's first start imports its SDK
 PING_SECONDS = 30.0
-RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0)  # at most 10 s: a server that comes up is used soon after
 _STOP_SECONDS = 5.0
 
 Streams = tuple[Any, Any]

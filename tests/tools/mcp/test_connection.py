@@ -12,7 +12,7 @@ import pytest
 from mcp import McpError, types
 
 from bot.tools.mcp.config import McpServerConfig
-from bot.tools.mcp.connection import McpConnection, McpUnavailable
+from bot.tools.mcp.connection import RETRY_SECONDS, McpConnection, McpUnavailable
 from tests.mcp_server import ROOT, McpHttpServer
 from tests.redis_server import free_port
 
@@ -84,6 +84,10 @@ async def test_a_streamable_http_server_down_at_start_is_used_once_it_comes_up(
             assert text(await connection.call("forecast", {"city": "Oslo"}, 5)) == "Sunny in Oslo, 21 °C"
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot")]
     assert len(warnings) == 1 and "MCP server remote is unavailable" in warnings[0]
+
+
+def test_a_server_down_for_long_is_still_tried_every_ten_seconds_so_its_tools_come_soon_after_it() -> None:
+    assert RETRY_SECONDS[0] <= 1 and max(RETRY_SECONDS) <= 10
 
 
 async def test_a_server_that_goes_away_has_its_tools_withdrawn_until_it_is_back() -> None:
