@@ -64,6 +64,8 @@ def _start(command: str, settings: Settings, personas: PersonaCatalog,
 
     try:
         _run(_serve(command, settings, personas, mcp_servers))
+    except ConfigError as exc:  # a value only a client's own parsing refuses (REDIS_URL's ?options)
+        return _config_error(f"{exc.variable}: {exc.expected}")
     except InvalidToken:
         return _config_error("TELEGRAM_BOT_TOKEN: rejected by the Bot API (check the token from @BotFather)")
     except TelegramError as exc:

@@ -77,7 +77,8 @@ def default_tools(earlier: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 class RedisUrl(Url):
-    """A redis://, rediss:// or unix:// URL, or the Sentinel form (its sentinels, service and database checked)."""
+    """A redis://, rediss:// or unix:// URL (its port and database checked), or the Sentinel form (its sentinels,
+    service and database checked); the ?options are checked where redis-py reads them (bot/store/connection.py)."""
 
     def expected(self) -> str:
         return f"a redis://, rediss:// or unix:// URL, or {SENTINEL_FORM}"
@@ -86,7 +87,11 @@ class RedisUrl(Url):
         if is_sentinel(value):
             SentinelAddress.parse(value)
             return value
-        return super().parse(value)
+        parts = urlsplit(super().parse(value))
+        database = parts.path.removeprefix("/")
+        if parts.scheme != "unix" and database and not (database.isascii() and database.isdigit()):
+            raise ValueError(value)  # redis-py would quietly use database 0 for a path like /zero
+        return value
 
 
 def derive_webhook_secret(token: str) -> str:

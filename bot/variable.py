@@ -9,6 +9,7 @@ error texts would each have to be overridden to keep the one-line errors.
 from __future__ import annotations
 
 import json
+import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
@@ -156,7 +157,7 @@ class PriceJSON(Kind[Prices]):
     def parse(self, value: str) -> Prices:
         try:
             data = json.loads(value)
-            return tuple((str(model), float(p["input"]), float(p["output"]), _cached(p)) for model, p in data.items())
+            return tuple((str(model), _usd(p["input"]), _usd(p["output"]), _cached(p)) for model, p in data.items())
         except (TypeError, KeyError, AttributeError) as exc:
             raise ValueError(value) from exc
 
@@ -168,7 +169,14 @@ class PriceJSON(Kind[Prices]):
 
 
 def _cached(price: Mapping[str, Any]) -> float | None:
-    return None if price.get("cached_input") is None else float(price["cached_input"])
+    return None if price.get("cached_input") is None else _usd(price["cached_input"])
+
+
+def _usd(value: Any) -> float:
+    """A price: a finite number of dollars, not below 0 (JSON may also write NaN and Infinity)."""
+    price = float(value)
+    _check(price, 0.0, None)
+    return price
 
 
 class ModelList(Kind[ModelChoices]):
@@ -206,6 +214,7 @@ class Url(Kind[str]):
         parts = urlsplit(value)
         if parts.scheme not in self.schemes or not (parts.netloc or parts.scheme == "unix"):
             raise ValueError(value)
+        _ = parts.port  # ValueError for a port that is not a number from 0 to 65535
         return value.rstrip("/") if parts.scheme in ("http", "https") else value
 
 
@@ -279,7 +288,9 @@ def variables(settings: type) -> Iterator[tuple[str, Variable]]:
 
 
 def _check(number: float, low: float | None, high: float | None) -> None:
-    if number != number or (low is not None and number < low) or (high is not None and number > high):
+    if number != number or abs(number) == math.inf:  # nan, inf and 1e400 (which float() reads as inf)
+        raise ValueError(number)
+    if (low is not None and number < low) or (high is not None and number > high):
         raise ValueError(number)
 
 

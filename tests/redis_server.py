@@ -102,16 +102,19 @@ class SentinelSet:
     primary_port: int
     replica_port: int
     sentinel_ports: tuple[int, ...]
+    password: str | None = None
+    sentinels_ask: bool = False  # the sentinels want the password too (requirepass on them)
 
     @property
     def url(self) -> str:
         """REDIS_URL naming the set through its sentinels."""
-        return f"redis+sentinel://{','.join(f'127.0.0.1:{p}' for p in self.sentinel_ports)}/{SERVICE}"
+        secret = f":{self.password}@" if self.password else ""
+        return f"redis+sentinel://{secret}{','.join(f'127.0.0.1:{p}' for p in self.sentinel_ports)}/{SERVICE}"
 
     def master_port(self) -> int:
         """The master's port as the first sentinel that answers names it."""
         for port in self.sentinel_ports:
-            with Redis(port=port, socket_timeout=1) as sentinel:
+            with Redis(port=port, socket_timeout=1, password=self._sentinel_password) as sentinel:
                 try:
                     return int(sentinel.sentinel_get_master_addr_by_name(SERVICE)[1])
                 except OSError:
@@ -125,21 +128,28 @@ class SentinelSet:
 
     def switch_over(self) -> None:
         """A planned failover (SENTINEL FAILOVER): a replica is promoted, the old master stays up and is demoted."""
-        with Redis(port=self.sentinel_ports[0], socket_timeout=1) as sentinel:
+        with Redis(port=self.sentinel_ports[0], socket_timeout=1, password=self._sentinel_password) as sentinel:
             sentinel.execute_command("SENTINEL", "FAILOVER", SERVICE)
+
+    @property
+    def _sentinel_password(self) -> str | None:
+        return self.password if self.sentinels_ask else None
 
 
 @contextmanager
-def running_sentinels() -> Iterator[SentinelSet]:
-    """A primary, a replica and three sentinels (``redis-server --sentinel``), ready to fail over."""
+def running_sentinels(password: str | None = None, *, sentinels_ask: bool = False) -> Iterator[SentinelSet]:
+    """A primary, a replica and three sentinels (``redis-server --sentinel``), ready to fail over; with a
+    ``password`` the servers require it (and, ``sentinels_ask``, the sentinels too)."""
+    auth = ["--requirepass", password, "--masterauth", password] if password else []
     with tempfile.TemporaryDirectory() as workdir, ExitStack() as stack:
-        primary_port, primary = stack.enter_context(_server(_data_server(f"{workdir}/primary")))
+        primary_port, primary = stack.enter_context(_server(_data_server(f"{workdir}/primary", *auth)))
         replica_port, _ = stack.enter_context(_server(
-            _data_server(f"{workdir}/replica", "--replicaof", "127.0.0.1", str(primary_port))))
-        sentinels = tuple(stack.enter_context(_server(_sentinel(f"{workdir}/sentinel{n}", primary_port)))[0]
-                          for n in range(3))
-        _wait_until_ready(replica_port, sentinels)
-        yield SentinelSet(primary, primary_port, replica_port, sentinels)
+            _data_server(f"{workdir}/replica", "--replicaof", "127.0.0.1", str(primary_port), *auth)))
+        sentinels = tuple(stack.enter_context(_server(_sentinel(f"{workdir}/sentinel{n}", primary_port, password,
+                                                                sentinels_ask)))[0] for n in range(3))
+        found = SentinelSet(primary, primary_port, replica_port, sentinels, password, sentinels_ask)
+        _wait_until_ready(found)
+        yield found
 
 
 Command = Callable[[int], list[str]]  # the redis-server command line for a port
@@ -153,11 +163,14 @@ def _data_server(workdir: str, *extra: str) -> Command:
     return lambda port: [require_redis_server(), "--port", str(port), *options]
 
 
-def _sentinel(workdir: str, primary_port: int) -> Command:
+def _sentinel(workdir: str, primary_port: int, password: str | None = None, asks: bool = False) -> Command:
     def command(port: int) -> list[str]:
         Path(workdir).mkdir(parents=True)
         conf = Path(workdir) / "sentinel.conf"  # Sentinel rewrites its configuration file: one each
-        conf.write_text(_SENTINEL_CONF.format(port=port, workdir=workdir, service=SERVICE, primary=primary_port))
+        text = _SENTINEL_CONF.format(port=port, workdir=workdir, service=SERVICE, primary=primary_port)
+        if password:
+            text += f"sentinel auth-pass {SERVICE} {password}\n" + (f"requirepass {password}\n" if asks else "")
+        conf.write_text(text)
         return [require_redis_server(), str(conf), "--sentinel"]
     return command
 
@@ -176,23 +189,25 @@ def _server(command: Command) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
             process.wait(timeout=10)
 
 
-def _wait_until_ready(replica_port: int, sentinel_ports: tuple[int, ...], timeout: float = 20.0) -> None:
+def _wait_until_ready(found: SentinelSet, timeout: float = 20.0) -> None:
     """Until the replica is in sync and every sentinel knows it and the two other sentinels (needed to elect)."""
-    deadline = time.monotonic() + timeout
+    deadline, others = time.monotonic() + timeout, len(found.sentinel_ports) - 1
+    asked = found.password if found.sentinels_ask else None
     while time.monotonic() < deadline:
-        if _in_sync(replica_port) and all(_sees_the_set(port, len(sentinel_ports) - 1) for port in sentinel_ports):
+        if _in_sync(found.replica_port, found.password) and all(
+                _sees_the_set(port, others, asked) for port in found.sentinel_ports):
             return
         time.sleep(0.1)
     raise RuntimeError("the Sentinel set did not get ready")
 
 
-def _in_sync(replica_port: int) -> bool:
-    with Redis(port=replica_port, socket_timeout=1) as replica:
+def _in_sync(replica_port: int, password: str | None) -> bool:
+    with Redis(port=replica_port, socket_timeout=1, password=password) as replica:
         return bool(replica.info("replication").get("master_link_status") == "up")
 
 
-def _sees_the_set(sentinel_port: int, others: int) -> bool:
-    with Redis(port=sentinel_port, socket_timeout=1) as sentinel:
+def _sees_the_set(sentinel_port: int, others: int, password: str | None) -> bool:
+    with Redis(port=sentinel_port, socket_timeout=1, password=password) as sentinel:
         return bool(sentinel.sentinel_slaves(SERVICE)) and len(sentinel.sentinel_sentinels(SERVICE)) >= others
 
 

@@ -36,6 +36,11 @@ def test_a_missing_required_variable_is_named(missing: str) -> None:
     ("WEBHOOK_URL", "not a url"), ("REDIS_URL", "http://localhost"), ("WEBHOOK_SECRET", "has space"),
     ("TELEGRAM_BOT_TOKEN", "no-colon"), ("CONTEXT_MAX_TOKENS", "-5"), ("GROUP_SETTINGS_ADMIN_ONLY", "maybe"),
     ("ALLOWED_USER_IDS", "12,abc"), ("SETTINGS_TTL_SECONDS", "0"), ("STREAM_MODE", "fast"),
+    ("INGRESS_CLAIM_IDLE_SECONDS", "inf"), ("DELIVERY_GIVE_UP_SECONDS", "1e400"), ("SHUTDOWN_GRACE_SECONDS", "-inf"),
+    ("MODEL_PRICES", '{"m": {"input": NaN, "output": 1}}'), ("MODEL_PRICES", '{"m": {"input": 1, "output": -2}}'),
+    ("MODEL_PRICES", '{"m": {"input": 1, "output": 2, "cached_input": Infinity}}'),
+    ("REDIS_URL", "redis://localhost:99999/0"), ("REDIS_URL", "redis://localhost:6379/zero"),
+    ("OPENAI_BASE_URL", "http://localhost:70000/v1"), ("WEBHOOK_URL", "https://bot.example.com:99999/hook"),
 ])
 def test_an_invalid_value_is_named_with_what_is_expected(name: str, value: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -132,6 +137,12 @@ def test_http_urls_lose_trailing_slashes_and_redis_urls_are_kept_as_given() -> N
                               "TELEGRAM_API_URL": "https://tg.example//", "REDIS_URL": "unix:///run/redis.sock"})
     assert (settings.openai_base_url, settings.telegram_api_url) == ("http://localhost:11434/v1", "https://tg.example")
     assert settings.redis_url == "unix:///run/redis.sock"
+
+
+@pytest.mark.parametrize("url", ["redis://localhost", "redis://localhost/", "redis://:pw@redis:6379/2",
+                                 "rediss://user:pw@redis.example:6380/0", "unix:///run/redis.sock?db=3"])
+def test_redis_urls_of_every_form_redis_py_takes_are_accepted(url: str) -> None:
+    assert load_settings({**BASE, "REDIS_URL": url}).redis_url == url
 
 
 def test_redis_url_may_name_sentinels_and_a_malformed_one_is_named_without_its_password() -> None:

@@ -169,6 +169,9 @@ def test_updates_from_bots_are_ignored_but_a_group_speaking_through_its_stand_in
     assert finals(w, 71) == ["Echo: a person now"] and finals(w, group) == ["Echo: Group: hi from an admin"]
     asked = [m["content"] for r in w.model.chat_requests() for m in r["messages"] if m["role"] == "user"]
     assert "loop?" not in asked
+    edit = {**anonymous["message"], "text": "@test_bot hi again", "edit_date": anonymous["message"]["date"] + 5}
+    assert connection.post({"update_id": anonymous["update_id"] + 1000, "edited_message": edit}) == 200
+    wait_for(lambda: finals(w, group) == ["Echo: Group: hi again"], what="the edited question answered in place")
 
 
 def test_odd_chunks_mid_answer_are_skipped_and_the_answer_is_shown_and_stored(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.telegram.application import ALLOWED_UPDATES
 from tests.bot_process import TOKEN, WEBHOOK_PATH
 from tests.e2e import World
 from tests.http_fake import wait_for
@@ -29,6 +30,14 @@ def test_a_different_url_set_behind_the_bots_back_is_replaced_at_restart(env: Wo
     with env.bot():
         pass
     env.telegram.set_webhook_elsewhere("https://staging.example.test/hook", secret_token="staging")
+    answers_after_restart(env)
+
+
+def test_our_url_set_by_hand_with_another_secret_is_set_again_once_telegram_reports_403s(env: World) -> None:
+    with env.bot():
+        pass
+    env.telegram.set_webhook_elsewhere(OURS, secret_token="typed-by-hand", allowed_updates=list(ALLOWED_UPDATES))
+    env.telegram.webhook_trouble("Wrong response from the webhook: 403 Forbidden")  # every update refused since
     answers_after_restart(env)
 
 

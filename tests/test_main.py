@@ -33,6 +33,19 @@ def test_a_config_error_is_one_line_naming_the_variable_and_exit_code_2(env: dic
     assert TOKEN not in done.stderr and API_KEY not in done.stderr
 
 
+@pytest.mark.parametrize(("env", "variable"), [
+    ({**VALID, "INGRESS_CLAIM_IDLE_SECONDS": "inf"}, "INGRESS_CLAIM_IDLE_SECONDS"),
+    ({**VALID, "REDIS_URL": "redis://:hunter22@127.0.0.1:9/0?socket_timeout=soon"}, "REDIS_URL"),
+    ({**VALID, "REDIS_URL": "redis://:hunter22@127.0.0.1:9/0?colour=blue"}, "REDIS_URL"),
+])
+def test_a_value_only_the_clients_refuse_is_a_config_error_too(env: dict[str, str], variable: str) -> None:
+    done = run_bot_once({**env, "TELEGRAM_API_URL": "http://127.0.0.1:9"})
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"configuration error: {variable}: ")
+    assert "Traceback" not in done.stderr and "hunter22" not in done.stderr
+
+
 def test_a_broken_persona_file_stops_the_start_naming_the_file(tmp_path: Path) -> None:
     broken = tmp_path / "personas.toml"
     broken.write_text("[pirate\nprompt = 'arr'")

@@ -14,7 +14,7 @@ from bot.domain.outcome import Failure
 from bot.domain.ports import Heard, Ledger, NoObserver, Recording, Transcriber, TurnObserver
 from bot.domain.tokens import TokenCounter
 from bot.domain.usage import UsageRecord
-from bot.errors import ModelError
+from bot.errors import ModelAccessDenied, ModelError
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class Listener:
         except ModelError as exc:
             await self._ledger.release(reservation)
             logger.warning("transcription failed: %s", exc)
-            return Listening(failure=Failure.NOT_HEARD)
+            return Listening(failure=Failure.MISCONFIGURED if isinstance(exc, ModelAccessDenied) else Failure.NOT_HEARD)
         record = self._usage(user_id, recording, heard)
         await self._ledger.record(chat, [record], reservation)
         self._observer.tokens_used(record)

@@ -2,8 +2,9 @@
 
 The webhook can go behind the bot's back (the same token long-polled on a laptop deletes it, a deploy job runs
 delete-webhook, another URL is set), so at start one replica asks getWebhookInfo and sets the webhook when the
-URL or the update types differ, or when our configuration changed since it was last set (a fingerprint in
-Redis: Telegram never shows the secret). A lock makes it one replica per start wave; the others go on serving.
+URL or the update types differ, when our configuration changed since it was last set (a fingerprint in
+Redis: Telegram never shows the secret), or when Telegram's last delivery was refused with 403 (our URL set by
+hand with another secret). A lock makes it one replica per start wave; the others go on serving.
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ class WebhookRegistration:
         if differs is not None:
             # Telegram lost what we had set: someone else deleted or changed it, which an operator should know.
             return differs, logging.WARNING if ours else logging.INFO
+        if _refused_by_us(info):  # our URL, set with another secret by hand: our own webhook refuses Telegram
+            return "Telegram's last delivery was refused with 403: the secret it sends is not ours", logging.WARNING
         if not ours:
             return "this configuration (URL, secret, update types) is not the one recorded as set", logging.INFO
         return None, logging.INFO
@@ -162,6 +165,12 @@ def _report(info: WebhookInfo) -> None:
         problems.append(f"last delivery failed{when}: {info.last_error_message}")
     if problems:
         logger.warning("Telegram reports on the webhook: %s", "; ".join(problems))
+
+
+def _refused_by_us(info: WebhookInfo) -> bool:
+    """Telegram's last delivery got a 403 ("Wrong response from the webhook: 403 Forbidden"): what this bot answers
+    a wrong secret with (setting the webhook again costs nothing when something else refused it)."""
+    return bool(info.last_error_message) and "403" in str(info.last_error_message)
 
 
 def _where(url: str) -> str:

@@ -91,16 +91,19 @@ class OpenAIStream:
         return []
 
     def _take(self, choice: Any) -> str | None:
-        """A choice's text, keeping its finish reason."""
-        delta = choice.get("delta") if isinstance(choice, dict) else None
-        if not isinstance(choice, dict) or not isinstance(delta, dict | None):
-            self._odd("a choice or delta that is not an object")
+        """A choice's text, keeping its finish reason (also from a choice whose delta is odd: it may be the last)."""
+        if not isinstance(choice, dict):
+            self._odd("a choice that is not an object")
             return None
-        finish, content = choice.get("finish_reason"), (delta or {}).get("content")
-        if not isinstance(finish, str | None) or not isinstance(content, str | None):
-            self._odd("a finish reason or content that is not a string")
+        delta, finish = choice.get("delta"), choice.get("finish_reason")
+        if not isinstance(finish, str | None):
+            self._odd("a finish reason that is not a string")
             return None
         self._finish = finish or self._finish
+        content = delta.get("content") if isinstance(delta, dict) else None
+        if not isinstance(delta, dict | None) or not isinstance(content, str | None):
+            self._odd("a delta that is not an object, or content that is not a string")
+            return None
         calls = (delta or {}).get("tool_calls")
         if calls is not None and not self._calls.add(calls):
             self._odd("tool calls of an odd shape")

@@ -18,7 +18,8 @@ SENTINEL_PORT = 26379
 class SentinelAddress:
     """A Sentinel-managed Redis: the sentinels to ask, the master's service name, its database and credentials.
 
-    The credentials are the Redis servers' (master and replicas); sentinels are asked without AUTH.
+    The credentials are the Redis servers' (master and replicas); sentinels are asked without AUTH unless they
+    require it (then with these).
     """
 
     sentinels: tuple[tuple[str, int], ...]

@@ -19,7 +19,7 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
+from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool, SentinelManagedConnection
 from redis.backoff import EqualJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError, RedisError, ResponseError, TimeoutError
 
@@ -43,7 +43,7 @@ _SENTINEL_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 1, "socket_timeou
 
 def sentinel_master(address: SentinelAddress, **options: Any) -> Redis:
     """A client of the master ``address`` names, connected lazily, with a blocking pool made with ``options``."""
-    sentinel = Sentinel(address.sentinels, sentinel_kwargs=_SENTINEL_OPTIONS)  # type: ignore[no-untyped-call]
+    sentinel = _Sentinel(address)
     logger.info("Redis: the master of Sentinel service %r, asked of %d sentinel(s)", address.service,
                 len(address.sentinels))
     retry = Retry(EqualJitterBackoff(cap=_LONGEST_PAUSE_SECONDS, base=_FIRST_PAUSE_SECONDS), _COMMAND_RETRIES)
@@ -51,6 +51,31 @@ def sentinel_master(address: SentinelAddress, **options: Any) -> Redis:
         address.service, connection_pool_class=_FailoverPool, connection_class=_FailoverConnection,
         db=address.db, username=address.username, password=address.password, retry=retry, **options)
     return client
+
+
+class _Sentinel(Sentinel):
+    """The sentinels, asked without AUTH; when they refuse that (NOAUTH: requirepass on the sentinels), asked with
+    the URL's credentials, which are the servers' — and back again should those be refused."""
+
+    def __init__(self, address: SentinelAddress) -> None:
+        super().__init__(address.sentinels, sentinel_kwargs=_SENTINEL_OPTIONS)  # type: ignore[no-untyped-call]
+        self._other: list[Redis] = []
+        if address.password is not None:
+            options = {**_SENTINEL_OPTIONS, "username": address.username, "password": address.password}
+            self._other = [Redis(host=host, port=port, **options) for host, port in address.sentinels]
+
+    async def discover_master(self, service_name: str) -> Any:
+        try:
+            return await super().discover_master(service_name)
+        except MasterNotFoundError as exc:
+            if not self._other or "AuthenticationError" not in str(exc):  # its text names each sentinel's error
+                raise
+        self.sentinels, self._other = self._other, self.sentinels  # kept for the next questions if it works
+        return await super().discover_master(service_name)
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(sentinel.aclose() for sentinel in self._other), return_exceptions=True)
+        await super().aclose()
 
 
 class _FailoverConnection(SentinelManagedConnection):

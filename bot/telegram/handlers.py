@@ -59,8 +59,8 @@ async def _permitted(services: Services, user_id: int | None, chat_id: int | Non
 
 def _from_a_bot(update: Update) -> bool:
     """Sent by a bot (two bots answering each other never stop); not a chat speaking as itself, which Telegram
-    shows with a stand-in bot as the sender (an anonymous group admin, a channel)."""
-    user, message = update.effective_user, update.message
+    shows with a stand-in bot as the sender (an anonymous group admin, a channel), in new and edited messages."""
+    user, message = update.effective_user, update.effective_message
     return user is not None and user.is_bot and (message is None or message.sender_chat is None)
 
 

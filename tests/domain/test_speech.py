@@ -10,7 +10,7 @@ from bot.domain.ports import Heard, Recording, Usage
 from bot.domain.speech import Listener, expected_tokens
 from bot.domain.tokens import TokenCounter
 from bot.domain.usage import Budgets, ModelTokens, PriceTable
-from bot.errors import ModelUnavailable
+from bot.errors import ModelAccessDenied, ModelUnavailable
 from bot.store.keys import Keys
 from bot.store.usage import UsageLedger
 from tests.fake_model import CountingObserver
@@ -75,6 +75,11 @@ async def test_a_failed_transcription_is_a_failure_and_holds_nothing_of_the_budg
     assert (await hearing.hear(7, CHAT, MINUTE)).failure is Failure.NOT_HEARD
     assert (await ledger.spending(user_id=7)).today == ()
     assert (await hearing.hear(7, CHAT, MINUTE)).heard == Heard("again")  # the estimate was released
+
+
+async def test_refused_credentials_say_the_bot_is_not_set_up_rather_than_try_again(redis: Redis) -> None:
+    hearing, _ = listener(redis, FakeTranscriber(ModelAccessDenied("HTTP 401: invalid_api_key")))
+    assert (await hearing.hear(7, CHAT, MINUTE)).failure is Failure.MISCONFIGURED
 
 
 async def test_silence_is_a_failure_of_its_own_but_was_paid_for(redis: Redis) -> None:
