@@ -8,8 +8,9 @@ import uuid
 
 from bot.config import Settings
 from bot.domain.access import Allowlist
+from bot.domain.commit import StoreRetry
 from bot.domain.context import ImagePolicy
-from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry
+from bot.domain.conversation import Conversation, ReplyOptions
 from bot.domain.image import Detail
 from bot.domain.images import ImageOptions, Painter
 from bot.domain.learning import Learner

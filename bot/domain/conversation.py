@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from bot import lifetime
 from bot.domain.chat import ChatKey
+from bot.domain.commit import Committer, StoreRetry
 from bot.domain.context import Context
 from bot.domain.image import SeenImage, stand_in
 from bot.domain.learning import Learner
@@ -43,7 +42,6 @@ from bot.errors import (
     ModelAccessDenied,
     ModelError,
     ModelRejected,
-    StoreUnavailable,
 )
 
 logger = logging.getLogger(__name__)
@@ -90,17 +88,6 @@ class ReplyOptions:
     moderation_fail_closed: bool = False
 
 
-@dataclass(frozen=True)
-class StoreRetry:
-    """How a generated answer's commit is retried while the store is down: backoff, up to ``give_up_seconds``."""
-
-    give_up_seconds: float
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    clock: Callable[[], float] = time.monotonic
-    first_delay: float = 0.5
-    max_delay: float = 5.0
-
-
 class Conversation:
     """Answers messages: one turn at a time per chat, history in, answer out, turn stored."""
 
@@ -117,7 +104,7 @@ class Conversation:
         self._tool_limits = tool_limits or ToolLimits()
         self._vision = vision or Vision()
         self._observer = observer or NoObserver()
-        self._store_retry = store_retry or StoreRetry(give_up_seconds=0.0)  # none: no retries
+        self._committer = Committer(history, counter, store_retry or StoreRetry(give_up_seconds=0.0))  # no retries
         self._ledger = ledger
         self._moderator = moderator
         self._lock = lock
@@ -214,53 +201,11 @@ class Conversation:
                                        reservation=reservation, turn_id=request.turn_id,
                                        delivery=Delivery(answer.text, answer.ending), replaces=replaced)
 
-        delivery = Delivery(answer.text, answer.ending)
-        seen = await self._store_then_deliver(commit, sink, delivery, request.turn_id)
-        if seen is not None:
-            await self._record_seen(request, [user_turn, reply_turn], replace(delivery, seen=seen))
+        await self._committer.store_then_deliver(commit, sink, Delivery(answer.text, answer.ending), request.chat,
+                                                 [user_turn, reply_turn], request.turn_id)
         self._observer.tokens_used(record)
         stored = transcript.history_tokens + user_turn.tokens + reply_turn.tokens
         return TurnResult(ending=answer.ending, text=answer.text, images_refused=answer.images_refused), stored
-
-    async def _store_then_deliver(self, commit: Callable[[], Awaitable[None]], sink: ReplySink,
-                                  delivery: Delivery, turn_id: str | None) -> str | None:
-        """Generated is stored before it is delivered, so a replica taking over delivers it without the model.
-        With the store down, the user still gets the answer now, and the commit is retried until it is back.
-        Returns what the user sees of the answer when its delivery was given up (else None)."""
-        try:
-            await commit()
-        except StoreUnavailable as exc:
-            logger.warning("the store failed after the answer was generated (%s); delivering, then retrying", exc)
-            seen = await sink.finish(delivery.text, delivery.ending)
-            await self._retry(commit, turn_id)
-            return seen
-        return await sink.finish(delivery.text, delivery.ending)
-
-    async def _record_seen(self, request: TurnRequest, turns: list[Turn], delivery: Delivery) -> None:
-        """Its delivery given up, the answer in history becomes what the user saw of it (nothing: no exchange)."""
-        seen = delivery.seen or ""
-        shown = Turn("assistant", seen, self._counter.count(seen)) if seen.strip() else None
-        logger.warning("the answer's delivery was given up; history keeps what the user saw (%d of %d characters)",
-                       len(seen), len(delivery.text))
-        try:
-            await self._history.amend(request.chat, turns, shown, request.turn_id, delivery)
-        except StoreUnavailable as exc:
-            logger.warning("could not amend the history to what the user saw (%s)", exc)
-
-    async def _retry(self, commit: Callable[[], Awaitable[None]], turn_id: str | None) -> None:
-        retry = self._store_retry
-        deadline, delay = retry.clock() + retry.give_up_seconds, retry.first_delay
-        while retry.clock() + delay <= deadline:
-            await retry.sleep(delay)
-            try:  # a commit whose reply was lost may have been applied: its done marker says so (usage once)
-                if turn_id is None or await self._history.generated(turn_id) is None:
-                    await commit()
-            except StoreUnavailable:
-                delay = min(delay * 2, retry.max_delay)
-                continue
-            logger.info("the store is back; the turn is stored")
-            return
-        logger.error("gave up storing a turn after %.0fs: the store stayed unavailable", retry.give_up_seconds)
 
     def _user_turn(self, request: TurnRequest) -> Turn:
         """The user's turn as stored: its text, and its images as references counted as their stand-ins."""

@@ -11,7 +11,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.domain.chat import ChatKey
-from bot.domain.conversation import Conversation, ReplyOptions, StoreRetry, TurnRequest
+from bot.domain.commit import StoreRetry
+from bot.domain.conversation import Conversation, ReplyOptions, TurnRequest
 from bot.domain.outcome import Delivery, Ending
 from bot.domain.personas import PersonaCatalog
 from bot.domain.ports import Usage
