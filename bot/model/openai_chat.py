@@ -253,10 +253,29 @@ def _is_tool_refusal(exc: openai.APIStatusError) -> bool:
 
 
 def _body(exc: openai.APIStatusError) -> str:
-    """An error's body as text, but not a web page's (its scripts say "function"): the SDK's message is only
-    "Error code: 400" for a body not in OpenAI's shape ({"detail": …}, plain text)."""
-    text = str(exc.body or "")[:2000]
-    return "" if text.lstrip().startswith("<") else text
+    """What an error's body says in words, but not a web page's (its scripts say "function"): the SDK's message is
+    only "Error code: 400" for a body not in OpenAI's shape ({"detail": …}, plain text). Only its text fields count:
+    a body that echoes the request (``"input": {…}``) names every parameter sent."""
+    if isinstance(exc.body, str):
+        text = exc.body[:2000]
+        return "" if text.lstrip().startswith("<") else text
+    return " ".join(_text_fields(exc.body))[:2000]
+
+
+# The fields in which error bodies of any shape say what went wrong (OpenAI, FastAPI/pydantic, vLLM, Ollama…).
+_TEXT_FIELDS = ("message", "msg", "detail", "error", "code", "param", "type")
+
+
+def _text_fields(value: object, depth: int = 0) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if depth > 3:
+        return []
+    if isinstance(value, dict):
+        return [text for key in _TEXT_FIELDS if key in value for text in _text_fields(value[key], depth + 1)]
+    if isinstance(value, list):
+        return [text for item in value[:10] for text in _text_fields(item, depth + 1)]
+    return []
 
 
 def _is_context_length(exc: openai.APIStatusError) -> bool:

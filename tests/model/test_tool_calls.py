@@ -173,6 +173,18 @@ async def test_a_400_naming_nothing_is_the_error_and_tools_stay_offered(fake: Fa
     assert ["tools" in body for body in fake.chat_requests()] == [True, True]
 
 
+async def test_a_400_echoing_the_request_is_not_taken_for_a_refusal_of_what_it_echoes(fake: FakeOpenAI) -> None:
+    echo = ('{"detail": [{"type": "string_type", "loc": ["body", "messages", 0, "content"], "msg": "Input should be '
+            'a valid string", "input": {"tools": [{"type": "function"}], "temperature": 0.7}}]}')
+    fake.script(Page(echo, "application/json", status=400))
+    model = model_for(fake)
+    with pytest.raises(ModelRejected) as caught:
+        await model.stream(ASK)
+    await model.aclose()
+    assert type(caught.value) is ModelRejected  # neither tools nor a parameter refused: the turn's error stands
+    assert ["tools" in body for body in fake.chat_requests()] == [True]
+
+
 def test_fragments_without_an_index_are_told_apart_by_id() -> None:
     calls = ToolCallAssembler()
     assert calls.add([{"id": "a", "function": {"name": "f", "arguments": "{}"}}])
