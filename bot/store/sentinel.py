@@ -65,12 +65,14 @@ class _Sentinel(Sentinel):
             self._other = [Redis(host=host, port=port, **options) for host, port in address.sentinels]
 
     async def discover_master(self, service_name: str) -> Any:
+        asked = self.sentinels
         try:
             return await super().discover_master(service_name)
         except MasterNotFoundError as exc:
             if not self._other or "AuthenticationError" not in str(exc):  # its text names each sentinel's error
                 raise
-        self.sentinels, self._other = self._other, self.sentinels  # kept for the next questions if it works
+        if self.sentinels is asked:  # else a question asked at the same time has switched already: not back
+            self.sentinels, self._other = self._other, self.sentinels  # kept for the next questions if it works
         return await super().discover_master(service_name)
 
     async def aclose(self) -> None:

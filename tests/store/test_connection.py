@@ -38,11 +38,11 @@ async def test_a_burst_beyond_the_pool_waits_for_connections_instead_of_failing(
 @pytest.mark.parametrize("sentinels_ask", [False, True], ids=["servers", "servers and sentinels"])
 async def test_the_urls_password_and_database_reach_the_master_and_the_sentinels_that_ask(sentinels_ask: bool) -> None:
     with running_sentinels("s3cret", sentinels_ask=sentinels_ask) as sentinels:
-        client = connect(f"{sentinels.url}/2")
-        assert await client.set("k", "v")
+        client = connect(f"{sentinels.url}/2")  # its first connections, opened at once, each ask the sentinels
+        assert await asyncio.gather(*(client.set(f"k{n}", "v") for n in range(8))) == [True] * 8
         await client.aclose()
         with SyncRedis(port=sentinels.master_port(), password="s3cret", db=2) as master:
-            assert master.get("k") == b"v"
+            assert master.mget([f"k{n}" for n in range(8)]) == [b"v"] * 8
 
 
 async def test_commands_in_flight_ride_through_a_killed_master(caplog: pytest.LogCaptureFixture) -> None:
