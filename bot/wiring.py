@@ -115,8 +115,8 @@ def build_runtime(settings: Settings, personas: PersonaCatalog,
         models=models, limits=capabilities,
     )
     replies = Replies(redis, keys)
-    listener = (Listener(model, ledger, counter, settings.transcription_model, observer=metrics)
-                if settings.transcription else None)
+    listener = (Listener(model, ledger, counter, settings.transcription_model, observer=metrics,
+                         longest_seconds=settings.voice_max_seconds) if settings.transcription else None)
     register(application, Services(
         conversation=conversation, history=history, personas=personas, pacer=Pacer(),
         persona_limit=PromptLimit(settings.persona_max_tokens, counter.count),

@@ -37,8 +37,9 @@ class Listener:
     """Transcribes recordings for users, counting them on the daily budgets and the usage ledger."""
 
     def __init__(self, transcriber: Transcriber, ledger: Ledger, counter: TokenCounter, model: str, *,
-                 observer: TurnObserver | None = None) -> None:
+                 observer: TurnObserver | None = None, longest_seconds: int = 600) -> None:
         self._transcriber = transcriber
+        self._longest_seconds = longest_seconds  # VOICE_MAX_SECONDS: what a recording of no stated length may be
         self._ledger = ledger
         self._counter = counter
         self._model = model
@@ -46,7 +47,9 @@ class Listener:
 
     async def hear(self, user_id: int, chat: ChatKey, recording: Recording) -> Listening:
         """The recording's transcript; a budget with no room for it, a failed call or silence is a Failure."""
-        reservation = await self._ledger.reserve(user_id, chat, expected_tokens(recording.seconds))
+        # A file sent as a document has no length from Telegram: the budget reserves for the longest one taken.
+        expected = expected_tokens(recording.seconds or self._longest_seconds)
+        reservation = await self._ledger.reserve(user_id, chat, expected)
         if reservation.refused:
             return Listening(failure=Failure.USER_BUDGET if reservation.refused == "user" else Failure.CHAT_BUDGET)
         try:

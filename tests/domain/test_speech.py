@@ -69,6 +69,13 @@ async def test_no_room_in_the_budget_means_no_transcription(redis: Redis) -> Non
     assert transcriber.calls == []
 
 
+async def test_a_file_of_no_stated_length_reserves_for_the_longest_recording_taken(redis: Redis) -> None:
+    transcriber = FakeTranscriber(Heard("never"))
+    hearing, _ = listener(redis, transcriber, Budgets(per_user=expected_tokens(600) - 1))
+    assert (await hearing.hear(7, CHAT, Recording(b"RIFF", "audio.wav", 0))).failure is Failure.USER_BUDGET
+    assert transcriber.calls == []  # VOICE_MAX_SECONDS' worth would not fit (a minute's would)
+
+
 async def test_a_failed_transcription_is_a_failure_and_holds_nothing_of_the_budget(redis: Redis) -> None:
     hearing, ledger = listener(redis, FakeTranscriber(ModelUnavailable("HTTP 503"), Heard("again")),
                                Budgets(per_user=expected_tokens(60)))
