@@ -20,8 +20,12 @@ from bot.domain.attachment import Attachment, Kind
 MAX_PHOTO_SIDE = 2048
 # Images the model reads as they are (a GIF by its first frame); other image types are documents.
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+# What /audio/transcriptions accepts, by extension; other names for the same formats are sent under these.
+AUDIO_FORMATS = frozenset({"flac", "mp3", "mp4", "mpeg", "mpga", "m4a", "ogg", "wav", "webm"})
+AUDIO_ALIASES = {"oga": "ogg", "opus": "ogg", "m4b": "m4a", "mp4a": "m4a", "weba": "webm"}
 # Recordings sent as files rather than as Telegram's audio (a .wav or .flac often is): transcribed like audio.
-AUDIO_EXTENSIONS = frozenset({"mp3", "m4a", "ogg", "oga", "opus", "wav", "flac", "webm", "weba", "mpga"})
+# (An .mp4 or .mpeg file of no stated type is more likely a video: a document.)
+AUDIO_EXTENSIONS = (AUDIO_FORMATS - {"mp4", "mpeg"}) | AUDIO_ALIASES.keys()
 _UNSTATED = ("", "application/octet-stream")  # what clients state for a file whose type they do not know
 
 

@@ -13,6 +13,7 @@ from bot.domain.ports import Recording
 from bot.domain.speech import Listener
 from bot.errors import FileError, FileTooLarge
 from bot.telegram import texts
+from bot.telegram.attachments import AUDIO_ALIASES, AUDIO_FORMATS
 from bot.telegram.context import BotContext
 from bot.telegram.files import TelegramFiles
 from bot.telegram.markdown.quote import quoted
@@ -23,9 +24,6 @@ from bot.telegram.turn import Prepare, answer
 logger = logging.getLogger(__name__)
 
 RECORDINGS = frozenset({Kind.VOICE, Kind.AUDIO, Kind.VIDEO_NOTE})
-# What /audio/transcriptions accepts, by extension; other names for the same formats are sent under these.
-FORMATS = frozenset({"flac", "mp3", "mp4", "mpeg", "mpga", "m4a", "ogg", "wav", "webm"})
-_ALIASES = {"oga": "ogg", "opus": "ogg", "m4b": "m4a", "mp4a": "m4a"}
 _BY_TYPE = {"audio/ogg": "ogg", "audio/opus": "ogg", "audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/mp4": "m4a",
             "audio/x-m4a": "m4a", "audio/m4a": "m4a", "audio/aac": "aac", "audio/wav": "wav", "audio/x-wav": "wav",
             "audio/wave": "wav", "audio/flac": "flac", "audio/x-flac": "flac", "audio/webm": "webm",
@@ -61,7 +59,7 @@ def refusal(recording: Attachment, media: MediaRules | None, files: TelegramFile
     if recording.size is not None and recording.size > files.limit:
         return texts.failure(Failure.FILE_TOO_LARGE, "")
     extension = upload_extension(recording, "")
-    if extension not in FORMATS:
+    if extension not in AUDIO_FORMATS:
         return texts.cannot_transcribe(extension or recording.mime_type or "this")
     return None
 
@@ -74,8 +72,8 @@ def upload_extension(recording: Attachment, file_path: str) -> str:
         return "mp4"
     for name in (recording.file_name or "", file_path):
         extension = name.rpartition(".")[2].lower() if "." in name else ""
-        extension = _ALIASES.get(extension, extension)
-        if extension in FORMATS:
+        extension = AUDIO_ALIASES.get(extension, extension)
+        if extension in AUDIO_FORMATS:
             return extension
     by_type = _BY_TYPE.get((recording.mime_type or "").lower(), "")
     return by_type or (recording.file_name or "").rpartition(".")[2].lower()

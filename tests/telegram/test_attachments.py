@@ -49,6 +49,7 @@ def test_a_recording_sent_as_a_file_is_audio() -> None:
                                message_id=5)  # no duration: Telegram states none for a file
     assert is_audio(None, "Take 2.FLAC") and is_audio("application/octet-stream", "a.m4a")
     assert not is_audio("video/webm", "clip.webm") and not is_audio(None, "notes.txt")
+    assert is_audio(None, "book.m4b") and not is_audio(None, "holiday.mp4")  # what voice.py can send, not videos
 
 
 def test_voice_stickers_and_kinds_without_a_file() -> None:

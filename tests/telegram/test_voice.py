@@ -30,6 +30,7 @@ FILES = cast(TelegramFiles, Files())
     (Attachment(Kind.AUDIO, "a", file_name="memo.opus", mime_type="audio/ogg"), "", "ogg"),
     (Attachment(Kind.AUDIO, "a", mime_type="audio/x-m4a"), "", "m4a"),
     (Attachment(Kind.AUDIO, "a", file_name="untitled"), "music/file_3.wav", "wav"),
+    (Attachment(Kind.AUDIO, "a", file_name="talk.weba", mime_type="application/octet-stream"), "", "webm"),
 ])
 def test_the_upload_is_named_for_its_format(recording: Attachment, path: str, extension: str) -> None:
     assert upload_extension(recording, path) == extension
