@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -96,7 +97,7 @@ class WebhookRegistration:
         info = await self._info()
         if info is not None:
             _report(info)
-        reason, level = self._why_set(info, await self._marked())
+        reason, level = self._why_set(info, await self._marked_at())
         if reason is None:
             logger.info("webhook already registered with Telegram")
             await self._remember()
@@ -114,16 +115,17 @@ class WebhookRegistration:
                            type(exc).__name__, exc)
             return None
 
-    def _why_set(self, info: WebhookInfo | None, ours: bool) -> tuple[str | None, int]:
-        """Why the webhook must be set (None: it need not), and how loud to say it; ``ours``: this
-        configuration is the one last set."""
+    def _why_set(self, info: WebhookInfo | None, marked_at: float | None) -> tuple[str | None, int]:
+        """Why the webhook must be set (None: it need not), and how loud to say it; ``marked_at``: when this
+        configuration was last set or found set (None: it is not the one recorded)."""
+        ours = marked_at is not None
         if info is None:
             return "Telegram's webhook is unknown", logging.INFO
         differs = self._difference(info)
         if differs is not None:
             # Telegram lost what we had set: someone else deleted or changed it, which an operator should know.
             return differs, logging.WARNING if ours else logging.INFO
-        if _refused_by_us(info):  # our URL, set with another secret by hand: our own webhook refuses Telegram
+        if _refused_by_us(info, marked_at or 0.0):  # our URL, set with another secret by hand: we refuse Telegram
             return "Telegram's last delivery was refused with 403: the secret it sends is not ours", logging.WARNING
         if not ours:
             return "this configuration (URL, secret, update types) is not the one recorded as set", logging.INFO
@@ -138,16 +140,25 @@ class WebhookRegistration:
             return f"Telegram's webhook takes other update types ({', '.join(info.allowed_updates or ('all',))})"
         return None
 
-    async def _marked(self) -> bool:
-        """This configuration is the one last set (unknown without Redis: then it is set again)."""
+    async def _marked_at(self) -> float | None:
+        """When this configuration was last set or found set (None: another one was, or unknown without Redis:
+        then it is set again)."""
         try:
-            return bool(await self._redis.get(self._keys.webhook) == self._fingerprint())
+            mark = str(await self._redis.get(self._keys.webhook) or "")
         except (RedisError, OSError):
-            return False
+            return None
+        fingerprint, _, at = mark.partition(" ")
+        if fingerprint != self._fingerprint():
+            return None
+        try:
+            return float(at)
+        except ValueError:  # a mark written before it held its time
+            return 0.0
 
     async def _remember(self) -> None:
+        """Record this configuration as set, and when (Telegram's delivery errors older than that are dealt with)."""
         with contextlib.suppress(RedisError, OSError):
-            await self._redis.set(self._keys.webhook, self._fingerprint(), ex=MARK_SECONDS)
+            await self._redis.set(self._keys.webhook, f"{self._fingerprint()} {int(time.time())}", ex=MARK_SECONDS)
 
     def _fingerprint(self) -> str:
         settings = self._settings
@@ -167,10 +178,13 @@ def _report(info: WebhookInfo) -> None:
         logger.warning("Telegram reports on the webhook: %s", "; ".join(problems))
 
 
-def _refused_by_us(info: WebhookInfo) -> bool:
-    """Telegram's last delivery got a 403 ("Wrong response from the webhook: 403 Forbidden"): what this bot answers
-    a wrong secret with (setting the webhook again costs nothing when something else refused it)."""
-    return bool(info.last_error_message) and "403" in str(info.last_error_message)
+def _refused_by_us(info: WebhookInfo, since: float) -> bool:
+    """Telegram's last delivery, after ``since``, got a 403 ("Wrong response from the webhook: 403 Forbidden"): what
+    this bot answers a wrong secret with (setting the webhook again costs nothing when something else refused it;
+    an older 403 was there when the webhook was last set or checked, and Telegram keeps reporting it)."""
+    if not info.last_error_message or "403" not in str(info.last_error_message):
+        return False
+    return info.last_error_date is None or info.last_error_date.timestamp() >= since  # Telegram: whole seconds
 
 
 def _where(url: str) -> str:
