@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.telegram.application import ALLOWED_UPDATES
 from tests.bot_process import TOKEN, WEBHOOK_PATH
-from tests.e2e import World
+from tests.e2e import KEYS, World
 from tests.http_fake import wait_for
 
 OURS = f"https://bot.example.test{WEBHOOK_PATH}"
@@ -37,7 +37,9 @@ def test_our_url_set_by_hand_with_another_secret_is_set_again_once_telegram_repo
     with env.bot():
         pass
     env.telegram.set_webhook_elsewhere(OURS, secret_token="typed-by-hand", allowed_updates=list(ALLOWED_UPDATES))
-    env.telegram.webhook_trouble("Wrong response from the webhook: 403 Forbidden")  # every update refused since
+    marked_at = int(str(env.store.get(KEYS.webhook)).split()[1])  # when the bot last set (or checked) it
+    env.telegram.webhook_trouble("Wrong response from the webhook: 403 Forbidden",  # every update refused since
+                                 last_error_date=marked_at + 1)  # (Telegram's dates are whole seconds)
     answers_after_restart(env)
     assert len(env.telegram.calls_of("setWebhook")) == 2
     with env.bot():  # Telegram still reports that 403, from before the webhook was set again: nothing to do

@@ -184,7 +184,7 @@ def _refused_by_us(info: WebhookInfo, since: float) -> bool:
     an older 403 was there when the webhook was last set or checked, and Telegram keeps reporting it)."""
     if not info.last_error_message or "403" not in str(info.last_error_message):
         return False
-    return info.last_error_date is None or info.last_error_date.timestamp() >= since  # Telegram: whole seconds
+    return info.last_error_date is None or info.last_error_date.timestamp() > since
 
 
 def _where(url: str) -> str:
