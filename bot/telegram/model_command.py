@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.domain.chat import ChatKey
@@ -66,20 +68,24 @@ def _overview(current: ModelChoice, catalog: ModelCatalog) -> str:
 
 
 def _keyboard(current: ModelChoice, catalog: ModelCatalog) -> InlineKeyboardMarkup:
-    buttons = [InlineKeyboardButton(("✓ " if c.id == current.id else "") + c.label, callback_data=_data(i, c))
-               for i, c in enumerate(catalog)]
+    buttons = [InlineKeyboardButton(("✓ " if c.id == current.id else "") + c.label, callback_data=_data(c))
+               for c in catalog]
     return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
 
 
-def _data(index: int, choice: ModelChoice) -> str:
-    """A button's callback_data: the model's id, or its place in MODELS when the id is too long for a button."""
+def _data(choice: ModelChoice) -> str:
+    """A button's callback_data: the model's id, or a digest of it when the id is too long for a button (its
+    place in MODELS would name another model in a menu shown before MODELS was reordered)."""
     data = MODEL_PREFIX + choice.id
-    return data if len(data.encode()) <= CALLBACK_DATA_LIMIT else f"{MODEL_PREFIX}#{index}"
+    return data if len(data.encode()) <= CALLBACK_DATA_LIMIT else f"{MODEL_PREFIX}#{_digest(choice.id)}"
 
 
 def _pressed(data: str, catalog: ModelCatalog) -> str:
-    """The model a button stands for (``#2``: the third of MODELS, an id too long for a button)."""
-    choices = list(catalog)
-    if catalog.find(data) is None and data.startswith("#") and data[1:].isdigit() and int(data[1:]) < len(choices):
-        return choices[int(data[1:])].id
+    """The model a button stands for (``#…``: the one whose id has that digest)."""
+    if catalog.find(data) is None and data.startswith("#"):
+        return next((c.id for c in catalog if _digest(c.id) == data[1:]), data)
     return data
+
+
+def _digest(model_id: str) -> str:
+    return hashlib.sha256(model_id.encode()).hexdigest()[:16]
