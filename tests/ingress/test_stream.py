@@ -317,8 +317,9 @@ async def test_a_busy_replica_takes_a_batch_and_leaves_the_rest_to_an_idle_one(r
     lagging = Metrics()
     lagging.latest_loop_lag = 1.0
     sleeps = Sleeps()
-    busy = update_stream(real_redis, "busy", metrics=lagging, sleeps=sleeps)
-    idle = update_stream(real_redis, "idle")
+    # Both alive all along: no claim idle a stalled test process could outlast (each would take the other's).
+    busy = update_stream(real_redis, "busy", metrics=lagging, sleeps=sleeps, claim_idle_ms=60_000)
+    idle = update_stream(real_redis, "idle", claim_idle_ms=60_000)
     held, other = Recorder(hold=True), Recorder(hold=True)
     async with consuming(busy, held):
         await eventually(lambda: len(held.calls) == READ_BATCH)
