@@ -27,13 +27,15 @@ def history_tokens(request: dict[str, Any], counter: TokenCounter) -> int:
     return sum(counter.count(m["content"]) for m in request["messages"][1:-1])
 
 
-def test_a_long_conversation_is_summarised_and_never_exceeds_the_budget(env: World) -> None:
+def counting_sheep(summary: str) -> Callable[[dict[str, Any]], Behaviour]:
+    """The model: a summary when asked for one (not streamed), else a long answer about sheep."""
     def behaviour(body: dict[str, Any]) -> Behaviour:
-        if not body.get("stream"):
-            return Reply("The user is Ann; she counts sheep and likes tea.")
-        return Reply("Sheep number " + " ".join(["baa"] * 40) + ".")
+        return Reply("Sheep number " + " ".join(["baa"] * 40) + ".") if body.get("stream") else Reply(summary)
+    return behaviour
 
-    env.model.default = behaviour
+
+def test_a_long_conversation_is_summarised_and_never_exceeds_the_budget(env: World) -> None:
+    env.model.default = counting_sheep("The user is Ann; she counts sheep and likes tea.")
     counter = TokenCounter("gpt-4o-mini")
     with env.bot(CONTEXT_MAX_TOKENS=str(BUDGET), SUMMARY_MODEL="summary-model") as bot:
         for turn in range(12):
@@ -83,12 +85,7 @@ def test_usage_is_recorded_per_user_and_chat(env: World) -> None:
 
 
 def test_a_reasoning_summary_model_is_asked_without_what_it_refuses(env: World) -> None:
-    def behaviour(body: dict[str, Any]) -> Behaviour:
-        if not body.get("stream"):
-            return Reply("The user is Ann; she counts sheep.")
-        return Reply("Sheep number " + " ".join(["baa"] * 40) + ".")
-
-    env.model.default = behaviour
+    env.model.default = counting_sheep("The user is Ann; she counts sheep.")
     env.model.model_refuses["o4-mini"] = {"temperature", "max_tokens"}
     with env.bot(CONTEXT_MAX_TOKENS=str(BUDGET), SUMMARY_MODEL="o4-mini") as bot:
         for turn in range(8):
